@@ -1,0 +1,157 @@
+/**
+ * The AWS facade the rest of rollwave talks to. Adapters in this folder implement it over the SDK v3
+ * clients with pagination, batching (≤50 ids for SendCommand, etc.), client-side rate limits and
+ * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
+ */
+import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../fleet/types.js";
+
+export interface Ec2InstanceSummary {
+  id: string;
+  az: string;
+  state: string;
+  privateIp?: string;
+  tags: Record<string, string>;
+}
+
+export interface TargetHealthDescription {
+  id: string;
+  port?: number;
+  az?: string;
+  state: TargetHealthState;
+  reason?: string;
+  description?: string;
+}
+
+export type CommandStatus =
+  | "Pending"
+  | "InProgress"
+  | "Success"
+  | "Cancelled"
+  | "Failed"
+  | "TimedOut"
+  | "Cancelling";
+export type InvocationStatus = CommandStatus | "Delayed";
+
+export interface CommandInvocationSummary {
+  instanceId: string;
+  status: InvocationStatus;
+  /** e.g. `Success`, `Failed`, `Undeliverable`, `Delivery Timed Out`, `Execution Timed Out`, `Terminated`. */
+  statusDetails: string;
+  /** -1 before the command started. */
+  responseCode?: number;
+  /** Plugin output (SSM cuts it at 2,500 characters). */
+  output?: string;
+  /** Plugin standard error when the adapter has it. */
+  stderr?: string;
+}
+
+export interface AlarmStateSummary {
+  name: string;
+  state: "OK" | "ALARM" | "INSUFFICIENT_DATA";
+  reason?: string;
+}
+
+export interface AutoScalingGroupSummary {
+  name: string;
+  suspendedProcesses: string[];
+  instanceIds: string[];
+}
+
+export interface MetricQuery {
+  namespace: string;
+  metricName: string;
+  /** Dimension name whose value is the instance id (e.g. `InstanceId`). */
+  dimension: string;
+  instanceIds: string[];
+  statistic: string; // Average | Maximum | Sum …
+  periodSeconds: number;
+  start: Date;
+  end: Date;
+}
+
+/** Read-only AWS. Every call is batched and paginated inside; none is per instance. */
+export interface AwsReader {
+  getCallerIdentity(): Promise<{ account: string; arn: string }>;
+  /** Running instances (or `states`) matching all `tags`, or exactly `instanceIds`. Paginated. */
+  describeInstances(q: {
+    tags?: Record<string, string>;
+    instanceIds?: string[];
+    states?: string[];
+  }): Promise<Ec2InstanceSummary[]>;
+  /** Target groups by ARN or name; all of the region's when both are empty. Attributes filled in. */
+  describeTargetGroups(q: { arns?: string[]; names?: string[] }): Promise<TargetGroup[]>;
+  /** Every target of one group (not paginated in AWS). */
+  describeTargetHealth(targetGroupArn: string): Promise<TargetHealthDescription[]>;
+  /** SSM ping status per instance id; ids SSM does not know are absent. Batched by 50. */
+  describeInstanceInformation(instanceIds: string[]): Promise<Record<string, SsmPingStatus>>;
+  /** Auto Scaling group name per instance id; ids in no group are absent. Batched by 50. */
+  describeAutoScalingInstances(instanceIds: string[]): Promise<Record<string, string>>;
+  describeAutoScalingGroups(names: string[]): Promise<AutoScalingGroupSummary[]>;
+  /** Every invocation of one command, with details. Paginated. */
+  listCommandInvocations(commandId: string): Promise<CommandInvocationSummary[]>;
+  describeAlarms(names: string[]): Promise<AlarmStateSummary[]>;
+  /** Latest value of a per-instance metric, by instance id (absent when no datapoint). */
+  getInstanceMetric(q: MetricQuery): Promise<Record<string, number>>;
+  getParameter(name: string): Promise<{ value: string; version: number } | null>;
+}
+
+export interface TargetRef {
+  id: string;
+  port?: number;
+}
+
+export interface SendCommandRequest {
+  /** At most 50 (the adapter rejects more: group them upstream). */
+  instanceIds: string[];
+  commands: string[];
+  /** SSM delivery timeout (`TimeoutSeconds`, 30–2592000). */
+  timeoutSeconds: number;
+  /** `executionTimeout` parameter of AWS-RunShellScript. */
+  executionTimeoutSeconds: number;
+  comment?: string;
+}
+
+/** Mutating AWS. Only the engine's real run gets one. */
+export interface AwsWriter {
+  deregisterTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
+  registerTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
+  sendCommand(req: SendCommandRequest): Promise<{ commandId: string }>;
+  cancelCommand(commandId: string, instanceIds?: string[]): Promise<void>;
+  suspendProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
+  resumeProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
+  /** `overwrite: false` is an atomic create-if-absent: it throws `ParameterAlreadyExists`. */
+  putParameter(p: { name: string; value: string; overwrite: boolean }): Promise<{ version: number }>;
+  deleteParameter(name: string): Promise<void>;
+}
+
+/** Counts of API calls made, keyed `Service.Action` (e.g. `ELBv2.DescribeTargetHealth`). */
+export interface ApiCallCounts {
+  total: number;
+  byAction: Record<string, number>;
+  /** Throttling errors seen (each retried by the SDK). */
+  throttled: number;
+}
+
+export interface AwsConnection {
+  reader: AwsReader;
+  calls(): ApiCallCounts;
+  close(): void;
+}
+
+export interface MutableAwsConnection extends AwsConnection {
+  writer: AwsWriter;
+}
+
+/** An AWS failure as data: operation, code and request id for the report. */
+export class AwsCallError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+    readonly retryable = false,
+  ) {
+    super(`${operation}: ${code}: ${message}${requestId ? ` (request ${requestId})` : ""}`);
+    this.name = "AwsCallError";
+  }
+}

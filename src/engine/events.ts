@@ -1,0 +1,113 @@
+/**
+ * Typed, coded events: the only way the engine talks to the outside. Renderers in src/report
+ * subscribe to these; nothing in the core prints. Every event carries `at` (epoch ms, clock time).
+ */
+
+export type InstancePhase =
+  | "pending"
+  | "preDrain"
+  | "deregistering"
+  | "draining"
+  | "deploying"
+  | "validating"
+  | "registering"
+  | "warming"
+  | "done"
+  | "failed"
+  | "skipped"
+  | "rollingBack"
+  | "rolledBack";
+
+export type RolloutStatus = "succeeded" | "failed" | "rolled-back" | "paused" | "aborted";
+
+export type GateKind = "bake" | "approval" | "capacity" | "alarms" | "window";
+
+export interface InstanceCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  rolledBack: number;
+}
+
+export interface SimSummary {
+  invariantViolations: number;
+  cameras: {
+    total: number;
+    minConnected: number;
+    refused: number;
+    p99DisconnectSeconds: number;
+    reconnectsPerCamera: number;
+  };
+  maxLoadRatio: number;
+}
+
+export type RolloutEvent =
+  | {
+      type: "rollout.started";
+      at: number;
+      name: string;
+      dryRun: boolean;
+      strategy: "window" | "waves";
+      total: number;
+      waves: { index: number; kind: "canary" | "batch"; size: number }[];
+      window: { maxUnavailable: number; perAz: Record<string, number> };
+      maxFailed: number;
+    }
+  | { type: "wave.started"; at: number; index: number; kind: "canary" | "batch"; instanceIds: string[] }
+  | { type: "wave.finished"; at: number; index: number; succeeded: number; failed: number }
+  | {
+      type: "instance.phase";
+      at: number;
+      id: string;
+      az: string;
+      wave: number;
+      from: InstancePhase;
+      to: InstancePhase;
+      /** Human detail, e.g. "command 1a2b… on 37 instances" or "drained (0 connections)". */
+      detail?: string;
+    }
+  | {
+      type: "instance.failed";
+      at: number;
+      id: string;
+      az: string;
+      wave: number;
+      phase: InstancePhase;
+      reason: string;
+    }
+  | { type: "gate.waiting"; at: number; gate: GateKind; message: string; until?: number }
+  | { type: "gate.passed"; at: number; gate: GateKind; message: string }
+  | {
+      type: "policy.triggered";
+      at: number;
+      action: "rollback" | "pause" | "abort";
+      failed: number;
+      maxFailed: number;
+    }
+  | { type: "asg.suspended"; at: number; group: string; processes: string[] }
+  | { type: "asg.resumed"; at: number; group: string; processes: string[] }
+  | {
+      type: "progress";
+      at: number;
+      phases: Partial<Record<InstancePhase, number>>;
+      inService: number;
+      outOfService: number;
+      connections?: number;
+    }
+  | { type: "warning"; at: number; code: string; message: string }
+  | { type: "aws.throttled"; at: number; operation: string; count: number }
+  | {
+      type: "rollout.finished";
+      at: number;
+      status: RolloutStatus;
+      instances: InstanceCounts;
+      apiCalls: { total: number; byAction: Record<string, number> };
+      durationSeconds: number;
+      reason?: string;
+      sim?: SimSummary;
+    };
+
+export type RolloutEventType = RolloutEvent["type"];
+
+export type EventSink = (event: RolloutEvent) => void;

@@ -1,0 +1,282 @@
+/**
+ * The boundary between the simulator's wire layer (src/sim/wire: HTTP, AWS protocols, throttling,
+ * injected 5xx/latency) and its fleet model (src/sim/model: instances, target groups, cameras,
+ * commands, metrics, alarms, invariants). The wire layer parses a request into these plain inputs,
+ * calls the model, and serializes the plain outputs in the service's own format. A model method
+ * signals an AWS error by throwing `SimApiError`; the wire layer renders it in the service's shape.
+ *
+ * Times are epoch milliseconds of the simulator's clock. Nothing here imports from the engine.
+ */
+
+export class SimApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** HTTP status; 400 for client errors. */
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = "SimApiError";
+  }
+}
+
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+
+// ── EC2 ──────────────────────────────────────────────────────────────────────
+export interface Ec2Filter {
+  name: string;
+  values: string[];
+}
+export interface SimEc2Instance {
+  instanceId: string;
+  imageId: string;
+  instanceType: string;
+  az: string;
+  stateCode: number;
+  stateName: string;
+  privateIp: string;
+  launchTime: number;
+  tags: Record<string, string>;
+}
+
+// ── ELBv2 ────────────────────────────────────────────────────────────────────
+export interface SimLoadBalancer {
+  arn: string;
+  name: string;
+  type: "application" | "network";
+  dnsName: string;
+  scheme: "internet-facing" | "internal";
+  azs: string[];
+  createdAt: number;
+}
+export interface SimTargetGroup {
+  arn: string;
+  name: string;
+  protocol: string;
+  port: number;
+  loadBalancerArns: string[];
+  healthCheck: {
+    intervalSeconds: number;
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+    path?: string;
+  };
+  targetType: "instance";
+}
+export interface SimTargetGroupAttributes {
+  [key: string]: string; // e.g. "deregistration_delay.timeout_seconds": "300"
+}
+export interface SimTargetRef {
+  id: string;
+  port?: number;
+}
+export interface SimTargetHealth {
+  id: string;
+  port: number;
+  az: string;
+  state: "initial" | "healthy" | "unhealthy" | "unhealthy.draining" | "unused" | "draining" | "unavailable";
+  reason?: string;
+  description?: string;
+}
+
+// ── SSM ──────────────────────────────────────────────────────────────────────
+export interface SimSendCommandInput {
+  documentName: string;
+  instanceIds?: string[];
+  targets?: { key: string; values: string[] }[];
+  parameters?: Record<string, string[]>;
+  timeoutSeconds?: number;
+  maxConcurrency?: string;
+  maxErrors?: string;
+  comment?: string;
+}
+export interface SimCommand {
+  commandId: string;
+  documentName: string;
+  comment: string;
+  parameters: Record<string, string[]>;
+  instanceIds: string[];
+  requestedAt: number;
+  expiresAfter: number;
+  status: "Pending" | "InProgress" | "Success" | "Cancelled" | "Failed" | "TimedOut" | "Cancelling";
+  statusDetails: string;
+  maxConcurrency: string;
+  maxErrors: string;
+  targetCount: number;
+  completedCount: number;
+  errorCount: number;
+  deliveryTimedOutCount: number;
+  timeoutSeconds: number;
+}
+export interface SimInvocation {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  comment: string;
+  requestedAt: number;
+  status:
+    | "Pending"
+    | "InProgress"
+    | "Delayed"
+    | "Success"
+    | "Cancelled"
+    | "TimedOut"
+    | "Failed"
+    | "Cancelling";
+  statusDetails: string;
+  responseCode: number; // -1 before start
+  executionStartedAt?: number;
+  executionEndedAt?: number;
+  stdout: string;
+  stderr: string;
+}
+export interface SimInstanceInformation {
+  instanceId: string;
+  pingStatus: "Online" | "ConnectionLost" | "Inactive";
+  lastPingAt: number;
+  platformType: "Linux";
+  agentVersion: string;
+  ipAddress: string;
+}
+export interface SimParameter {
+  name: string;
+  value: string;
+  type: "String" | "StringList" | "SecureString";
+  version: number;
+  lastModifiedAt: number;
+}
+
+// ── CloudWatch ───────────────────────────────────────────────────────────────
+export interface SimAlarm {
+  name: string;
+  arn: string;
+  state: "OK" | "ALARM" | "INSUFFICIENT_DATA";
+  reason: string;
+  updatedAt: number;
+  namespace?: string;
+  metricName?: string;
+  threshold?: number;
+  comparison?: string;
+}
+export interface SimMetricQuery {
+  id: string;
+  namespace: string;
+  metricName: string;
+  dimensions: { name: string; value: string }[];
+  periodSeconds: number;
+  stat: string;
+}
+export interface SimMetricResult {
+  id: string;
+  label: string;
+  timestamps: number[]; // newest first, like CloudWatch's default TimestampDescending
+  values: number[];
+  statusCode: "Complete" | "PartialData";
+}
+
+// ── Auto Scaling ─────────────────────────────────────────────────────────────
+export interface SimAutoScalingGroup {
+  name: string;
+  arn: string;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  azs: string[];
+  targetGroupArns: string[];
+  instances: { instanceId: string; az: string; lifecycleState: string; healthStatus: string }[];
+  suspendedProcesses: string[];
+  createdAt: number;
+}
+
+/** Everything the wire layer may ask of the model. Methods are synchronous: the model is in memory. */
+export interface SimBackend {
+  readonly accountId: string;
+  readonly region: string;
+
+  // EC2
+  describeInstances(q: {
+    instanceIds?: string[];
+    filters?: Ec2Filter[];
+    maxResults?: number;
+    nextToken?: string;
+  }): Page<SimEc2Instance>;
+  describeAvailabilityZones(): { name: string; id: string; state: "available" }[];
+
+  // ELBv2
+  describeLoadBalancers(q: {
+    arns?: string[];
+    names?: string[];
+    pageSize?: number;
+    marker?: string;
+  }): Page<SimLoadBalancer>;
+  describeTargetGroups(q: {
+    arns?: string[];
+    names?: string[];
+    loadBalancerArn?: string;
+    pageSize?: number;
+    marker?: string;
+  }): Page<SimTargetGroup>;
+  describeTargetGroupAttributes(arn: string): SimTargetGroupAttributes;
+  describeTargetHealth(arn: string, targets?: SimTargetRef[]): SimTargetHealth[];
+  registerTargets(arn: string, targets: SimTargetRef[]): void;
+  deregisterTargets(arn: string, targets: SimTargetRef[]): void;
+
+  // SSM
+  sendCommand(input: SimSendCommandInput): SimCommand;
+  listCommands(q: {
+    commandId?: string;
+    instanceId?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }): Page<SimCommand>;
+  listCommandInvocations(q: {
+    commandId?: string;
+    instanceId?: string;
+    details: boolean;
+    maxResults?: number;
+    nextToken?: string;
+  }): Page<SimInvocation>;
+  getCommandInvocation(commandId: string, instanceId: string): SimInvocation;
+  cancelCommand(commandId: string, instanceIds?: string[]): void;
+  describeInstanceInformation(q: {
+    instanceIds?: string[];
+    pingStatus?: string[];
+    tagFilters?: { key: string; values: string[] }[];
+    maxResults?: number;
+    nextToken?: string;
+  }): Page<SimInstanceInformation>;
+  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean }): { version: number };
+  getParameter(name: string): SimParameter;
+  deleteParameter(name: string): void;
+
+  // CloudWatch
+  describeAlarms(q: {
+    alarmNames?: string[];
+    stateValue?: string;
+    maxRecords?: number;
+    nextToken?: string;
+  }): Page<SimAlarm>;
+  getMetricData(q: { queries: SimMetricQuery[]; start: number; end: number }): SimMetricResult[];
+
+  // Auto Scaling
+  describeAutoScalingGroups(q: {
+    names?: string[];
+    maxRecords?: number;
+    nextToken?: string;
+  }): Page<SimAutoScalingGroup>;
+  describeAutoScalingInstances(q: { instanceIds?: string[]; maxRecords?: number; nextToken?: string }): Page<{
+    instanceId: string;
+    groupName: string;
+    az: string;
+    lifecycleState: string;
+    healthStatus: string;
+  }>;
+  suspendProcesses(group: string, processes?: string[]): void;
+  resumeProcesses(group: string, processes?: string[]): void;
+
+  // STS
+  getCallerIdentity(): { account: string; arn: string; userId: string };
+}
