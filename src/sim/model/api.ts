@@ -280,3 +280,89 @@ export interface SimBackend {
   // STS
   getCallerIdentity(): { account: string; arn: string; userId: string };
 }
+
+// ── Control, observability and the model's life cycle ─────────────────────────
+
+/** Model-level faults that can be injected at run time (via the control endpoint or directly). */
+export type SimControlCommand =
+  | { op: "terminateInstance"; instanceId: string }
+  | { op: "ssmAgent"; instanceId: string; online: boolean }
+  /** Make health checks fail for `seconds` of simulated time (a flap). */
+  | { op: "healthFlap"; instanceId: string; seconds: number }
+  /** Share (0..1) of cameras that ignore a server's shed request (a slow drain); `instanceIds` absent = all. */
+  | { op: "slowDrain"; share: number; instanceIds?: string[] }
+  /** Override the failure probability of commands whose text matches `match` (regex); absent = all. */
+  | { op: "commandFailures"; probability: number; match?: string };
+
+/**
+ * The capacity floor a rollout declares, checked independently by the simulator on every tick:
+ * healthy, in-service instances per AZ must never drop below `perAz[az]` (and overall below `total`).
+ * "In service" = registered and `healthy` in every target group the instance belongs to.
+ */
+export interface CapacityFloor {
+  total?: number;
+  perAz?: Record<string, number>;
+}
+
+export interface InvariantViolation {
+  at: number;
+  invariant: string;
+  message: string;
+}
+
+export interface CameraStats {
+  total: number;
+  connected: number;
+  minConnected: number;
+  refused: number;
+  disconnectSeconds: { p50: number; p99: number; max: number };
+  reconnectsPerCamera: number;
+}
+
+export interface SimSample {
+  t: number;
+  connected: number;
+  inService: number;
+  draining: number;
+  outOfService: number;
+  maxLoadRatio: number;
+}
+
+export interface SimInstanceState {
+  id: string;
+  az: string;
+  state: string;
+  version: string;
+  ssm: string;
+  serviceUp: boolean;
+  connections: number;
+  targets: Record<string, string>; // target group name → health state
+}
+
+/** What GET /_sim/state returns (the wire layer adds nothing). */
+export interface SimStateSnapshot {
+  now: number;
+  instances: SimInstanceState[];
+  targetGroups: { arn: string; name: string; type: "application" | "network"; targets: number }[];
+  autoScalingGroups: { name: string; suspendedProcesses: string[] }[];
+}
+
+/** What GET /_sim/metrics returns; the wire layer adds `api`. */
+export interface SimMetricsSnapshot {
+  now: number;
+  cameras: CameraStats;
+  maxLoadRatio: number;
+  invariantViolations: InvariantViolation[];
+  series: SimSample[];
+  api?: { byAction: Record<string, number>; total: number; throttled: number; errors5xx: number };
+}
+
+/** The model: SimBackend plus time, control and observability. Built by `createWorld` in ./world.ts. */
+export interface SimWorld extends SimBackend {
+  /** Advance the model to `now` (simulated ms). Cheap when nothing is due: the ticker calls it often. */
+  advanceTo(now: number): void;
+  control(cmd: SimControlCommand): void;
+  setCapacityFloor(floor: CapacityFloor | null): void;
+  state(): SimStateSnapshot;
+  metrics(): SimMetricsSnapshot;
+}
