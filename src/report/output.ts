@@ -1,0 +1,51 @@
+/**
+ * What renderers write to. Renderers never touch process.stdout: the CLI injects the streams, and
+ * tests inject string buffers.
+ */
+import { Chalk, type ChalkInstance } from "chalk";
+import type { RolloutEvent } from "../engine/events.js";
+
+/** The part of a writable stream renderers use (process.stdout fits, and so does a test buffer). */
+export interface OutputStream {
+  write(chunk: string): unknown;
+  /** True for a terminal; renderers use it to decide on colour and live redraws. */
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** A consumer of engine events. `close` flushes and stops any live view. */
+export interface Renderer {
+  onEvent(event: RolloutEvent): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org); FORCE_COLOR
+ * turns it on for CI systems that render ANSI.
+ * Worked example: `{ isTTY: true }` with `NO_COLOR=1` → false; `{ isTTY: false }` with `FORCE_COLOR=1` → true.
+ */
+export function colorEnabled(stream: OutputStream, env: Record<string, string | undefined>): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false") return true;
+  return stream.isTTY === true && env.TERM !== "dumb";
+}
+
+export function makeChalk(color: boolean): ChalkInstance {
+  return new Chalk({ level: color ? 1 : 0 });
+}
+
+/** Collects everything written: for tests, and for rendering a string once. */
+export class StringOutput implements OutputStream {
+  text = "";
+  constructor(
+    readonly isTTY = false,
+    readonly columns = 120,
+  ) {}
+  write(chunk: string): boolean {
+    this.text += chunk;
+    return true;
+  }
+  lines(): string[] {
+    return this.text.split("\n").filter((l) => l !== "");
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The `rollwave plan` preview: one data document (`--output json`) and its table rendering.
+ *
+ * Table columns, per wave:
+ *   WAVE        index (0 is the canary when the plan has one)
+ *   KIND        canary | batch
+ *   SIZE        instances in the wave
+ *   <az>…       instances the wave takes from each AZ (AZ names shortened to their suffix, e.g. `1a`)
+ *   CUM%        share of the planned instances updated once the wave is done
+ *   IN SVC <az> instances of each AZ still in service while the wave runs, in the worst case: the
+ *               wave's own instances out for `strategy: waves`, the whole per-AZ window for `window`
+ *               (the sliding window can overlap a wave with the tail of the previous one).
+ */
+import type { ChalkInstance } from "chalk";
+import type { Fleet, TargetGroup } from "../fleet/types.js";
+import type { Plan } from "../plan/types.js";
+import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
+import { formatTable } from "./table.js";
+
+export interface PreviewTargetGroup {
+  arn: string;
+  name: string;
+  type: TargetGroup["type"];
+  port?: number;
+  /** Every target registered in the group (the ALB quota applies to this). */
+  targets: number;
+  /** Instances of this fleet registered in the group. */
+  fleetInstances: number;
+  deregistrationDelaySeconds: number;
+}
+
+export interface PreviewWave {
+  index: number;
+  kind: "canary" | "batch";
+  size: number;
+  /** Instances taken from each AZ. */
+  azs: Record<string, number>;
+  /** Planned instances updated once this wave is done, and their share of all planned (0–100). */
+  cumulative: number;
+  cumulativePercent: number;
+  /** Worst-case instances still in service per AZ while this wave runs. */
+  inService: Record<string, number>;
+  instances: PlannedInstance[];
+}
+
+/** What `rollwave plan --output json` prints. */
+export interface PlanPreview {
+  name: string;
+  region: string | null;
+  account: string | null;
+  strategy: "window" | "waves";
+  fleet: {
+    instances: number;
+    source: Fleet["source"];
+    azs: Record<string, number>;
+    targetGroups: PreviewTargetGroup[];
+    autoScalingGroups: string[];
+  };
+  window: WavePlan["window"];
+  maxFailed: number;
+  waves: PreviewWave[];
+  skipped: SkippedInstance[];
+  warnings: string[];
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const it of items) out[key(it)] = (out[key(it)] ?? 0) + 1;
+  return out;
+}
+
+export function buildPlanPreview(
+  plan: Plan,
+  fleet: Fleet,
+  wavePlan: WavePlan,
+  extraWarnings: string[] = [],
+): PlanPreview {
+  const fleetAzs = countBy(fleet.instances, (i) => i.az);
+  const azNames = Object.keys(fleetAzs).sort();
+  const azs = Object.fromEntries(azNames.map((az) => [az, fleetAzs[az] ?? 0]));
+  const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
+  // Instances of each AZ not yet started when a wave begins (this wave included).
+  const remaining: Record<string, number> = countBy(
+    wavePlan.waves.flatMap((w) => w.instances),
+    (i) => i.az,
+  );
+  let cumulative = 0;
+  const waves = wavePlan.waves.map((w): PreviewWave => {
+    const waveAzs = countBy(w.instances, (i) => i.az);
+    cumulative += w.instances.length;
+    const inService: Record<string, number> = {};
+    for (const az of azNames) {
+      const own = waveAzs[az] ?? 0;
+      const out =
+        plan.rollout.strategy === "waves"
+          ? own
+          : Math.max(own, Math.min(wavePlan.window.perAz[az] ?? own, remaining[az] ?? 0));
+      inService[az] = (azs[az] ?? 0) - out;
+    }
+    for (const [az, n] of Object.entries(waveAzs)) remaining[az] = (remaining[az] ?? 0) - n;
+    return {
+      index: w.index,
+      kind: w.kind,
+      size: w.instances.length,
+      azs: Object.fromEntries(azNames.map((az) => [az, waveAzs[az] ?? 0])),
+      cumulative,
+      cumulativePercent: planned > 0 ? Math.round((1000 * cumulative) / planned) / 10 : 0,
+      inService,
+      instances: w.instances.map((i) => ({ id: i.id, az: i.az })),
+    };
+  });
+  const targetGroups = fleet.targetGroups.map(
+    (tg): PreviewTargetGroup => ({
+      arn: tg.arn,
+      name: tg.name,
+      type: tg.type,
+      ...(tg.port !== undefined ? { port: tg.port } : {}),
+      targets: tg.targetCount,
+      fleetInstances: fleet.instances.filter((i) => i.targets.some((t) => t.targetGroupArn === tg.arn))
+        .length,
+      deregistrationDelaySeconds: tg.deregistrationDelaySeconds,
+    }),
+  );
+  const warnings = [...new Set([...wavePlan.warnings, ...extraWarnings])];
+  return {
+    name: plan.name,
+    region: fleet.region ?? plan.region,
+    account: fleet.account,
+    strategy: plan.rollout.strategy,
+    fleet: {
+      instances: fleet.instances.length,
+      source: fleet.source,
+      azs,
+      targetGroups,
+      autoScalingGroups: fleet.autoScalingGroups,
+    },
+    window: wavePlan.window,
+    maxFailed: wavePlan.maxFailed,
+    waves,
+    skipped: wavePlan.skipped,
+    warnings,
+  };
+}
+
+/**
+ * Short AZ labels for column headers: drop the shared region prefix but keep the digit, so
+ * `ap-northeast-1a`, `ap-northeast-1c` → `1a`, `1c`. A single AZ keeps its full name.
+ */
+export function azLabels(azs: string[]): Record<string, string> {
+  if (azs.length < 2) return Object.fromEntries(azs.map((a) => [a, a]));
+  let prefix = azs[0] ?? "";
+  for (const az of azs) while (!az.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  while (/\d$/.test(prefix)) prefix = prefix.slice(0, -1);
+  return Object.fromEntries(azs.map((a) => [a, a.slice(prefix.length) || a]));
+}
+
+const MAX_LISTED_SKIPPED = 20;
+
+export function formatPlanPreview(p: PlanPreview, chalk: ChalkInstance, source?: string): string {
+  const azNames = Object.keys(p.fleet.azs);
+  const label = azLabels(azNames);
+  const out: string[] = [];
+  const where = [
+    `${p.fleet.source}${source ? ` ${source}` : ""}`,
+    p.region ? `region ${p.region}` : "",
+    p.account ? `account ${p.account}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  out.push(
+    `${chalk.bold(p.name)}: ${p.fleet.instances} instances in ${azNames.length} AZs (${azNames.map((az) => `${az} ${p.fleet.azs[az]}`).join(", ")}) · ${where}`,
+  );
+  const perAz = Object.entries(p.window.perAz)
+    .map(([az, n]) => `${label[az] ?? az} ${n}`)
+    .join(", ");
+  out.push(
+    `strategy ${p.strategy} · window ${p.window.maxUnavailable} out of service at once${perAz ? ` (per AZ: ${perAz})` : ""} · max failed ${p.maxFailed}`,
+  );
+  if (p.fleet.autoScalingGroups.length > 0)
+    out.push(`auto scaling groups: ${p.fleet.autoScalingGroups.join(", ")}`);
+  out.push("");
+
+  out.push(chalk.bold("Target groups"));
+  if (p.fleet.targetGroups.length === 0) out.push("  (none)");
+  else
+    out.push(
+      formatTable(
+        ["NAME", "TYPE", "PORT", "TARGETS", "IN FLEET", "DEREG DELAY"],
+        p.fleet.targetGroups.map((tg) => [
+          tg.name,
+          tg.type,
+          tg.port !== undefined ? String(tg.port) : "-",
+          tg.type === "application" && tg.targets > 1000 ? chalk.red(String(tg.targets)) : String(tg.targets),
+          String(tg.fleetInstances),
+          `${tg.deregistrationDelaySeconds}s`,
+        ]),
+        ["left", "left", "right", "right", "right", "right"],
+      ).trimEnd(),
+    );
+  out.push("");
+
+  out.push(chalk.bold("Waves"));
+  const headers = [
+    "WAVE",
+    "KIND",
+    "SIZE",
+    ...azNames.map((az) => label[az] ?? az),
+    "CUM%",
+    ...azNames.map((az) => `IN SVC ${label[az] ?? az}`),
+  ];
+  const rows = p.waves.map((w) => [
+    String(w.index),
+    w.kind === "canary" ? chalk.cyan(w.kind) : w.kind,
+    String(w.size),
+    ...azNames.map((az) => String(w.azs[az] ?? 0)),
+    `${w.cumulativePercent.toFixed(1)}%`,
+    ...azNames.map((az) => String(w.inService[az] ?? 0)),
+  ]);
+  out.push(
+    formatTable(headers, rows, ["right", "left", ...headers.slice(2).map(() => "right" as const)]).trimEnd(),
+  );
+
+  if (p.skipped.length > 0) {
+    out.push("");
+    out.push(chalk.bold(`Skipped (${p.skipped.length}, never touched)`));
+    for (const s of p.skipped.slice(0, MAX_LISTED_SKIPPED)) out.push(`  ${s.id}  ${s.az}  ${s.reason}`);
+    if (p.skipped.length > MAX_LISTED_SKIPPED)
+      out.push(`  … and ${p.skipped.length - MAX_LISTED_SKIPPED} more`);
+  }
+  if (p.warnings.length > 0) {
+    out.push("");
+    out.push(chalk.yellow.bold(`Warnings (${p.warnings.length})`));
+    for (const w of p.warnings) out.push(`  ${chalk.yellow("!")} ${w}`);
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { createJsonRenderer } from "../../src/report/json.js";
+import { makeChalk, StringOutput } from "../../src/report/output.js";
+import { createPlainRenderer } from "../../src/report/plain.js";
+import { formatSummary } from "../../src/report/summary.js";
+import { createTtyRenderer } from "../../src/report/tty.js";
+import { scriptedRollout } from "./scripted-events.js";
+
+const ESC = "\u001b[";
+
+async function render(renderer: ReturnType<typeof createJsonRenderer>, events = scriptedRollout()) {
+  for (const e of events) renderer.onEvent(e);
+  await renderer.close();
+}
+
+describe("json renderer", () => {
+  it("writes one parseable event per line and ends with rollout.finished", async () => {
+    const out = new StringOutput();
+    const events = scriptedRollout();
+    await render(createJsonRenderer(out), [
+      ...events,
+      { type: "warning", at: 0, code: "LATE", message: "late" },
+    ]);
+    const lines = out.lines().map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(events.length);
+    expect(lines.map((l) => l.type)).toEqual(events.map((e) => e.type));
+    const last = lines.at(-1);
+    expect(last.type).toBe("rollout.finished");
+    expect(Object.keys(last)).toEqual(
+      expect.arrayContaining(["status", "instances", "apiCalls", "durationSeconds"]),
+    );
+    expect(last.instances).toEqual({ total: 4, succeeded: 3, failed: 1, skipped: 0, rolledBack: 0 });
+  });
+});
+
+describe("plain renderer", () => {
+  it("prints one timestamped line per transition and no ANSI codes off a terminal", async () => {
+    const out = new StringOutput(false);
+    await render(createPlainRenderer(out, { env: {} }));
+    const text = out.text;
+    expect(text).not.toContain(ESC);
+    const lines = out.lines();
+    expect(lines).toContain("2026-11-22T02:00:03Z i-a1 eu-west-1a wave 0: pending -> deregistering");
+    expect(lines).toContain(
+      "2026-11-22T02:00:40Z i-a1 eu-west-1a wave 0: draining -> deploying (drained (0 connections))",
+    );
+    expect(lines).toContain("2026-11-22T02:00:02Z wave 0 (canary) started: 2 instances");
+    expect(lines).toContain("2026-11-22T02:12:41Z wave 1 finished: 1 succeeded, 1 failed");
+    expect(lines).toContain(
+      "2026-11-22T02:01:31Z gate bake waiting: baking canary for 10m (until 2026-11-22T02:11:31Z)",
+    );
+    expect(lines.some((l) => l.includes("ERROR i-b2 eu-west-1b wave 1 failed in validating: exit 7"))).toBe(
+      true,
+    );
+    expect(lines.some((l) => l.startsWith("::"))).toBe(false);
+  });
+
+  it("samples progress instead of printing every tick", async () => {
+    const out = new StringOutput(false);
+    await render(createPlainRenderer(out, { env: {} }));
+    expect(out.lines().filter((l) => l.includes(" progress: "))).toHaveLength(1);
+  });
+
+  it("ends with the summary: status, counts, duration and API calls by action", async () => {
+    const out = new StringOutput(false);
+    await render(createPlainRenderer(out, { env: {}, name: "web-api" }));
+    expect(out.text).toContain("rollout web-api failed in 12m43s");
+    expect(out.text).toContain("4 total · 3 succeeded · 1 failed · 0 skipped · 0 rolled back");
+    expect(out.text).toMatch(/ELBv2\.DescribeTargetHealth\s+8/);
+  });
+
+  it("adds GitHub Actions annotations for warnings and failures, escaping newlines", async () => {
+    const out = new StringOutput(false);
+    await render(createPlainRenderer(out, { env: { GITHUB_ACTIONS: "true" } }));
+    const notes = out.lines().filter((l) => l.startsWith("::"));
+    expect(notes).toEqual([
+      "::error title=i-b2 failed in validating::exit 7: curl: (7) Failed to connect%0Asecond line",
+      "::warning title=W_SLOW_DRAIN::i-a2 still has 3 connections, 50%25 done",
+      "::error title=rollout failed::1 instance failed",
+    ]);
+  });
+
+  it("colours only when the stream is a terminal and NO_COLOR is unset", async () => {
+    const tty = new StringOutput(true);
+    await render(createPlainRenderer(tty, { env: {} }));
+    expect(tty.text).toContain(ESC);
+    const noColor = new StringOutput(true);
+    await render(createPlainRenderer(noColor, { env: { NO_COLOR: "1" } }));
+    expect(noColor.text).not.toContain(ESC);
+  });
+});
+
+describe("summary", () => {
+  it("includes the simulator's camera statistics when present", () => {
+    const finished = scriptedRollout().at(-1);
+    if (finished?.type !== "rollout.finished") throw new Error("fixture");
+    const text = formatSummary(
+      {
+        ...finished,
+        sim: {
+          invariantViolations: 0,
+          cameras: {
+            total: 1000,
+            minConnected: 990,
+            refused: 3,
+            p99DisconnectSeconds: 14,
+            reconnectsPerCamera: 1.25,
+          },
+          maxLoadRatio: 0.91,
+        },
+      },
+      makeChalk(false),
+    );
+    expect(text).toContain("min connected 990 (99.00%)");
+    expect(text).toContain("invariant violations 0");
+    expect(text).toContain("max load ratio 0.91");
+  });
+});
+
+describe("tty renderer", () => {
+  it("falls back to plain lines when the stream is not a terminal", async () => {
+    const out = new StringOutput(false);
+    await render(createTtyRenderer(out, { env: {} }));
+    expect(out.lines()).toContain("2026-11-22T02:00:02Z wave 0 (canary) started: 2 instances");
+  });
+
+  it("draws one task per wave with its counts and ends with the summary", async () => {
+    const out = new StringOutput(true, 100);
+    await render(createTtyRenderer(out, { env: { NO_COLOR: "1" }, name: "web-api" }));
+    expect(out.text).toMatch(/wave 0 canary · 2\/2 done/);
+    expect(out.text).toMatch(/wave 1 batch · 2\/2 done · 1 failed/);
+    expect(out.text).toContain("rollout web-api failed in 12m43s");
+  });
+});
