@@ -1,0 +1,153 @@
+/**
+ * Load a plan: parse YAML or JSON with positions, validate shape (zod), variables and cross-field
+ * rules, collect EVERY problem, then normalize into `Plan`. A plan with any error never leaves
+ * here: it throws `InputError` holding all issues (errors and warnings), exit code 2 in the CLI.
+ */
+import { readFile } from "node:fs/promises";
+import { LineCounter, parseDocument } from "yaml";
+import { commandPaths, crossFieldChecks } from "./checks.js";
+import { Locator, type PathSegment } from "./locate.js";
+import { declaredVars, normalizePlan } from "./normalize.js";
+import { planInputSchema } from "./schema.js";
+import { InputError, type InputIssue, type Plan } from "./types.js";
+import { checkVarDecls, interpolate, parseVarFlags, readVarFiles, resolveVars } from "./vars.js";
+import { fromZodIssues } from "./zod-issues.js";
+
+export interface LoadPlanOptions {
+  /** Raw `--var` flags, `name=value`. */
+  vars?: string[];
+  /** `--var-file` paths (YAML or JSON maps), applied in order; --var flags win over them. */
+  varFiles?: string[];
+  /** Default true. `rollwave validate` passes false when no --var/--var-file was given. */
+  requireVars?: boolean;
+  /** No way to answer an approval prompt (CI, no TTY): `approve: true` then earns a warning. */
+  nonInteractive?: boolean;
+  autoApprove?: boolean;
+}
+
+export interface LoadedPlan {
+  plan: Plan;
+  /** Warnings only (a plan with errors throws). */
+  warnings: InputIssue[];
+  file: string;
+}
+
+export async function loadPlan(file: string, opts: LoadPlanOptions = {}): Promise<LoadedPlan> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new InputError([{ severity: "error", source: file, message: `cannot read the plan: ${reason}` }]);
+  }
+  return parsePlanText(text, file, opts);
+}
+
+/** Same as `loadPlan`, from text already in memory (var files are still read from disk). */
+export function parsePlanText(text: string, file: string, opts: LoadPlanOptions = {}): LoadedPlan {
+  const issues: InputIssue[] = [];
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const p = lines.linePos(e.pos[0]);
+    issues.push({
+      severity: e.name === "YAMLWarning" ? "warning" : "error",
+      source: file,
+      line: p.line,
+      column: p.col,
+      message: (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ""),
+    });
+  }
+  if (issues.some((i) => i.severity === "error")) throw new InputError(sortIssues(issues, file));
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (e) {
+    throw new InputError([{ severity: "error", source: file, message: (e as Error).message }]);
+  }
+  const loc = new Locator(file, doc, lines);
+  const at =
+    (sev: InputIssue["severity"]) => (path: PathSegment[], message: string, hint?: string, key?: boolean) =>
+      loc.issue(sev, path, message, hint, { key: key ?? false });
+
+  const parsed = planInputSchema.safeParse(raw);
+  if (!parsed.success) issues.push(...fromZodIssues(parsed.error.issues, raw, loc));
+  issues.push(...checkVarDecls(raw, at("error"), at("warning")));
+  issues.push(...crossFieldChecks(raw, loc, opts));
+
+  // Variables: defaults < var files (in order) < --var flags.
+  const decls = declaredVars(safeVarsInput(raw));
+  const files = readVarFiles(opts.varFiles ?? []);
+  const flags = parseVarFlags(opts.vars ?? []);
+  issues.push(...files.issues, ...flags.issues);
+  const resolved = resolveVars(
+    decls,
+    [...files.values, ...flags.values],
+    opts.requireVars ?? true,
+    at("error"),
+  );
+  issues.push(...resolved.issues);
+  const names = Object.keys(decls);
+  for (const c of commandPaths(raw)) {
+    for (const p of interpolate(c.text, names, resolved.values).problems)
+      issues.push(loc.issue("error", c.path, p.message, p.hint));
+  }
+
+  const sorted = sortIssues(issues, file);
+  if (!parsed.success || sorted.some((i) => i.severity === "error")) throw new InputError(sorted);
+  return { plan: normalizePlan(parsed.data, resolved.values), warnings: sorted, file };
+}
+
+/**
+ * `plans/x.yaml:12:5  rollout.canary.size  '1/zone' is not a size`
+ * `  hint: write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)`
+ */
+export function formatIssue(issue: InputIssue): string {
+  const where =
+    issue.line === undefined ? issue.source : `${issue.source}:${issue.line}:${issue.column ?? 1}`;
+  const parts = [where];
+  if (issue.path) parts.push(issue.path);
+  parts.push(issue.severity === "warning" ? `warning: ${issue.message}` : issue.message);
+  const head = parts.join("  ");
+  return issue.hint ? `${head}\n  hint: ${issue.hint}` : head;
+}
+
+/** The plan file's problems in reading order, then var files and flags as they were given. */
+function sortIssues(issues: InputIssue[], file: string): InputIssue[] {
+  const rank = (i: InputIssue) => (i.source === file ? 0 : 1);
+  return issues
+    .map((issue, n) => ({ issue, n }))
+    .sort((a, b) => {
+      const r = rank(a.issue) - rank(b.issue);
+      if (r) return r;
+      if (rank(a.issue) === 0) {
+        const d = (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0);
+        if (d) return d;
+      }
+      return a.n - b.n;
+    })
+    .map((x) => x.issue);
+}
+
+/** The `vars:` part read leniently, so variables still resolve when some other part is broken. */
+function safeVarsInput(raw: unknown): {
+  vars?: Record<string, { required?: boolean; default?: string } | null>;
+} {
+  const vars = raw !== null && typeof raw === "object" ? (raw as { vars?: unknown }).vars : undefined;
+  if (vars === null || typeof vars !== "object" || Array.isArray(vars)) return {};
+  const out: Record<string, { required?: boolean; pattern?: string; default?: string } | null> = {};
+  for (const [k, v] of Object.entries(vars as Record<string, unknown>)) {
+    if (v === null || typeof v !== "object") {
+      out[k] = null;
+      continue;
+    }
+    const d = v as Record<string, unknown>;
+    out[k] = {
+      ...(typeof d.required === "boolean" ? { required: d.required } : {}),
+      ...(typeof d.pattern === "string" ? { pattern: d.pattern } : {}),
+      ...(typeof d.default === "string" ? { default: d.default } : {}),
+    };
+  }
+  return { vars: out };
+}

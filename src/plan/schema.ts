@@ -1,0 +1,277 @@
+/**
+ * The YAML/JSON shape users write, as one zod schema. It checks shape and types (strict: unknown
+ * keys are errors) plus per-field forms (sizes, durations); cross-field rules live in ./checks.ts
+ * and normalization into `Plan` in ./normalize.ts. The JSON Schema for editors is generated from
+ * this same schema, so the editor and `rollwave validate` never disagree about what a key is.
+ */
+import { z } from "zod";
+import { parseDuration } from "../util/duration.js";
+import { parseSize } from "../util/size.js";
+
+export const SIZE_HINT =
+  "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
+export const DURATION_HINT = "write a number with a unit: 500ms, 90s, 5m, 1h30m, 2h, 1d";
+
+/** The processes `SuspendProcesses` accepts. */
+export const SCALING_PROCESSES = [
+  "Launch",
+  "Terminate",
+  "AddToLoadBalancer",
+  "AlarmNotification",
+  "AZRebalance",
+  "HealthCheck",
+  "InstanceRefresh",
+  "ReplaceUnhealthy",
+  "ScheduledActions",
+] as const;
+
+/** Must stay a safe directory name: the CLI keeps `.rollwave/<name>/journal.ndjson`. */
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function size(description: string) {
+  return z
+    .union(
+      [
+        z.number().int().min(0),
+        z.string().meta({ pattern: "^\\s*\\d+(\\.\\d+)?%\\s*$|^\\s*\\d+\\s*(/\\s*az)?\\s*$" }),
+      ],
+      {
+        error: `expected a size; ${SIZE_HINT}`,
+      },
+    )
+    .superRefine((v, ctx) => {
+      if (parseSize(v) !== undefined) return;
+      const over = typeof v === "string" && /^\s*\d+(\.\d+)?%\s*$/.test(v);
+      ctx.addIssue({
+        code: "custom",
+        message: over ? `'${v}' is more than 100%` : `'${v}' is not a size`,
+        params: { hint: SIZE_HINT },
+      });
+    })
+    .meta({ description, examples: [3, "10%", "1/az"] });
+}
+
+function duration(description: string) {
+  return z
+    .union([z.string(), z.literal(0)], { error: `expected a duration; ${DURATION_HINT}` })
+    .superRefine((v, ctx) => {
+      if (typeof v === "number" || parseDuration(v) !== undefined) return;
+      const bare = /^\s*\d+(\.\d+)?\s*$/.test(v);
+      ctx.addIssue({
+        code: "custom",
+        message: bare ? `'${v}' has no unit` : `'${v}' is not a duration`,
+        params: { hint: DURATION_HINT },
+      });
+    })
+    .meta({ description, examples: ["90s", "5m", "1h30m"] });
+}
+
+const stringList = (description: string) => z.array(z.string()).meta({ description });
+
+const selector = (what: string) =>
+  z
+    .strictObject({
+      tags: z
+        .record(z.string(), z.string())
+        .optional()
+        .meta({ description: `Tag key/values; every pair must match. ${what}` }),
+      autoScalingGroups: stringList("Auto Scaling group names.").optional(),
+      instanceIds: stringList("Instance IDs (i-…).").optional(),
+    })
+    .meta({ description: `${what} Criteria combine: an instance must match all of them.` });
+
+const commands = z
+  .union([z.string(), z.array(z.string()).min(1)], { error: "expected a command or a list of commands" })
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the plan syntax ${name}, shown to users
+  .meta({ description: "Shell commands run by AWS-RunShellScript. ${var} inserts a shell-quoted variable." });
+
+const step = (description: string) =>
+  z
+    .strictObject({
+      commands,
+      timeout: duration("How long the command may run (SSM executionTimeout). Default 10m.").optional(),
+    })
+    .meta({ description });
+
+const percent = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?%\s*$/, { error: "expected a percent such as 10%" })
+  .meta({ description: "A percent such as 10%." });
+
+export const planInputSchema = z
+  .strictObject({
+    version: z.literal(1, { error: "expected version: 1" }).meta({ description: "Plan format version." }),
+    name: z
+      .string()
+      .regex(NAME_RE, {
+        error: "use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit",
+      })
+      .meta({ description: "Names the rollout; also its journal directory (.rollwave/<name>)." }),
+    region: z
+      .string()
+      .optional()
+      .meta({ description: "AWS Region, e.g. ap-northeast-1. Default: --region / the SDK chain." }),
+    guard: z
+      .strictObject({
+        account: z
+          .string({ error: 'expected the account ID as a quoted string, e.g. "123456789012"' })
+          .optional()
+          .meta({ description: "Refuse to run unless the credentials belong to this 12-digit account." }),
+      })
+      .optional(),
+    vars: z
+      .record(
+        z.string(),
+        z
+          .strictObject({
+            required: z
+              .boolean()
+              .optional()
+              .meta({ description: "Default: true unless a default is given." }),
+            pattern: z
+              .string()
+              .optional()
+              .meta({ description: "Regular expression the whole value must match." }),
+            default: z.string().optional(),
+            description: z.string().optional(),
+          })
+          .nullable(),
+      )
+      .optional()
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the plan syntax ${name}, shown to users
+      .meta({ description: "Variables set with --var k=v / --var-file; used as ${name} in commands." }),
+    fleet: z.strictObject({
+      select: selector("Which instances the plan rolls."),
+      exclude: selector("Instances to leave alone.").optional(),
+      targetGroups: stringList(
+        "Target group names or ARNs; empty = every group the instances are in.",
+      ).optional(),
+      autoScaling: z
+        .strictObject({
+          suspendProcesses: z.array(z.enum(SCALING_PROCESSES)).optional().meta({
+            description:
+              "Suspended during the rollout, resumed after. Default: AZRebalance, ReplaceUnhealthy, Terminate, ScheduledActions, InstanceRefresh.",
+          }),
+        })
+        .optional(),
+      notReady: z.enum(["skip", "include", "fail"]).optional().meta({
+        description: "Instances unhealthy or not SSM-online: skip (default), include, or fail the plan.",
+      }),
+    }),
+    rollout: z.strictObject({
+      canary: z
+        .strictObject({
+          size: size("Canary wave size."),
+          bake: duration("Watch the canary this long before going on. Default 0s.").optional(),
+          approve: z
+            .boolean()
+            .optional()
+            .meta({ description: "Pause for approval after the canary. Default false." }),
+        })
+        .optional(),
+      waves: z.array(size("Wave size.")).min(1).optional().meta({
+        description: "Growing batch sizes after the canary; the last repeats. Default: [maxUnavailable].",
+      }),
+      strategy: z.enum(["window", "waves"]).optional().meta({
+        description:
+          "window (default): start the next instance as soon as one finishes. waves: strict batches.",
+      }),
+      maxUnavailable: size("At most this many instances out of service at once."),
+      maxUnavailablePerAz: size("At most this many out of service in any one AZ.").optional(),
+      failures: z
+        .strictObject({
+          maxFailed: size("Failures tolerated over the whole rollout. Default 0.").optional(),
+          action: z.enum(["rollback", "pause", "abort"]).optional().meta({ description: "Default pause." }),
+          failedInstances: z.enum(["keepOut", "reregister"]).optional().meta({
+            description: "keepOut (default) leaves a failed instance deregistered; reregister puts it back.",
+          }),
+        })
+        .optional(),
+      seed: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: "Seed for instance order. Default: derived from name." }),
+    }),
+    capacity: z
+      .strictObject({
+        connections: z
+          .strictObject({
+            metric: z
+              .strictObject({
+                namespace: z.string(),
+                name: z.string(),
+                dimension: z.string().meta({ description: "Dimension whose value is the instance ID." }),
+                statistic: z.string().optional().meta({ description: "Default Maximum." }),
+              })
+              .optional(),
+            probe: z.strictObject({ command: z.string() }).optional(),
+            perInstanceLimit: z
+              .number()
+              .int()
+              .positive()
+              .meta({ description: "Connections one instance can hold." }),
+            headroom: percent.optional().meta({ description: "Capacity kept free. Default 10%." }),
+            maxDisplacedPerMinute: z.number().int().positive().optional(),
+          })
+          .optional(),
+      })
+      .optional(),
+    drain: z
+      .strictObject({
+        preCommand: commands.optional(),
+        until: z.strictObject({ connections: z.number().int().min(0) }).optional(),
+        timeout: duration("Longest a drain may take. Default 6m.").optional(),
+      })
+      .optional(),
+    steps: z.strictObject({
+      deploy: step("Installs the release."),
+      validate: step("Checks the instance before it returns to service.").optional(),
+      rollback: step("Restores the previous release (needed by failures.action: rollback).").optional(),
+    }),
+    health: z
+      .strictObject({
+        targetHealthy: z.strictObject({ timeout: duration("Default 5m.").optional() }).optional(),
+        stableFor: duration("Healthy this long in every target group, with no flap. Default 0s.").optional(),
+        alarms: stringList("CloudWatch alarms that must not be in ALARM.").optional(),
+      })
+      .optional(),
+  })
+  .meta({ title: "rollwave plan", description: "A rollwave deploy plan." });
+
+export type PlanInput = z.infer<typeof planInputSchema>;
+
+/** JSON Schema (draft-07, the dialect yaml-language-server understands) for `rollwave schema`. */
+export function planJsonSchema(): object {
+  return z.toJSONSchema(planInputSchema, { target: "draft-7", io: "input", unrepresentable: "any" });
+}
+
+/**
+ * The keys allowed at a path, for "did you mean" on unknown keys; [] when the path is not an
+ * object (records accept any key).
+ */
+export function allowedKeysAt(path: readonly (string | number)[]): string[] {
+  let s: z.ZodType | undefined = planInputSchema;
+  for (const seg of path) {
+    s = s && child(unwrap(s), seg);
+  }
+  const u = s && unwrap(s);
+  return u instanceof z.ZodObject ? Object.keys(u.shape) : [];
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur = s;
+  for (;;) {
+    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable || cur instanceof z.ZodDefault) {
+      cur = cur.unwrap() as z.ZodType;
+    } else return cur;
+  }
+}
+
+function child(s: z.ZodType, seg: string | number): z.ZodType | undefined {
+  if (s instanceof z.ZodObject) return (s.shape as Record<string, z.ZodType>)[String(seg)];
+  if (s instanceof z.ZodRecord) return s.valueType as z.ZodType;
+  if (s instanceof z.ZodArray) return s.element as z.ZodType;
+  return undefined;
+}
