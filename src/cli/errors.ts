@@ -1,0 +1,62 @@
+/**
+ * One place turns a thrown error into what the user reads and the exit code CI sees.
+ * Bad input (InputError) lists every issue, errors and warnings, then a one-line count.
+ */
+import { AwsCallError } from "../aws/types.js";
+import { formatIssue } from "../plan/load.js";
+import { InputError, type InputIssue } from "../plan/types.js";
+import type { OutputStream } from "../report/output.js";
+import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+
+/** Thrown by CLI code for a usage problem found after commander parsed the flags. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function printIssues(issues: InputIssue[], err: OutputStream): void {
+  for (const issue of issues) err.write(`${formatIssue(issue)}\n`);
+}
+
+export function issueCountLine(issues: InputIssue[]): string {
+  const errors = issues.filter((i) => i.severity === "error").length;
+  const warnings = issues.length - errors;
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  return `${plural(errors, "error")}, ${plural(warnings, "warning")}`;
+}
+
+/** The lock error's shape, matched by code so the CLI does not depend on the engine's class. */
+function isLockHeld(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "E_LOCK_HELD" || (err as Error | null)?.name === "LockHeldError";
+}
+
+export function reportError(err: unknown, stderr: OutputStream, debug = false): ExitCodeValue {
+  if (err instanceof InputError) {
+    printIssues(err.issues, stderr);
+    stderr.write(`${issueCountLine(err.issues)}: nothing was changed\n`);
+    return ExitCode.badInput;
+  }
+  if (err instanceof UsageError) {
+    stderr.write(`error: ${err.message}\n`);
+    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    return ExitCode.badInput;
+  }
+  if (isLockHeld(err)) {
+    stderr.write(`error: ${(err as Error).message}\n`);
+    return ExitCode.lockHeld;
+  }
+  if (err instanceof AwsCallError) {
+    stderr.write(`error: AWS ${err.message}\n`);
+    return ExitCode.failed;
+  }
+  const e = err as Error | undefined;
+  stderr.write(`error: ${e?.message ?? String(err)}\n`);
+  if (e?.stack && debug) stderr.write(`${e.stack}\n`);
+  return ExitCode.failed;
+}

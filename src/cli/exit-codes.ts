@@ -1,0 +1,38 @@
+/**
+ * rollwave's exit codes: the contract with CI pipelines and wrapper scripts.
+ *
+ *   0    succeeded (or: the plan is valid / the preview was printed)
+ *   1    the rollout failed or was rolled back; or an unexpected error
+ *   2    bad input: a plan, variable, inventory or flag problem. Nothing was mutated.
+ *   3    paused: awaiting approval or `rollwave resume` (a canary approval gate in CI, or the
+ *        `pause` failure action)
+ *   4    another rollout holds the lock for this plan
+ *   130  interrupted (Ctrl-C / SIGINT): in-flight instances were returned to service first
+ */
+import type { RolloutStatus } from "../engine/events.js";
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  paused: 3,
+  lockHeld: 4,
+  interrupted: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** `aborted` means stopped on request (Ctrl-C or the abort failure action): see `exitCodeFor`. */
+export function exitCodeForStatus(status: RolloutStatus, interrupted = false): ExitCodeValue {
+  if (interrupted) return ExitCode.interrupted;
+  switch (status) {
+    case "succeeded":
+      return ExitCode.ok;
+    case "paused":
+      return ExitCode.paused;
+    case "failed":
+    case "rolled-back":
+    case "aborted":
+      return ExitCode.failed;
+  }
+}

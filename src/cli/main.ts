@@ -1,0 +1,55 @@
+/**
+ * The rollwave command line. `main` parses the flags, runs one command and returns its exit code;
+ * only this folder prints, and nothing here calls process.exit (bin/rollwave.js sets exitCode), so
+ * the whole CLI runs in-process in tests with injected streams.
+ *
+ *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
+ */
+import { Command, CommanderError } from "commander";
+import { registerSchema } from "./commands/schema.js";
+import { registerValidate } from "./commands/validate.js";
+import { reportError } from "./errors.js";
+import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { type CliIo, processIo } from "./io.js";
+
+export { ExitCode } from "./exit-codes.js";
+export type { CliIo } from "./io.js";
+
+const VERSION = "0.1.0";
+
+/** `argv` as `process.argv` gives it: the node binary and script first, then the user's arguments. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return run(argv.slice(2), io);
+}
+
+/** Run with the user's arguments only: `run(["plan", "plans/x.yaml", "--output", "json"], io)`. */
+export async function run(args: string[], io: CliIo = processIo()): Promise<number> {
+  let code: ExitCodeValue = ExitCode.ok;
+  const done = (c: ExitCodeValue) => {
+    code = c;
+  };
+  const program = new Command("rollwave")
+    .description("Roll a release across a fleet of EC2 servers in connection-aware waves.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError("(add --help for usage)")
+    .showSuggestionAfterError(true);
+
+  registerValidate(program, io, done);
+  registerSchema(program, io, done);
+
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version "exit" with 0; anything else is a usage error commander already printed.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    return reportError(err, io.stderr, Boolean(io.env.ROLLWAVE_DEBUG));
+  }
+  return code;
+}

@@ -1,0 +1,47 @@
+/** Flag definitions shared by several commands, with value parsers that fail as usage errors (exit 2). */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { collect } from "./plan-input.js";
+
+export function parseInteger(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export function parsePositive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`);
+    return n;
+  };
+}
+
+export function addVarOptions(cmd: Command): Command {
+  return cmd
+    .option("--var <name=value>", "set a plan variable (repeatable)", collect, [])
+    .option("--var-file <file>", "read variables from a YAML/JSON map (repeatable; --var wins)", collect, []);
+}
+
+export function addAwsOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--simulate [fleet]",
+      "run against a simulator started in-process (default fleet: plans/sim/camera-fleet.yaml)",
+    )
+    .option("--region <region>", "AWS Region (default: the plan's `region`, then AWS_REGION)")
+    .option("--profile <name>", "named AWS profile for credentials")
+    .option(
+      "--endpoint-url <url>",
+      "send every AWS call to this endpoint (e.g. a `rollwave sim` started elsewhere)",
+    )
+    .option("--seed <n>", "simulator seed (with --simulate)", parseInteger("--seed", 0, 2 ** 32 - 1));
+}
+
+export function outputOption(choices: string[], description: string): Option {
+  return new Option("--output <mode>", description).choices(choices);
+}
