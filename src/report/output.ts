@@ -17,6 +17,12 @@ export interface OutputStream {
 export interface Renderer {
   onEvent(event: RolloutEvent): void;
   close(): Promise<void>;
+  /**
+   * Hand the terminal to someone else (an approval prompt): a live view draws its current state
+   * once and stops redrawing until `resume`. Line renderers need neither.
+   */
+  suspend?(): Promise<void>;
+  resume?(): void;
 }
 
 /**

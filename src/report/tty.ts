@@ -1,22 +1,24 @@
 /**
  * The live terminal view: one listr2 view, a task per wave whose title carries its counts per phase,
  * and a "fleet" line on top with in-service / out-of-service instances, connected cameras and the
- * gate being waited on. The engine drives it purely through events; nothing here polls.
+ * gate being waited on. The engine drives it purely through events; nothing here polls AWS.
  *
- *   ✔ fleet: 980 in service · 20 out of service · 179,412 connections
- *   ❯ waves
+ *   ⠙ fleet: 980 in service · 20 out of service · 179,412 connections
+ *     › waiting bake: baking canary for 10m
+ *   ❯ rollout camera-relay
  *     ✔ wave 0 canary · 3/3 done
- *     ⠙ wave 1 batch · 12/20 done · draining 5 · deploying 3
+ *     ⠙ wave 1 batch · 12/20 done · draining 5, deploying 3
  *     ◼ wave 2 batch · 50 instances
  *
- * When the stream is not a terminal it falls back to the plain renderer, so redirecting a tty run
- * to a file still gives a readable log.
+ * `suspend()` (for an approval prompt) lets the current view finish drawing and stop; the next event
+ * or `resume()` starts a fresh view with the waves not yet finished. When the stream is not a
+ * terminal it falls back to the plain renderer, so redirecting a tty run still gives a readable log.
  */
 import { Listr, ListrLogger, ProcessOutput } from "listr2";
 import type { InstancePhase, RolloutEvent } from "../engine/events.js";
 import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./output.js";
 import { createPlainRenderer, formatPhases } from "./plain.js";
-import { formatSummary } from "./summary.js";
+import { type FinishedEvent, formatSummary } from "./summary.js";
 
 export interface TtyRendererOptions {
   env?: Record<string, string | undefined>;
@@ -40,19 +42,7 @@ function deferred(): Deferred {
   return { promise, resolve };
 }
 
-interface WaveView {
-  index: number;
-  kind: "canary" | "batch";
-  size: number;
-  phases: Map<string, InstancePhase>;
-  succeeded: number;
-  failed: number;
-  started: boolean;
-  finished: Deferred;
-  title(): string;
-}
-
-const ACTIVE: InstancePhase[] = [
+const ACTIVE = new Set<InstancePhase>([
   "preDrain",
   "deregistering",
   "draining",
@@ -61,88 +51,96 @@ const ACTIVE: InstancePhase[] = [
   "registering",
   "warming",
   "rollingBack",
-];
+]);
+
+interface WaveView {
+  index: number;
+  kind: "canary" | "batch";
+  size: number;
+  phases: Map<string, InstancePhase>;
+  started: boolean;
+  finished: Deferred;
+  isFinished: boolean;
+  failed: number;
+}
+
+type Started = Extract<RolloutEvent, { type: "rollout.started" }>;
+type TaskLike = { title: string; output: string };
 
 export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {}): Renderer {
   const env = o.env ?? {};
   if (!out.isTTY) return createPlainRenderer(out, { env, name: o.name });
   const chalk = makeChalk(colorEnabled(out, env));
   const waves = new Map<number, WaveView>();
-  const done = deferred();
+  let started: Started | undefined;
   let fleetLine = "starting";
   let gateLine = "";
-  let finishedEvent: Extract<RolloutEvent, { type: "rollout.finished" }> | undefined;
-  let running: Promise<unknown> | undefined;
-  let fleetTask: { title: string; output: string } | undefined;
-  const pending: RolloutEvent[] = [];
+  let finishedEvent: FinishedEvent | undefined;
+  let segment: { end: Deferred; run: Promise<unknown>; fleetTask?: TaskLike } | undefined;
+  let suspended = false;
+  const early: RolloutEvent[] = [];
 
-  function waveView(index: number, kind: "canary" | "batch", size: number): WaveView {
-    const view: WaveView = {
-      index,
-      kind,
-      size,
-      phases: new Map(),
-      succeeded: 0,
-      failed: 0,
-      started: false,
-      finished: deferred(),
-      title() {
-        const counts: Partial<Record<InstancePhase, number>> = {};
-        let finishedCount = 0;
-        for (const p of this.phases.values()) {
-          if (ACTIVE.includes(p)) counts[p] = (counts[p] ?? 0) + 1;
-          else if (p !== "pending") finishedCount++;
-        }
-        const head = `wave ${index} ${kind === "canary" ? chalk.cyan(kind) : kind}`;
-        if (!this.started) return `${head} · ${size} instances`;
-        const failed = [...this.phases.values()].filter((p) => p === "failed").length;
-        const parts = [`${finishedCount}/${size} done`];
-        if (failed > 0) parts.push(chalk.red(`${failed} failed`));
-        const active = formatPhases(counts);
-        if (active) parts.push(active);
-        return `${head} · ${parts.join(" · ")}`;
-      },
-    };
-    return view;
-  }
-
-  function refresh() {
-    if (fleetTask) {
-      fleetTask.title = `fleet: ${fleetLine}`;
-      fleetTask.output = gateLine;
+  function waveTitle(w: WaveView): string {
+    const head = `wave ${w.index} ${w.kind === "canary" ? chalk.cyan(w.kind) : w.kind}`;
+    if (!w.started) return `${head} · ${w.size} instances`;
+    const active: Partial<Record<InstancePhase, number>> = {};
+    let settled = 0;
+    let failed = 0;
+    for (const p of w.phases.values()) {
+      if (ACTIVE.has(p)) active[p] = (active[p] ?? 0) + 1;
+      else if (p !== "pending") settled++;
+      if (p === "failed") failed++;
     }
+    const parts = [`${settled}/${w.size} done`];
+    if (failed > 0) parts.push(chalk.red(`${failed} failed`));
+    const phases = formatPhases(active);
+    if (phases) parts.push(phases);
+    return `${head} · ${parts.join(" · ")}`;
   }
 
-  function start(e: Extract<RolloutEvent, { type: "rollout.started" }>) {
-    for (const w of e.waves) waves.set(w.index, waveView(w.index, w.kind, w.size));
-    fleetLine = `${e.total} instances · window ${e.window.maxUnavailable}${e.dryRun ? " · dry run" : ""}`;
-    const waveTasks = [...waves.values()].map((w) => ({
-      title: w.title(),
-      task: async (_: unknown, task: { title: string }) => {
+  function refreshFleet() {
+    const t = segment?.fleetTask;
+    if (!t) return;
+    t.title = `fleet: ${fleetLine}`;
+    t.output = gateLine;
+  }
+
+  function startSegment() {
+    if (!started || segment || finishedEvent) return;
+    const end = deferred();
+    const name = started.name;
+    const seg: { end: Deferred; run: Promise<unknown>; fleetTask?: TaskLike } = {
+      end,
+      run: Promise.resolve(),
+    };
+    const remaining = [...waves.values()].filter((w) => !w.isFinished);
+    const waveTasks = remaining.map((w) => ({
+      title: waveTitle(w),
+      task: async (_: unknown, task: TaskLike) => {
         const timer = setInterval(() => {
-          task.title = w.title();
+          task.title = waveTitle(w);
         }, 100);
         try {
-          await w.finished.promise;
+          await Promise.race([w.finished.promise, end.promise]);
         } finally {
           clearInterval(timer);
-          task.title = w.title();
+          task.title = waveTitle(w);
         }
-        if (w.failed > 0) throw new Error(`${w.failed} failed`);
+        if (w.isFinished && w.failed > 0) throw new Error(`${w.failed} failed`);
       },
     }));
     const list = new Listr(
       [
         {
           title: `fleet: ${fleetLine}`,
-          task: async (_: unknown, task: { title: string; output: string }) => {
-            fleetTask = task;
-            refresh();
-            await done.promise;
+          task: async (_: unknown, task: TaskLike) => {
+            seg.fleetTask = task;
+            refreshFleet();
+            await end.promise;
           },
         },
         {
-          title: `rollout ${e.name}`,
+          title: `rollout ${name}`,
           task: (_: unknown, task) => task.newListr(waveTasks, { concurrent: false, exitOnError: false }),
         },
       ],
@@ -168,90 +166,111 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
         },
       },
     );
-    running = list.run().catch(() => undefined);
+    seg.run = list.run().catch(() => undefined);
+    segment = seg;
+  }
+
+  async function endSegment(): Promise<void> {
+    const seg = segment;
+    if (!seg) return;
+    seg.end.resolve();
+    await seg.run;
+    if (segment === seg) segment = undefined;
   }
 
   function apply(e: RolloutEvent) {
     switch (e.type) {
       case "rollout.started":
-        start(e);
+        started = e;
+        for (const w of e.waves) {
+          waves.set(w.index, {
+            index: w.index,
+            kind: w.kind,
+            size: w.size,
+            phases: new Map(),
+            started: false,
+            finished: deferred(),
+            isFinished: false,
+            failed: 0,
+          });
+        }
+        fleetLine = `${e.total} instances · window ${e.window.maxUnavailable}${e.dryRun ? " · dry run" : ""}`;
         return;
       case "wave.started": {
         const w = waves.get(e.index);
-        if (w) {
-          w.started = true;
-          for (const id of e.instanceIds) if (!w.phases.has(id)) w.phases.set(id, "pending");
-        }
+        if (!w) return;
+        w.started = true;
+        for (const id of e.instanceIds) if (!w.phases.has(id)) w.phases.set(id, "pending");
         return;
       }
       case "wave.finished": {
         const w = waves.get(e.index);
-        if (w) {
-          w.succeeded = e.succeeded;
-          w.failed = e.failed;
-          w.finished.resolve();
-        }
+        if (!w) return;
+        w.isFinished = true;
+        w.failed = e.failed;
+        w.finished.resolve();
         return;
       }
       case "instance.phase":
       case "instance.failed": {
         const w = waves.get(e.wave);
-        if (w) {
-          w.started = true;
-          w.phases.set(e.id, e.type === "instance.failed" ? "failed" : e.to);
-        }
+        if (!w) return;
+        w.started = true;
+        w.phases.set(e.id, e.type === "instance.failed" ? "failed" : e.to);
         return;
       }
       case "progress": {
         const conn =
           e.connections !== undefined ? ` · ${e.connections.toLocaleString("en-US")} connections` : "";
         fleetLine = `${e.inService} in service · ${e.outOfService} out of service${conn}`;
-        refresh();
-        return;
+        break;
       }
       case "gate.waiting":
         gateLine = `${chalk.yellow("waiting")} ${e.gate}: ${e.message}`;
-        refresh();
-        return;
+        break;
       case "gate.passed":
         gateLine = `${chalk.green("passed")} ${e.gate}: ${e.message}`;
-        refresh();
-        return;
+        break;
       case "policy.triggered":
         gateLine = chalk.red(`failure policy: ${e.failed} failed (max ${e.maxFailed}) → ${e.action}`);
-        refresh();
-        return;
+        break;
       case "warning":
         gateLine = `${chalk.yellow("warning")} ${e.code}: ${e.message}`;
-        refresh();
-        return;
+        break;
       case "rollout.finished":
         finishedEvent = e;
         return;
       default:
         return;
     }
-  }
-
-  async function finish(): Promise<void> {
-    for (const w of waves.values()) w.finished.resolve();
-    done.resolve();
-    if (running) await running;
+    refreshFleet();
   }
 
   return {
     onEvent(e) {
       if (finishedEvent) return;
-      if (!running && e.type !== "rollout.started") {
-        pending.push(e);
+      if (!started && e.type !== "rollout.started") {
+        early.push(e);
         return;
       }
       apply(e);
-      if (e.type === "rollout.started") for (const p of pending.splice(0)) apply(p);
-      if (e.type === "rollout.finished") void finish();
+      if (e.type === "rollout.started") for (const p of early.splice(0)) apply(p);
+      if (e.type === "rollout.finished") {
+        void endSegment();
+        return;
+      }
+      if (!suspended) startSegment();
+    },
+    async suspend() {
+      suspended = true;
+      await endSegment();
+    },
+    resume() {
+      suspended = false;
+      startSegment();
     },
     async close() {
-      await finish();
+      await endSegment();
       if (finishedEvent) out.write(`\n${formatSummary(finishedEvent, chalk, { name: o.name })}`);
     },
   };

@@ -131,4 +131,22 @@ describe("tty renderer", () => {
     expect(out.text).toMatch(/wave 1 batch · 2\/2 done · 1 failed/);
     expect(out.text).toContain("rollout web-api failed in 12m43s");
   });
+
+  it("stops redrawing while suspended for a prompt, then carries on with the unfinished waves", async () => {
+    const out = new StringOutput(true, 100);
+    const r = createTtyRenderer(out, { env: { NO_COLOR: "1" } });
+    const events = scriptedRollout();
+    const gate = events.findIndex((e) => e.type === "gate.waiting");
+    for (const e of events.slice(0, gate + 1)) r.onEvent(e);
+    await r.suspend?.();
+    const frozen = out.text.length;
+    await new Promise((res) => setTimeout(res, 150));
+    expect(out.text.length).toBe(frozen);
+    r.resume?.();
+    for (const e of events.slice(gate + 1)) r.onEvent(e);
+    await r.close();
+    const after = out.text.slice(frozen);
+    expect(after).toMatch(/wave 1 batch · 2\/2 done · 1 failed/);
+    expect(after).not.toMatch(/wave 0 canary/);
+  });
 });
