@@ -1,0 +1,453 @@
+/**
+ * `decide`: PURE. State + one tick's observations + policy + now → next state and events. The
+ * AWS calls the next state implies are the instances' `need`s, which `act` batches.
+ *
+ * Order inside a tick: advance in-flight instances → failure policy → waves / canary gates →
+ * admissions (window, per-AZ caps, admission checks) → outcome when nothing is left in flight.
+ */
+import type { GateKind, RolloutEvent } from "./events.js";
+import { fail, startStep, stepInstance, transition } from "./instance-step.js";
+import type { AdmissionContext, DecideContext, Observation } from "./policy.js";
+import {
+  type EngineState,
+  forwardFailures,
+  type InstanceRun,
+  isInFlight,
+  isSettled,
+  occupiesSlot,
+} from "./state.js";
+
+export interface Decision {
+  state: EngineState;
+  events: RolloutEvent[];
+}
+
+function cloneState(s: EngineState): EngineState {
+  const g = s.global;
+  return {
+    global: {
+      ...g,
+      waves: g.waves.map((w) => ({ ...w })),
+      canary: { ...g.canary },
+      policy: { ...g.policy },
+      displaced: g.displaced.slice(),
+      commands: { ...g.commands },
+    },
+    instances: { ...s.instances },
+  };
+}
+
+export function decide(prev: EngineState, obs: Observation, ctx: DecideContext): Decision {
+  const s = cloneState(prev);
+  const g = s.global;
+  const events: RolloutEvent[] = [];
+  const now = ctx.now;
+  if (g.outcome) return { state: s, events };
+  const all = Object.values(s.instances);
+
+  // 1. Advance everything in flight (and failed instances waiting to be back in service).
+  for (const i of all) {
+    if (!isInFlight(i) && !(i.phase === "failed" && i.out)) continue;
+    const r = stepInstance(i, obs, ctx);
+    if (r.inst !== i) s.instances[i.id] = r.inst;
+    events.push(...r.events);
+  }
+  bakeWatch(s, obs, ctx, events);
+
+  // Commands: forget those nobody waits on; schedule the next poll of the rest.
+  for (const c of Object.values(g.commands)) {
+    const waiting = c.ids.some((id) => s.instances[id]?.commandId === c.id);
+    if (!waiting) delete g.commands[c.id];
+    else if (obs.commands[c.id]) {
+      const elapsed = now - c.sentAt;
+      g.commands[c.id] = {
+        ...c,
+        nextPollAt: now + Math.min(30_000, Math.max(ctx.pollMs, Math.round(elapsed / 4))),
+      };
+    }
+  }
+
+  // 2. Failure policy: counted over the whole rollout (minus failures an operator resumed past).
+  const failed = forwardFailures(s) - g.policy.acknowledgedFailures;
+  if (g.mode === "running" && failed > ctx.maxFailed) {
+    const action = ctx.plan.rollout.failures.action;
+    g.policy.action = action;
+    g.mode = action === "rollback" ? "rollingBack" : "stopping";
+    events.push({ type: "policy.triggered", at: now, action, failed, maxFailed: ctx.maxFailed });
+  }
+
+  // 3. Waves and the canary gates.
+  waveEvents(s, events, now);
+  canaryGates(s, ctx, events);
+
+  // 4. Admissions.
+  const admitted =
+    g.mode === "rollingBack"
+      ? admitRollback(s, ctx, events)
+      : g.mode === "running"
+        ? admitForward(s, ctx, events)
+        : 0;
+
+  // 5. Outcome, once nothing is in flight.
+  const values = Object.values(s.instances);
+  if (!values.some(isInFlight) && admitted === 0) outcome(s, ctx);
+  progress(s, events, now);
+  return { state: s, events };
+}
+
+function gate(
+  events: RolloutEvent[],
+  now: number,
+  kind: GateKind,
+  message: string,
+  waiting: boolean,
+  until?: number,
+) {
+  if (waiting) {
+    const e: RolloutEvent = { type: "gate.waiting", at: now, gate: kind, message };
+    if (until !== undefined) e.until = until;
+    events.push(e);
+  } else events.push({ type: "gate.passed", at: now, gate: kind, message });
+}
+
+function waveEvents(s: EngineState, events: RolloutEvent[], now: number) {
+  for (const w of s.global.waves) {
+    if (!w.started || w.finished) continue;
+    const insts = w.ids.map((id) => s.instances[id] as InstanceRun);
+    if (insts.every(isSettled)) {
+      w.finished = true;
+      const failed = insts.filter((i) => i.phase === "failed").length;
+      const succeeded = insts.filter((i) => i.phase === "done").length;
+      events.push({ type: "wave.finished", at: now, index: w.index, succeeded, failed });
+    }
+  }
+}
+
+function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[]) {
+  const g = s.global;
+  const c = g.canary;
+  if (c.wave === null || g.mode !== "running") return;
+  const wave = g.waves.find((w) => w.index === c.wave);
+  if (!wave?.finished) return;
+  const now = ctx.now;
+  const spec = ctx.plan.rollout.canary;
+  if (!c.baked) {
+    if (c.bakeUntil === undefined) {
+      c.bakeUntil = now + (spec?.bakeMs ?? 0);
+      c.nextBakeCheckAt = now + ctx.pollMs;
+      gate(events, now, "bake", `canary baking; watching health and alarms until then`, true, c.bakeUntil);
+    }
+    if (now >= c.bakeUntil) {
+      c.baked = true;
+      gate(events, now, "bake", "canary baked: healthy, alarms OK", false);
+    } else return;
+  }
+  if (spec?.approve && c.approval === "none") {
+    c.approval = "waiting";
+    gate(events, now, "approval", "canary done: approve to continue with the rest of the fleet", true);
+  }
+}
+
+/** During bake, canary instances must stay healthy and the alarms quiet. */
+function bakeWatch(s: EngineState, obs: Observation, ctx: DecideContext, events: RolloutEvent[]) {
+  const c = s.global.canary;
+  if (c.wave === null || c.bakeUntil === undefined || c.baked || s.global.mode !== "running") return;
+  const ids = s.global.waves.find((w) => w.index === c.wave)?.ids ?? [];
+  const firing = (obs.alarms ?? []).filter((a) => a.state === "ALARM").map((a) => a.name);
+  for (const id of ids) {
+    const i = s.instances[id] as InstanceRun;
+    if (i.phase !== "done") continue;
+    let reason: string | undefined;
+    if (firing.length) reason = `bake: ${firing.join(", ")} in ALARM`;
+    else {
+      const bad: string[] = [];
+      for (const t of i.targets) {
+        const grp = obs.health[t.arn];
+        const d = grp?.[i.id];
+        if (grp && d?.state !== "healthy")
+          bad.push(`${d?.state ?? "absent"} in ${t.arn.split("/")[1] ?? t.arn}`);
+      }
+      if (bad.length) reason = `bake: ${bad.join(", ")}`;
+    }
+    if (reason) {
+      const r = fail(i, reason, ctx);
+      s.instances[id] = r.inst;
+      events.push(...r.events);
+    }
+  }
+  if (Object.keys(obs.health).length > 0 || obs.alarms) c.nextBakeCheckAt = ctx.now + ctx.pollMs;
+}
+
+/** How many slots are taken, overall and per AZ. */
+export function occupancy(s: EngineState): { total: number; perAz: Record<string, number> } {
+  const perAz: Record<string, number> = {};
+  let total = 0;
+  for (const i of Object.values(s.instances)) {
+    if (!occupiesSlot(i)) continue;
+    total++;
+    perAz[i.az] = (perAz[i.az] ?? 0) + 1;
+  }
+  return { total, perAz };
+}
+
+function azCap(ctx: DecideContext, az: string): number {
+  return ctx.window.perAz[az] ?? ctx.window.maxUnavailable;
+}
+
+function inService(s: EngineState): number {
+  let n = 0;
+  for (const i of Object.values(s.instances)) if (!occupiesSlot(i) && i.phase !== "skipped") n++;
+  return n;
+}
+
+/** The waves whose pending instances may start now. */
+function admissibleWaves(s: EngineState): Set<number> {
+  const g = s.global;
+  const out = new Set<number>();
+  const canaryOk = g.canary.wave === null || (g.canary.baked && g.canary.approval !== "waiting");
+  for (const w of g.waves) {
+    if (w.finished) continue;
+    if (w.kind === "canary") {
+      out.add(w.index);
+      break; // nothing else starts before the canary is through
+    }
+    if (!canaryOk) break;
+    out.add(w.index);
+    if (g.strategy === "waves") break; // strict batches: only the first unfinished wave
+  }
+  return out;
+}
+
+/** True when decide would try to admit something this tick (observe reads connections for it). */
+export function wantsAdmission(s: EngineState, ctx: Pick<DecideContext, "window">): boolean {
+  if (s.global.mode === "running") {
+    if (occupancy(s).total >= ctx.window.maxUnavailable) return false;
+    const waves = admissibleWaves(s);
+    return Object.values(s.instances).some((i) => i.phase === "pending" && waves.has(i.wave));
+  }
+  return s.global.mode === "rollingBack";
+}
+
+function admitForward(s: EngineState, ctx: DecideContext, events: RolloutEvent[]): number {
+  const g = s.global;
+  const waves = admissibleWaves(s);
+  if (waves.size === 0) return 0;
+  const occ = occupancy(s);
+  const candidates = Object.values(s.instances)
+    .filter((i) => i.phase === "pending" && waves.has(i.wave))
+    .sort((a, b) => a.seq - b.seq);
+  let admitted = 0;
+  let held: string | undefined;
+  for (const i of candidates) {
+    if (occ.total >= ctx.window.maxUnavailable) break;
+    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
+    const verdict = admissionVerdict(s, i, ctx);
+    if (!verdict.admit) {
+      held = verdict.reason;
+      break; // keep the planned order: later instances do not jump a held one
+    }
+    const spec = ctx.plan.steps.preDrain;
+    const r = spec
+      ? startStep(i, "preDrain", "preDrain", ctx, "preDrain")
+      : (() => {
+          const t = transition(i, "deregistering", ctx.now, `leaving ${i.targets.length} target group(s)`);
+          t.inst.need = "deregister";
+          return t;
+        })();
+    r.inst.out = true;
+    s.instances[i.id] = r.inst;
+    displace(s, i, ctx);
+    const wave = g.waves.find((w) => w.index === i.wave);
+    if (wave && !wave.started) {
+      wave.started = true;
+      events.push({
+        type: "wave.started",
+        at: ctx.now,
+        index: wave.index,
+        kind: wave.kind,
+        instanceIds: wave.ids,
+      });
+    }
+    events.push(...r.events);
+    occ.total++;
+    occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
+    admitted++;
+  }
+  holdBookkeeping(s, ctx, events, held);
+  return admitted;
+}
+
+function holdBookkeeping(
+  s: EngineState,
+  ctx: DecideContext,
+  events: RolloutEvent[],
+  held: string | undefined,
+) {
+  const g = s.global;
+  if (held) {
+    if (g.heldSince === undefined || g.heldReason !== held) {
+      gate(events, ctx.now, "capacity", held, true);
+      g.heldSince = g.heldSince ?? ctx.now;
+      g.heldReason = held;
+    }
+  } else if (g.heldSince !== undefined) {
+    gate(events, ctx.now, "capacity", "capacity available again", false);
+    g.heldSince = undefined;
+    g.heldReason = undefined;
+  }
+}
+
+function admissionVerdict(s: EngineState, i: InstanceRun, ctx: DecideContext) {
+  for (const check of ctx.admission) {
+    const ac: AdmissionContext = {
+      instance: i,
+      state: s,
+      now: ctx.now,
+      plan: ctx.plan,
+      inServiceAfter: inService(s) - 1,
+    };
+    if (ctx.connections) ac.connections = ctx.connections;
+    const v = check(ac);
+    if (!v.admit) return v;
+  }
+  return { admit: true as const };
+}
+
+function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
+  const n = ctx.connections?.[i.id];
+  if (n === undefined) return;
+  s.global.displaced = s.global.displaced.filter((d) => d.at > ctx.now - 60_000);
+  s.global.displaced.push({ at: ctx.now, n });
+}
+
+/**
+ * Rollback: once forward work in flight is over, every instance whose deploy ran goes back through
+ * drain → rollback command → health, newest first, under the same window.
+ */
+function admitRollback(s: EngineState, ctx: DecideContext, events: RolloutEvent[]): number {
+  const values = Object.values(s.instances);
+  if (values.some((i) => isInFlight(i) && !i.rollback)) return 0;
+  const occ = occupancy(s);
+  const queue = values
+    .filter(
+      (i) =>
+        i.deployedAt !== undefined &&
+        !i.rollback &&
+        !i.rollbackTried &&
+        (i.phase === "done" || i.phase === "failed") &&
+        !i.need,
+    )
+    .sort((a, b) => (b.deployedAt as number) - (a.deployedAt as number) || b.seq - a.seq);
+  let admitted = 0;
+  for (const i of queue) {
+    const base: InstanceRun = { ...i, rollback: true, reason: undefined };
+    if (i.out) {
+      // Already out of service (failed and kept out): no drain, its slot is already counted.
+      const r = startStep(base, "rollback", "rollingBack", ctx, "rolling back (already out of service)");
+      s.instances[i.id] = r.inst;
+      events.push(...r.events);
+      admitted++;
+      continue;
+    }
+    if (occ.total >= ctx.window.maxUnavailable) continue;
+    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
+    const r = transition(base, "deregistering", ctx.now, "rolling back: leaving service");
+    r.inst.need = "deregister";
+    r.inst.out = true;
+    s.instances[i.id] = r.inst;
+    events.push(...r.events);
+    occ.total++;
+    occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
+    admitted++;
+  }
+  return admitted;
+}
+
+function outcome(s: EngineState, ctx: DecideContext) {
+  const g = s.global;
+  const values = Object.values(s.instances);
+  const failed = values.filter((i) => i.phase === "failed").length;
+  if (g.mode === "stopping") {
+    if (g.policy.action === "pause") {
+      g.pausedFor = "failures";
+      g.outcome = {
+        status: "paused",
+        reason: `${failed} instance(s) failed (max ${ctx.maxFailed}); paused, resume to continue`,
+      };
+    } else
+      g.outcome = {
+        status: "aborted",
+        reason: `${failed} instance(s) failed (max ${ctx.maxFailed}); aborted`,
+      };
+    return;
+  }
+  if (g.mode === "rollingBack") {
+    if (!ctx.plan.steps.rollback) {
+      g.outcome = {
+        status: "failed",
+        reason: `${failed} instance(s) failed and the plan has no rollback step`,
+      };
+      return;
+    }
+    const waiting = values.some(
+      (i) =>
+        i.deployedAt !== undefined &&
+        !i.rollback &&
+        !i.rollbackTried &&
+        (i.phase === "done" || i.phase === "failed"),
+    );
+    if (waiting) return; // blocked by the window this tick
+    const rbFailed = values.filter((i) => i.phase === "failed" && i.rollbackTried).length;
+    g.outcome = rbFailed
+      ? { status: "failed", reason: `rollback failed on ${rbFailed} instance(s)` }
+      : {
+          status: "rolled-back",
+          reason: `${forwardFailuresText(s, ctx)}; rolled back ${values.filter((i) => i.phase === "rolledBack").length} instance(s)`,
+        };
+    return;
+  }
+  const pending = values.filter((i) => i.phase === "pending");
+  if (pending.length === 0) {
+    g.outcome = failed
+      ? { status: "succeeded", reason: `${failed} instance(s) failed, within maxFailed ${ctx.maxFailed}` }
+      : { status: "succeeded" };
+    return;
+  }
+  if (g.canary.approval === "waiting" || (g.canary.bakeUntil !== undefined && !g.canary.baked)) return;
+  if (g.heldSince !== undefined) {
+    if (ctx.now - g.heldSince > ctx.capacityWaitMs) {
+      g.pausedFor = "capacity";
+      g.outcome = { status: "paused", reason: `held by capacity for too long: ${g.heldReason}` };
+    }
+    return;
+  }
+  const occ = occupancy(s);
+  const canStart = pending.some(
+    (i) => occ.total < ctx.window.maxUnavailable && (occ.perAz[i.az] ?? 0) < azCap(ctx, i.az),
+  );
+  if (!canStart) {
+    const lost = values.filter((i) => i.out && (i.phase === "failed" || i.phase === "skipped")).length;
+    g.outcome = {
+      status: "failed",
+      reason: `no room left in the window: ${lost} failed or lost instance(s) are out of service, ${pending.length} instance(s) not started`,
+    };
+  }
+}
+
+function forwardFailuresText(s: EngineState, ctx: DecideContext): string {
+  return `${forwardFailures(s)} instance(s) failed (max ${ctx.maxFailed})`;
+}
+
+function progress(s: EngineState, events: RolloutEvent[], now: number) {
+  const phases: Record<string, number> = {};
+  let out = 0;
+  for (const i of Object.values(s.instances)) {
+    phases[i.phase] = (phases[i.phase] ?? 0) + 1;
+    if (occupiesSlot(i)) out++;
+  }
+  const key = JSON.stringify(phases);
+  if (key === s.global.lastProgressKey) return;
+  s.global.lastProgressKey = key;
+  const total = Object.keys(s.instances).length;
+  events.push({ type: "progress", at: now, phases, inService: total - out, outOfService: out });
+}

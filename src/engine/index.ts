@@ -1,0 +1,36 @@
+/**
+ * The rolling deploy engine. The CLI calls:
+ *  - `runRollout(o)` / `resumeRollout(o)` for `rollwave deploy` / `rollwave resume`;
+ *  - `previewRollout(plan, fleet, wavePlan)` for `deploy --dry-run` (no AWS at all);
+ *  - `capacityFloor(fleet, wavePlan)` to hand the simulator the floor the plan declares.
+ * See docs/engine.md for the state machine, the tick, the policies, the seams and the journal.
+ */
+export { capacityFloor, connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";
+export { decide } from "./decide.js";
+export type * from "./events.js";
+export {
+  type Journal,
+  type JournalRecord,
+  MemoryJournal,
+  memoryJournal,
+  openFileJournal,
+  parseJournal,
+  replayJournal,
+} from "./journal.js";
+export type {
+  AdmissionCheck,
+  AdmissionContext,
+  AdmissionResult,
+  DecideContext,
+  DrainPredicate,
+  Observation,
+} from "./policy.js";
+export { type DryRunCall, type DryRunReport, type DryRunWave, previewRollout } from "./preview.js";
+export {
+  type FinishedEvent,
+  type RolloutOptions,
+  type RolloutResult,
+  resumeRollout,
+  runRollout,
+} from "./run.js";
+export type { EngineState, InstanceRun } from "./state.js";

@@ -1,0 +1,144 @@
+/**
+ * Observe: the batched reads one tick needs, and only those. What is "due" comes from the state:
+ *  - one DescribeTargetHealth per target group holding an instance whose check is due
+ *    (its `checkAt` passed, its deadline passed, or the canary bake wants a look);
+ *  - one ListCommandInvocations per outstanding command whose next poll is due;
+ *  - one DescribeAlarms for the whole fleet when an instance is at the alarm gate or bake checks;
+ *  - one batched GetMetricData when an admission or a connection-aware drain needs connections;
+ *  - one DescribeInstances for suspect instances only (InvalidState, Undeliverable, call errors).
+ * A read that fails (after the SDK's retries) is left out: nothing is decided on missing data.
+ */
+import type { AwsReader } from "../aws/types.js";
+import type { Plan } from "../plan/types.js";
+import { wantsAdmission } from "./decide.js";
+import type { Observation } from "./policy.js";
+import type { EngineState, InstanceRun } from "./state.js";
+
+export interface ObserveDeps {
+  reader: AwsReader;
+  plan: Plan;
+  window: { maxUnavailable: number; perAz: Record<string, number> };
+  pollMs: number;
+  /** Instance ids whose connections feed the capacity check (the planned fleet). */
+  fleetIds: string[];
+  drainByConnections: boolean;
+  warn: (code: string, message: string) => void;
+}
+
+/** Connections cache shared across ticks: a metric is read at most once per poll interval. */
+export interface ConnectionCache {
+  values?: Record<string, number>;
+  at?: number;
+}
+
+const HEALTH_PHASES = new Set(["draining", "registering", "warming"]);
+const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stopping", "stopped"];
+
+function healthDue(i: InstanceRun, now: number): boolean {
+  if (i.need) return false;
+  if (HEALTH_PHASES.has(i.phase)) {
+    if (i.atAlarmGate) return false;
+    return (i.checkAt ?? 0) <= now || (i.deadline !== undefined && i.deadline < now);
+  }
+  return i.phase === "failed" && i.out && i.checkAt !== undefined && i.checkAt <= now;
+}
+
+export async function observe(
+  s: EngineState,
+  now: number,
+  deps: ObserveDeps,
+  cache: ConnectionCache,
+): Promise<Observation> {
+  const obs: Observation = { at: now, health: {}, commands: {} };
+  const groups = new Set<string>();
+  const suspects: string[] = [];
+  let alarms = false;
+  let drainingDue = false;
+  for (const i of Object.values(s.instances)) {
+    if (healthDue(i, now)) {
+      for (const t of i.targets) groups.add(t.arn);
+      if (i.phase === "draining") drainingDue = true;
+    }
+    if (i.atAlarmGate) alarms = true;
+    if (i.suspect && !i.ec2Checked) suspects.push(i.id);
+  }
+  const c = s.global.canary;
+  if (c.wave !== null && c.bakeUntil !== undefined && !c.baked && (c.nextBakeCheckAt ?? 0) <= now) {
+    for (const id of s.global.waves.find((w) => w.index === c.wave)?.ids ?? []) {
+      const i = s.instances[id];
+      if (i?.phase === "done") for (const t of i.targets) groups.add(t.arn);
+    }
+    alarms = true;
+  }
+  const jobs: Promise<void>[] = [];
+  const guard = async (what: string, f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (e) {
+      deps.warn("E_OBSERVE", `${what} failed, retrying next tick: ${(e as Error).message}`);
+    }
+  };
+  for (const arn of groups) {
+    jobs.push(
+      guard(`DescribeTargetHealth ${arn}`, async () => {
+        const rows = await deps.reader.describeTargetHealth(arn);
+        const m: Observation["health"][string] = {};
+        for (const r of rows) m[r.id] = r;
+        obs.health[arn] = m;
+      }),
+    );
+  }
+  for (const cmd of Object.values(s.global.commands)) {
+    if (cmd.nextPollAt > now) continue;
+    jobs.push(
+      guard(`ListCommandInvocations ${cmd.id}`, async () => {
+        const rows = await deps.reader.listCommandInvocations(cmd.id);
+        const m: Observation["commands"][string] = {};
+        for (const r of rows) m[r.instanceId] = r;
+        obs.commands[cmd.id] = m;
+      }),
+    );
+  }
+  if (alarms && deps.plan.health.alarms.length > 0) {
+    jobs.push(
+      guard("DescribeAlarms", async () => {
+        obs.alarms = await deps.reader.describeAlarms(deps.plan.health.alarms);
+      }),
+    );
+  } else if (alarms) obs.alarms = [];
+  const src = deps.plan.capacity.connections?.source;
+  const needConns = (drainingDue && deps.drainByConnections) || wantsAdmission(s, deps);
+  if (src?.kind === "metric" && needConns && (cache.at === undefined || now - cache.at >= deps.pollMs)) {
+    jobs.push(
+      guard("GetMetricData", async () => {
+        const periodSeconds = 60;
+        const values = await deps.reader.getInstanceMetric({
+          namespace: src.namespace,
+          metricName: src.name,
+          dimension: src.dimension,
+          statistic: src.statistic,
+          instanceIds: deps.fleetIds,
+          periodSeconds,
+          start: new Date(now - 5 * periodSeconds * 1000),
+          end: new Date(now + 1000),
+        });
+        cache.values = values;
+        cache.at = now;
+        obs.connections = values;
+      }),
+    );
+  } else if (cache.values && drainingDue) obs.connections = cache.values;
+  if (suspects.length > 0) {
+    jobs.push(
+      guard("DescribeInstances", async () => {
+        const rows = await deps.reader.describeInstances({ instanceIds: suspects, states: ALL_STATES });
+        const m: Record<string, string> = {};
+        for (const id of suspects) m[id] = "absent";
+        for (const r of rows) m[r.id] = r.state;
+        obs.ec2 = m;
+      }),
+    );
+  }
+  await Promise.all(jobs);
+  return obs;
+}

@@ -1,0 +1,92 @@
+/**
+ * What `decide` needs besides state and observations: the plan's rules, the clock reading and the
+ * pluggable seams. Plain data and pure functions only.
+ */
+import type { AlarmStateSummary, CommandInvocationSummary, TargetHealthDescription } from "../aws/types.js";
+import type { Plan, StepSpec } from "../plan/types.js";
+import type { WavePlan } from "../waves/types.js";
+import type { EngineState, InstanceRun, StepName } from "./state.js";
+
+/**
+ * One tick's observations. A target group appears in `health` only when it was read this tick; an
+ * instance is "fresh" when every group it belongs to was read. `commands[id]` holds the invocations
+ * of each command polled this tick (an instance missing from it means "not yet visible").
+ */
+export interface Observation {
+  at: number;
+  health: Record<string, Record<string, TargetHealthDescription>>;
+  commands: Record<string, Record<string, CommandInvocationSummary>>;
+  /** Present when DescribeAlarms ran this tick. */
+  alarms?: AlarmStateSummary[];
+  /** Latest connections per instance, present when the metric was read this tick. */
+  connections?: Record<string, number>;
+  /** EC2 state name per suspect instance id (`absent` when EC2 no longer knows it). */
+  ec2?: Record<string, string>;
+}
+
+export function emptyObservation(at: number): Observation {
+  return { at, health: {}, commands: {} };
+}
+
+/** Context of an admission decision: the instance about to leave service and the world around it. */
+export interface AdmissionContext {
+  instance: InstanceRun;
+  state: EngineState;
+  now: number;
+  plan: Plan;
+  /** Latest connections per instance (may be stale by one poll), when a metric source exists. */
+  connections?: Record<string, number>;
+  /** Instances that stay in service if this one leaves. */
+  inServiceAfter: number;
+}
+
+export type AdmissionResult = { admit: true } | { admit: false; reason: string };
+
+/**
+ * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to
+ * hold it back this tick (the engine emits `gate.waiting` with the reason and retries next tick).
+ */
+export type AdmissionCheck = (ctx: AdmissionContext) => AdmissionResult;
+
+/**
+ * Connection-aware drain completion: true when the instance may be treated as drained although a
+ * target group still shows it `draining` (it receives no new connections then). `connections` is
+ * undefined when no metric was read.
+ */
+export type DrainPredicate = (ctx: {
+  instance: InstanceRun;
+  connections: number | undefined;
+  now: number;
+}) => boolean;
+
+export interface DecideContext {
+  now: number;
+  plan: Plan;
+  window: WavePlan["window"];
+  maxFailed: number;
+  /** Deregistration delay per target group ARN, ms: the earliest a drain can end by itself. */
+  drainDelayMs: Record<string, number>;
+  /** How often an in-flight instance's health / a command is re-read. */
+  pollMs: number;
+  admission: AdmissionCheck[];
+  drainDone?: DrainPredicate;
+  /** How long a capacity hold may last with nothing in flight before the run pauses. */
+  capacityWaitMs: number;
+  /** Latest connections per instance (cached by the runner between metric reads). */
+  connections?: Record<string, number>;
+}
+
+export function stepSpec(plan: Plan, step: StepName): StepSpec | null {
+  return plan.steps[step];
+}
+
+/** The engine's own deadline for a command: SSM should report TimedOut well before it. */
+export function commandDeadline(spec: StepSpec | null, from: number): number {
+  const t = spec?.timeoutMs ?? 600_000;
+  return from + 2 * t + 60_000;
+}
+
+export function ssmTimeouts(spec: StepSpec): { timeoutSeconds: number; executionTimeoutSeconds: number } {
+  const exec = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+  return { timeoutSeconds: Math.min(2_592_000, Math.max(30, exec)), executionTimeoutSeconds: exec };
+}

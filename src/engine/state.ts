@@ -1,0 +1,217 @@
+/**
+ * The engine's state: plain data, folded from the journal on resume, transformed by the pure
+ * `decide` step and (for the outcome of AWS calls only) by `act`. Nothing here touches AWS.
+ */
+import type { Fleet } from "../fleet/types.js";
+import type { FailureAction } from "../plan/types.js";
+import type { WavePlan } from "../waves/types.js";
+import type { InstanceCounts, InstancePhase, RolloutStatus } from "./events.js";
+
+export type StepName = "preDrain" | "deploy" | "validate" | "rollback";
+
+/** The AWS call an instance is waiting for `act` to make (retried on the next tick when it fails). */
+export type Need = "deregister" | "register" | "command" | null;
+
+export interface TargetSlot {
+  arn: string;
+  port?: number;
+}
+
+/** One instance's progress. Copy-on-write: `decide` replaces the object when anything changes. */
+export interface InstanceRun {
+  id: string;
+  az: string;
+  wave: number;
+  /** Position in the planned order (canary first): admission goes by it. */
+  seq: number;
+  /** Every target group (and port) the instance was registered in when the rollout started. */
+  targets: TargetSlot[];
+  phase: InstancePhase;
+  phaseSince: number;
+  /** The current wait ends here (drain timeout, step timeout, health timeout). */
+  deadline?: number;
+  need: Need;
+  /** The command step this instance runs (or is about to send). */
+  step?: StepName;
+  commandId?: string;
+  /** Next time this instance wants a fresh target-health observation. */
+  checkAt?: number;
+  /** Set when healthy in every group during `warming`. */
+  healthySince?: number;
+  /** Healthy for stableFor: waiting for the alarm gate (observed on the next tick). */
+  atAlarmGate?: boolean;
+  /** Counts against the window: taken out of service by us and not (yet) back. */
+  out: boolean;
+  /** When deploy was sent: rollback goes newest first. */
+  deployedAt?: number;
+  /** On the rollback path (drain → rollback command → register → rolledBack). */
+  rollback: boolean;
+  /** Failed during a rollback, so it is not rolled back twice. */
+  rollbackTried?: boolean;
+  failedPhase?: InstancePhase;
+  reason?: string;
+  /** Something looked wrong (InvalidState, Undeliverable, repeated call errors): check EC2 state. */
+  suspect?: boolean;
+  /** EC2 confirmed it running after it looked suspect (so it is not checked again). */
+  ec2Checked?: boolean;
+  actErrors: number;
+  lastError?: string;
+}
+
+export interface WaveRun {
+  index: number;
+  kind: "canary" | "batch";
+  ids: string[];
+  started: boolean;
+  finished: boolean;
+}
+
+export interface CommandRun {
+  id: string;
+  step: StepName;
+  ids: string[];
+  sentAt: number;
+  nextPollAt: number;
+}
+
+/**
+ * `running` → work goes on; `stopping` → the failure policy (pause/abort) stops admissions and lets
+ * in-flight instances finish; `rollingBack` → forward work finishes, then updated instances roll back.
+ */
+export type Mode = "running" | "stopping" | "rollingBack";
+
+export interface GlobalState {
+  name: string;
+  strategy: "window" | "waves";
+  startedAt: number;
+  mode: Mode;
+  waves: WaveRun[];
+  canary: {
+    wave: number | null;
+    bakeUntil?: number;
+    baked: boolean;
+    /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
+    approval: "none" | "waiting" | "approved";
+    nextBakeCheckAt?: number;
+  };
+  policy: { action: FailureAction | null; acknowledgedFailures: number };
+  /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
+  displaced: { at: number; n: number }[];
+  commands: Record<string, CommandRun>;
+  /** Since when admissions are held by a capacity check (for its deadline). */
+  heldSince?: number;
+  heldReason?: string;
+  /** Set once: the rollout is over (the runner stops ticking). */
+  outcome?: { status: RolloutStatus; reason?: string };
+  /** Set when the rollout must stop and wait for `rollwave resume` (approval in CI, failure pause). */
+  pausedFor?: "approval" | "failures" | "capacity" | "interrupted";
+  lastProgressKey?: string;
+}
+
+export interface EngineState {
+  global: GlobalState;
+  instances: Record<string, InstanceRun>;
+}
+
+const IN_FLIGHT: ReadonlySet<InstancePhase> = new Set([
+  "preDrain",
+  "deregistering",
+  "draining",
+  "deploying",
+  "validating",
+  "registering",
+  "warming",
+  "rollingBack",
+]);
+
+export function isInFlight(i: InstanceRun): boolean {
+  return IN_FLIGHT.has(i.phase) || (i.phase === "failed" && i.need !== null);
+}
+
+/** Counts against maxUnavailable: in flight, or failed/lost while out of service. */
+export function occupiesSlot(i: InstanceRun): boolean {
+  return i.out || IN_FLIGHT.has(i.phase);
+}
+
+export function isSettled(i: InstanceRun): boolean {
+  return !isInFlight(i) && i.phase !== "pending";
+}
+
+/** Build the starting state from the plan's waves. Order: wave by wave, as planned. */
+export function initialState(
+  name: string,
+  strategy: "window" | "waves",
+  fleet: Fleet,
+  plan: WavePlan,
+  now: number,
+): EngineState {
+  const byId = new Map(fleet.instances.map((i) => [i.id, i]));
+  const instances: Record<string, InstanceRun> = {};
+  let seq = 0;
+  for (const w of plan.waves) {
+    for (const p of w.instances) {
+      const inst = byId.get(p.id);
+      instances[p.id] = {
+        id: p.id,
+        az: p.az,
+        wave: w.index,
+        seq: seq++,
+        targets: (inst?.targets ?? []).map((t) =>
+          t.port === undefined ? { arn: t.targetGroupArn } : { arn: t.targetGroupArn, port: t.port },
+        ),
+        phase: "pending",
+        phaseSince: now,
+        need: null,
+        out: false,
+        rollback: false,
+        actErrors: 0,
+      };
+    }
+  }
+  const canary = plan.waves.find((w) => w.kind === "canary");
+  return {
+    global: {
+      name,
+      strategy,
+      startedAt: now,
+      mode: "running",
+      waves: plan.waves.map((w) => ({
+        index: w.index,
+        kind: w.kind,
+        ids: w.instances.map((i) => i.id),
+        started: false,
+        finished: false,
+      })),
+      canary: { wave: canary ? canary.index : null, baked: !canary, approval: "none" },
+      policy: { action: null, acknowledgedFailures: 0 },
+      displaced: [],
+      commands: {},
+    },
+    instances,
+  };
+}
+
+export function countInstances(s: EngineState, skippedByPlanner = 0): InstanceCounts {
+  const c: InstanceCounts = {
+    total: skippedByPlanner,
+    succeeded: 0,
+    failed: 0,
+    skipped: skippedByPlanner,
+    rolledBack: 0,
+  };
+  for (const i of Object.values(s.instances)) {
+    c.total++;
+    if (i.phase === "done") c.succeeded++;
+    else if (i.phase === "failed") c.failed++;
+    else if (i.phase === "skipped") c.skipped++;
+    else if (i.phase === "rolledBack") c.rolledBack++;
+  }
+  return c;
+}
+
+/** Failures that count toward `maxFailed`: forward failures, not failures of the rollback itself. */
+export function forwardFailures(s: EngineState): number {
+  let n = 0;
+  for (const i of Object.values(s.instances)) if (i.phase === "failed" && !i.rollbackTried) n++;
+  return n;
+}

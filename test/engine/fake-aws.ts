@@ -1,0 +1,325 @@
+/**
+ * An in-memory AWS for engine unit tests, driven by a ManualClock: targets drain over their
+ * deregistration delay, turn healthy a while after registration (unless the release is bad),
+ * commands finish after a duration, and failures / terminations / offline agents are injectable.
+ * Every call is counted and every mutation is logged with its time.
+ */
+import type {
+  AlarmStateSummary,
+  ApiCallCounts,
+  AutoScalingGroupSummary,
+  AwsReader,
+  AwsWriter,
+  CommandInvocationSummary,
+  MutableAwsConnection,
+  SendCommandRequest,
+  TargetHealthDescription,
+  TargetRef,
+} from "../../src/aws/types.js";
+import type { Clock } from "../../src/util/clock.js";
+
+interface FakeTarget {
+  port?: number;
+  registeredAt?: number;
+  deregisteredAt?: number;
+}
+
+interface FakeInstance {
+  id: string;
+  az: string;
+  state: string;
+  ssmOnline: boolean;
+  version: string;
+  asg?: string;
+}
+
+interface FakeInvocation {
+  instanceId: string;
+  endsAt: number;
+  visibleAt: number;
+  result: "Success" | "Failed" | "Undeliverable" | "Execution Timed Out";
+  stderr?: string;
+}
+
+export interface FakeOptions {
+  account?: string;
+  drainDelayMs?: number;
+  healthyAfterMs?: number;
+  commandMs?: number;
+  /** Invocations are invisible this long after SendCommand (InvocationDoesNotExist in real SSM). */
+  visibleAfterMs?: number;
+  /** Health fails for instances on this version. */
+  badVersion?: string;
+}
+
+export class FakeAws implements MutableAwsConnection {
+  readonly instances = new Map<string, FakeInstance>();
+  readonly groups = new Map<string, Map<string, FakeTarget>>();
+  readonly asgs = new Map<string, { suspended: Set<string> }>();
+  readonly alarms: AlarmStateSummary[] = [];
+  readonly connections: Record<string, number> = {};
+  readonly commands = new Map<string, { req: SendCommandRequest; invocations: FakeInvocation[] }>();
+  /** Every mutating call, in order. */
+  readonly mutations: { at: number; action: string; detail: string }[] = [];
+  private counts: ApiCallCounts = { total: 0, byAction: {}, throttled: 0 };
+  private seq = 0;
+  /** Decide the result of a command on an instance (default: success). */
+  commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** Make a mutating call throw (e.g. to test retries). */
+  failNext: Partial<Record<string, string>> = {};
+  readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
+
+  constructor(
+    private readonly clock: Clock,
+    opts: FakeOptions = {},
+  ) {
+    this.opts = {
+      account: "111122223333",
+      drainDelayMs: 30_000,
+      healthyAfterMs: 20_000,
+      commandMs: 30_000,
+      visibleAfterMs: 2_000,
+      ...opts,
+    };
+  }
+
+  addInstance(id: string, az: string, groups: string[], asg?: string, port?: number) {
+    this.instances.set(id, {
+      id,
+      az,
+      state: "running",
+      ssmOnline: true,
+      version: "v1",
+      ...(asg ? { asg } : {}),
+    });
+    for (const g of groups) {
+      const m = this.groups.get(g) ?? new Map<string, FakeTarget>();
+      m.set(id, { registeredAt: -1e12, ...(port ? { port } : {}) });
+      this.groups.set(g, m);
+    }
+    if (asg && !this.asgs.has(asg)) this.asgs.set(asg, { suspended: new Set() });
+  }
+
+  terminate(id: string) {
+    const i = this.instances.get(id);
+    if (i) i.state = "terminated";
+  }
+
+  private count(action: string) {
+    this.counts.total++;
+    this.counts.byAction[action] = (this.counts.byAction[action] ?? 0) + 1;
+  }
+
+  private mutate(action: string, detail: string) {
+    this.count(action);
+    this.mutations.push({ at: this.clock.now(), action, detail });
+    const msg = this.failNext[action];
+    if (msg) {
+      delete this.failNext[action];
+      throw new Error(msg);
+    }
+  }
+
+  calls(): ApiCallCounts {
+    return { total: this.counts.total, byAction: { ...this.counts.byAction }, throttled: 0 };
+  }
+
+  close() {}
+
+  private health(id: string, t: FakeTarget): TargetHealthDescription | undefined {
+    const now = this.clock.now();
+    const inst = this.instances.get(id);
+    const base = t.port === undefined ? { id } : { id, port: t.port };
+    if (inst && inst.state !== "running") return { ...base, state: "unused", reason: "Target.InvalidState" };
+    if (t.deregisteredAt !== undefined) {
+      if (now < t.deregisteredAt + this.opts.drainDelayMs)
+        return { ...base, state: "draining", reason: "Target.DeregistrationInProgress" };
+      return undefined;
+    }
+    if (t.registeredAt === undefined) return undefined;
+    if (now < t.registeredAt + this.opts.healthyAfterMs)
+      return { ...base, state: "initial", reason: "Elb.InitialHealthChecking" };
+    if (inst && this.opts.badVersion && inst.version === this.opts.badVersion) {
+      return { ...base, state: "unhealthy", reason: "Target.ResponseCodeMismatch" };
+    }
+    return { ...base, state: "healthy" };
+  }
+
+  readonly reader: AwsReader = {
+    getCallerIdentity: async () => {
+      this.count("STS.GetCallerIdentity");
+      return { account: this.opts.account, arn: `arn:aws:iam::${this.opts.account}:user/test` };
+    },
+    describeInstances: async (q) => {
+      this.count("EC2.DescribeInstances");
+      return (q.instanceIds ?? [...this.instances.keys()])
+        .map((id) => this.instances.get(id))
+        .filter((i): i is FakeInstance => !!i)
+        .map((i) => ({ id: i.id, az: i.az, state: i.state, tags: {} }));
+    },
+    describeTargetGroups: async () => {
+      this.count("ELBv2.DescribeTargetGroups");
+      return [];
+    },
+    describeTargetHealth: async (arn) => {
+      this.count("ELBv2.DescribeTargetHealth");
+      const out: TargetHealthDescription[] = [];
+      for (const [id, t] of this.groups.get(arn) ?? []) {
+        const h = this.health(id, t);
+        if (h) out.push(h);
+      }
+      return out;
+    },
+    describeInstanceInformation: async () => {
+      this.count("SSM.DescribeInstanceInformation");
+      return {};
+    },
+    describeAutoScalingInstances: async () => {
+      this.count("AutoScaling.DescribeAutoScalingInstances");
+      return {};
+    },
+    describeAutoScalingGroups: async (names) => {
+      this.count("AutoScaling.DescribeAutoScalingGroups");
+      const out: AutoScalingGroupSummary[] = [];
+      for (const n of names) {
+        const g = this.asgs.get(n);
+        if (g) out.push({ name: n, suspendedProcesses: [...g.suspended], instanceIds: [] });
+      }
+      return out;
+    },
+    listCommandInvocations: async (commandId) => {
+      this.count("SSM.ListCommandInvocations");
+      const c = this.commands.get(commandId);
+      const now = this.clock.now();
+      const out: CommandInvocationSummary[] = [];
+      for (const inv of c?.invocations ?? []) {
+        if (now < inv.visibleAt) continue;
+        if (now < inv.endsAt) {
+          out.push({
+            instanceId: inv.instanceId,
+            status: "InProgress",
+            statusDetails: "InProgress",
+            responseCode: -1,
+          });
+          continue;
+        }
+        if (inv.result === "Success")
+          out.push({
+            instanceId: inv.instanceId,
+            status: "Success",
+            statusDetails: "Success",
+            responseCode: 0,
+          });
+        else if (inv.result === "Undeliverable")
+          out.push({ instanceId: inv.instanceId, status: "Failed", statusDetails: "Undeliverable" });
+        else if (inv.result === "Execution Timed Out")
+          out.push({ instanceId: inv.instanceId, status: "TimedOut", statusDetails: "Execution Timed Out" });
+        else
+          out.push({
+            instanceId: inv.instanceId,
+            status: "Failed",
+            statusDetails: "Failed",
+            responseCode: 1,
+            stderr: inv.stderr ?? "",
+          });
+      }
+      return out;
+    },
+    describeAlarms: async (names) => {
+      this.count("CloudWatch.DescribeAlarms");
+      return this.alarms.filter((a) => names.includes(a.name));
+    },
+    getInstanceMetric: async (q) => {
+      this.count("CloudWatch.GetMetricData");
+      const out: Record<string, number> = {};
+      for (const id of q.instanceIds)
+        if (this.connections[id] !== undefined) out[id] = this.connections[id] as number;
+      return out;
+    },
+    getParameter: async () => null,
+  };
+
+  readonly writer: AwsWriter = {
+    deregisterTargets: async (arn, targets) => {
+      this.mutate("ELBv2.DeregisterTargets", `${arn} ${targets.map((t) => t.id).join(",")}`);
+      const g = this.groups.get(arn);
+      for (const t of targets) {
+        const cur = g?.get(t.id);
+        if (cur && cur.deregisteredAt === undefined) {
+          cur.deregisteredAt = this.clock.now();
+          cur.registeredAt = undefined;
+        }
+      }
+    },
+    registerTargets: async (arn, targets: TargetRef[]) => {
+      this.mutate("ELBv2.RegisterTargets", `${arn} ${targets.map((t) => t.id).join(",")}`);
+      const g = this.groups.get(arn) ?? new Map<string, FakeTarget>();
+      for (const t of targets) {
+        const inst = this.instances.get(t.id);
+        if (inst?.state !== "running") throw new Error(`InvalidTarget: ${t.id} is not running`);
+        g.set(t.id, { registeredAt: this.clock.now(), ...(t.port ? { port: t.port } : {}) });
+      }
+      this.groups.set(arn, g);
+    },
+    sendCommand: async (req) => {
+      this.mutate("SSM.SendCommand", `${req.instanceIds.length} ${req.commands.join(";")}`);
+      if (req.instanceIds.length > 50) throw new Error("more than 50 instance ids");
+      const id = `cmd-${String(++this.seq).padStart(6, "0")}`;
+      const now = this.clock.now();
+      const invocations: FakeInvocation[] = req.instanceIds.map((iid) => {
+        const inst = this.instances.get(iid);
+        const deliverable = inst?.state === "running" && inst.ssmOnline;
+        const result = deliverable ? this.commandResult(req, iid) : "Undeliverable";
+        if (deliverable && result === "Success") {
+          const m = /deploy (\S+)/.exec(req.commands.join("\n"));
+          if (m && inst) inst.version = m[1] as string;
+          if (/rollback/.test(req.commands.join("\n")) && inst) inst.version = "v1";
+        }
+        return {
+          instanceId: iid,
+          endsAt: now + this.opts.commandMs,
+          visibleAt: now + this.opts.visibleAfterMs,
+          result,
+          stderr: "boom: exit 1\nsecond line",
+        };
+      });
+      this.commands.set(id, { req, invocations });
+      return { commandId: id };
+    },
+    cancelCommand: async () => {
+      this.mutate("SSM.CancelCommand", "");
+    },
+    suspendProcesses: async (group, processes) => {
+      this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);
+      for (const p of processes) this.asgs.get(group)?.suspended.add(p);
+    },
+    resumeProcesses: async (group, processes) => {
+      this.mutate("AutoScaling.ResumeProcesses", `${group} ${processes.join(",")}`);
+      for (const p of processes) this.asgs.get(group)?.suspended.delete(p);
+    },
+    putParameter: async () => {
+      this.mutate("SSM.PutParameter", "");
+      return { version: 1 };
+    },
+    deleteParameter: async () => {
+      this.mutate("SSM.DeleteParameter", "");
+    },
+  };
+
+  /** Instance ids currently routed (registered and healthy) in every group they are in. */
+  inService(): string[] {
+    const out: string[] = [];
+    for (const id of this.instances.keys()) {
+      let ok = true;
+      let any = false;
+      for (const g of this.groups.values()) {
+        const t = g.get(id);
+        if (!t) continue;
+        any = true;
+        if (this.health(id, t)?.state !== "healthy") ok = false;
+      }
+      if (any && ok) out.push(id);
+    }
+    return out;
+  }
+}
