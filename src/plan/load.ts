@@ -113,19 +113,20 @@ export function formatIssue(issue: InputIssue): string {
   return issue.hint ? `${head}\n  hint: ${issue.hint}` : head;
 }
 
-/** The plan file's problems in reading order, then var files and flags as they were given. */
+/**
+ * The plan file's problems first, then each var file's and the flags', in the order the sources
+ * were given; inside a file, in reading order.
+ */
 function sortIssues(issues: InputIssue[], file: string): InputIssue[] {
-  const rank = (i: InputIssue) => (i.source === file ? 0 : 1);
+  const order = new Map<string, number>([[file, 0]]);
+  for (const i of issues) if (!order.has(i.source)) order.set(i.source, order.size);
   return issues
     .map((issue, n) => ({ issue, n }))
     .sort((a, b) => {
-      const r = rank(a.issue) - rank(b.issue);
+      const r = (order.get(a.issue.source) ?? 0) - (order.get(b.issue.source) ?? 0);
       if (r) return r;
-      if (rank(a.issue) === 0) {
-        const d = (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0);
-        if (d) return d;
-      }
-      return a.n - b.n;
+      const d = (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0);
+      return d || a.n - b.n;
     })
     .map((x) => x.issue);
 }

@@ -33,7 +33,9 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
   const names = Object.keys(vars);
   const cmd = (c: string) => interpolate(c, names, values).text;
   const cmds = (c: string | string[]) => (typeof c === "string" ? [c] : c).map(cmd);
-  const step = (s: { commands: string | string[]; timeout?: string | 0 } | undefined): StepSpec | null =>
+  const step = (
+    s: { commands: string | string[]; timeout?: string | number } | undefined,
+  ): StepSpec | null =>
     s ? { commands: cmds(s.commands), timeoutMs: dur(s.timeout, PLAN_DEFAULTS.stepTimeoutMs) } : null;
 
   const r = input.rollout;
@@ -150,9 +152,9 @@ function size(v: string | number): Size {
   return s;
 }
 
-function dur(v: string | 0 | undefined, fallback: number): number {
+function dur(v: string | number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (v === 0) return 0;
+  if (typeof v === "number") return v; // only 0 passes validation
   const ms = parseDuration(v);
   if (ms === undefined) throw new Error(`unvalidated duration ${v}`);
   return ms;

@@ -33,8 +33,9 @@ function size(description: string) {
   return z
     .union(
       [
-        z.number().int().min(0),
-        z.string().meta({ pattern: "^\\s*\\d+(\\.\\d+)?%\\s*$|^\\s*\\d+\\s*(/\\s*az)?\\s*$" }),
+        // Any number passes the type so that -1 or 1.5 gets "not a size" with the hint below.
+        z.number().meta({ type: "integer", minimum: 0 }),
+        z.string().meta({ pattern: "^\\s*\\d+(\\.\\d+)?%\\s*$|^\\s*\\d+\\s*(/\\s*[aA][zZ])?\\s*$" }),
       ],
       {
         error: `expected a size; ${SIZE_HINT}`,
@@ -53,18 +54,27 @@ function size(description: string) {
 }
 
 function duration(description: string) {
-  return z
-    .union([z.string(), z.literal(0)], { error: `expected a duration; ${DURATION_HINT}` })
-    .superRefine((v, ctx) => {
-      if (typeof v === "number" || parseDuration(v) !== undefined) return;
-      const bare = /^\s*\d+(\.\d+)?\s*$/.test(v);
-      ctx.addIssue({
-        code: "custom",
-        message: bare ? `'${v}' has no unit` : `'${v}' is not a duration`,
-        params: { hint: DURATION_HINT },
-      });
-    })
-    .meta({ description, examples: ["90s", "5m", "1h30m"] });
+  return (
+    z
+      // A bare number is accepted by the type only to say "no unit" rather than "wrong type";
+      // 0 is the one number that needs no unit.
+      .union(
+        [z.string().meta({ pattern: "^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$|^0$" }), z.number().meta({ const: 0 })],
+        {
+          error: `expected a duration; ${DURATION_HINT}`,
+        },
+      )
+      .superRefine((v, ctx) => {
+        if (v === 0 || (typeof v === "string" && parseDuration(v) !== undefined)) return;
+        const bare = typeof v === "number" || /^\s*\d+(\.\d+)?\s*$/.test(v);
+        ctx.addIssue({
+          code: "custom",
+          message: bare ? `'${v}' has no unit` : `'${v}' is not a duration`,
+          params: { hint: DURATION_HINT },
+        });
+      })
+      .meta({ description, examples: ["90s", "5m", "1h30m"] })
+  );
 }
 
 const stringList = (description: string) => z.array(z.string()).meta({ description });

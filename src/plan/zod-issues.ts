@@ -17,6 +17,11 @@ export function fromZodIssues(
   const out: InputIssue[] = [];
   for (const zi of zodIssues) {
     const path = zi.path.filter((p): p is PathSegment => typeof p !== "symbol");
+    const value = get(raw, path);
+    if (value === undefined && zi.code !== "unrecognized_keys" && zi.code !== "custom") {
+      out.push(loc.issue("error", path, `missing required field '${String(path[path.length - 1])}'`));
+      continue;
+    }
     switch (zi.code) {
       case "unrecognized_keys":
         for (const key of zi.keys) {
@@ -34,12 +39,6 @@ export function fromZodIssues(
         }
         break;
       case "invalid_type": {
-        const value = get(raw, path);
-        if (value === undefined) {
-          const field = path[path.length - 1];
-          out.push(loc.issue("error", path, `missing required field '${String(field)}'`));
-          break;
-        }
         const expected = article(String(zi.expected));
         const hint =
           zi.expected === "string" && (typeof value === "number" || typeof value === "boolean")
@@ -48,8 +47,13 @@ export function fromZodIssues(
         out.push(loc.issue("error", path, `expected ${expected}, got ${describe(value)}`, hint));
         break;
       }
+      case "invalid_union": {
+        // Our unions carry "expected a size; <how to write one>" (see schema.ts).
+        const [what, ...how] = zi.message.split("; ");
+        out.push(loc.issue("error", path, `${what}, got ${describe(value)}`, how.join("; ") || undefined));
+        break;
+      }
       case "invalid_value": {
-        const value = get(raw, path);
         const options = zi.values.map((v) => String(v));
         out.push(
           loc.issue(

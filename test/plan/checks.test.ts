@@ -1,0 +1,154 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: plans write variables as ${name}
+import { describe, expect, it } from "vitest";
+import { edit, errorsOf, MINIMAL, warningsOf } from "./helpers.js";
+
+const rollout = (yaml: string) => edit("  maxUnavailable: 10%\n", yaml);
+const messages = (text: string) => errorsOf(text).map((e) => `${e.path}: ${e.message}`);
+
+describe("cross-field checks", () => {
+  it.each([
+    ["counts", "  canary: { size: 5 }\n  maxUnavailable: 3\n"],
+    ["percents", "  canary: { size: 20% }\n  maxUnavailable: 10%\n"],
+    ["per-AZ sizes", "  canary: { size: 2/az }\n  maxUnavailable: 1/az\n"],
+  ])("rejects a canary larger than the window when both are %s", (_, yaml) => {
+    const errors = errorsOf(rollout(yaml));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.path).toBe("rollout.canary.size");
+    expect(errors[0]?.message).toContain("larger than the window");
+  });
+
+  it("rejects a per-AZ canary larger than the per-AZ window", () => {
+    const errors = errorsOf(
+      rollout("  canary: { size: 2/az }\n  maxUnavailable: 10%\n  maxUnavailablePerAz: 1\n"),
+    );
+    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining("per-AZ window")]);
+  });
+
+  it("leaves sizes of different kinds to the planner, which knows the fleet", () => {
+    expect(
+      errorsOf(rollout("  canary: { size: 1/az }\n  maxUnavailable: 2\n  maxUnavailablePerAz: 12%\n")),
+    ).toEqual([]);
+    expect(errorsOf(rollout("  canary: { size: 3 }\n  maxUnavailable: 3\n"))).toEqual([]);
+  });
+
+  it.each(["0", "0%", "0/az"])("rejects a window of %s that rounds to 0 instances", (w) => {
+    expect(messages(rollout(`  maxUnavailable: ${w}\n`))).toEqual([
+      "rollout.maxUnavailable: a window that rounds to 0 instances",
+    ]);
+    expect(messages(rollout(`  maxUnavailable: 1\n  maxUnavailablePerAz: ${w}\n`))).toEqual([
+      "rollout.maxUnavailablePerAz: a per-AZ window that rounds to 0 instances",
+    ]);
+  });
+
+  it("rejects empty canaries and waves", () => {
+    expect(messages(rollout("  maxUnavailable: 1\n  canary: { size: 0 }\n  waves: [1, 0%]\n"))).toEqual([
+      "rollout.canary.size: a canary of 0 instances",
+      "rollout.waves[1]: a wave of 0 instances never finishes",
+    ]);
+  });
+
+  it("warns when wave sizes shrink", () => {
+    const w = warningsOf(rollout("  maxUnavailable: 10%\n  waves: [2%, 5%, 3%, 10]\n"));
+    expect(w.map((i) => i.path)).toEqual(["rollout.waves[2]"]);
+  });
+
+  it("rejects failures.action rollback without steps.rollback, and accepts it with one", () => {
+    const text = rollout("  maxUnavailable: 10%\n  failures: { action: rollback }\n");
+    expect(messages(text)).toEqual(["rollout.failures.action: action rollback needs steps.rollback"]);
+    const fixed = edit("steps:\n", 'steps:\n  rollback: { commands: ["install --previous"] }\n', text);
+    expect(errorsOf(fixed)).toEqual([]);
+  });
+
+  it("rejects drain.until.connections with nothing counting connections", () => {
+    const text = `${MINIMAL}drain: { until: { connections: 0 } }\n`;
+    expect(messages(text)).toEqual([
+      "drain.until: drain.until.connections needs capacity.connections to count connections",
+    ]);
+  });
+
+  it("needs exactly one connection source", () => {
+    const both = `${MINIMAL}capacity:\n  connections:\n    metric: { namespace: N, name: C, dimension: InstanceId }\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n`;
+    const none = `${MINIMAL}capacity:\n  connections:\n    perInstanceLimit: 250\n`;
+    expect(messages(both)).toEqual(["capacity.connections: give either metric or probe, not both"]);
+    expect(messages(none)).toEqual(["capacity.connections: needs a source: metric or probe"]);
+  });
+
+  it("rejects a headroom that leaves nothing usable", () => {
+    const text = `${MINIMAL}capacity:\n  connections:\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n    headroom: 100%\n`;
+    expect(messages(text)).toEqual([
+      "capacity.connections.headroom: headroom 100% leaves no capacity to use",
+    ]);
+  });
+
+  it.each([
+    ["10s", 1],
+    ["29s", 1],
+    ["30s", 0],
+    ["30d", 0],
+    ["31d", 1],
+  ])("holds step timeout %s to SSM's 30s..30d (%i errors)", (t, n) => {
+    expect(
+      errorsOf(edit('commands: ["install ${release}"]', `commands: ["install \${release}"], timeout: ${t}`)),
+    ).toHaveLength(n);
+  });
+
+  it("holds drain.timeout to SSM bounds only when it times a preCommand", () => {
+    expect(errorsOf(`${MINIMAL}drain: { timeout: 10s }\n`)).toEqual([]);
+    expect(messages(`${MINIMAL}drain: { timeout: 10s, preCommand: "relayctl drain" }\n`)).toEqual([
+      "drain.timeout: 10s is outside what SSM Run Command accepts",
+    ]);
+  });
+
+  it("allows at most 100 alarms", () => {
+    const alarms = (n: number) =>
+      `${MINIMAL}health: { alarms: [${Array.from({ length: n }, (_, i) => `a${i}`).join(", ")}] }\n`;
+    expect(errorsOf(alarms(100))).toEqual([]);
+    expect(messages(alarms(101))).toEqual(["health.alarms: 101 alarms; at most 100"]);
+  });
+
+  it.each([["12345"], ["1234567890123"], ["12345678901a"]])("rejects guard.account %s", (acct) => {
+    expect(errorsOf(`${MINIMAL}guard: { account: "${acct}" }\n`).map((e) => e.path)).toEqual([
+      "guard.account",
+    ]);
+  });
+
+  it("asks for the account ID quoted when YAML read it as a number", () => {
+    const errors = errorsOf(`${MINIMAL}guard: { account: 123456789012 }\n`);
+    expect(errors.map((e) => e.hint)).toEqual(['quote it: "123456789012" (YAML reads it as a number)']);
+  });
+
+  it.each([
+    ["ap-northeast-1", 0],
+    ["us-gov-west-1", 0],
+    ["tokyo", 1],
+    ["us-east", 1],
+  ])("checks region %s looks like an AWS Region", (region, n) => {
+    expect(errorsOf(`${MINIMAL}region: ${region}\n`)).toHaveLength(n);
+  });
+
+  it("requires the selection to name at least one criterion", () => {
+    expect(messages(edit("select: { tags: { Service: relay } }", "select: { tags: {} }"))).toEqual([
+      "fleet.select: selects nothing: give tags, autoScalingGroups or instanceIds",
+    ]);
+    expect(errorsOf(edit("select: { tags: { Service: relay } }", "select: { instanceIds: [i-1] }"))).toEqual(
+      [],
+    );
+  });
+
+  it("warns (not errors) that an approval gate will pause a non-interactive run", () => {
+    const text = rollout("  maxUnavailable: 10%\n  canary: { size: 1, approve: true }\n");
+    const opts = { vars: ["release=v1.2.3"], nonInteractive: true };
+    expect(errorsOf(text, opts)).toEqual([]);
+    const w = warningsOf(text, opts);
+    expect(w).toHaveLength(1);
+    expect(w[0]?.message).toContain("exit with code 3");
+    expect(w[0]?.hint).toContain("rollwave resume");
+    expect(warningsOf(text, { ...opts, autoApprove: true })).toEqual([]);
+    expect(warningsOf(text, { vars: ["release=v1.2.3"] })).toEqual([]);
+  });
+
+  it("still reports cross-field problems when another part of the plan has a type error", () => {
+    const text = rollout("  maxUnavailable: 0\n  strategy: 7\n");
+    expect(errorsOf(text).map((e) => e.path)).toEqual(["rollout.maxUnavailable", "rollout.strategy"]);
+  });
+});
