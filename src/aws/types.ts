@@ -78,8 +78,14 @@ export interface AwsReader {
     instanceIds?: string[];
     states?: string[];
   }): Promise<Ec2InstanceSummary[]>;
-  /** Target groups by ARN or name; all of the region's when both are empty. Attributes filled in. */
-  describeTargetGroups(q: { arns?: string[]; names?: string[] }): Promise<TargetGroup[]>;
+  /**
+   * Target groups by ARN or name; all of the region's when both are empty. Attributes and the load
+   * balancer type are filled in unless `details: false` (then the type comes from the protocol and
+   * the deregistration settings are AWS's defaults), which saves a call per group when listing a
+   * whole region only to find the few groups that matter. `targetCount` is 0: DescribeTargetHealth
+   * knows it.
+   */
+  describeTargetGroups(q: { arns?: string[]; names?: string[]; details?: boolean }): Promise<TargetGroup[]>;
   /** Every target of one group (not paginated in AWS). */
   describeTargetHealth(targetGroupArn: string): Promise<TargetHealthDescription[]>;
   /** SSM ping status per instance id; ids SSM does not know are absent. Batched by 50. */

@@ -1,0 +1,22 @@
+/** Small helpers for batching and for reading SSM plugin output. */
+
+/** [1,2,3,4,5] by 2 → [[1,2],[3,4],[5]]; an empty list gives no batches (so no calls). */
+export function chunk<T>(xs: readonly T[], size: number): T[][] {
+  if (!(size >= 1)) throw new RangeError(`chunk size must be >= 1, got ${size}`);
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The agent appends stderr to a RunShellScript plugin's `Output` after a separator line of dashes
+ * around `ERROR`, e.g. "installed\n----------ERROR-------\ncurl: (7) refused". Splitting it gives
+ * the engine the first lines of stderr for a failure reason without a GetCommandInvocation per
+ * instance.
+ */
+export function splitStderr(output: string | undefined): { output?: string; stderr?: string } {
+  if (output === undefined) return {};
+  const m = /(?:^|\n)-{4,}ERROR-{4,}\n?/.exec(output);
+  if (!m) return { output };
+  return { output: output.slice(0, m.index), stderr: output.slice(m.index + m[0].length) };
+}
