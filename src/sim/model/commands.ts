@@ -1,0 +1,518 @@
+/**
+ * SSM Run Command in the model (AWS-RunShellScript only). An invocation runs the document's
+ * `commands` lines in sequence; each line is matched against the spec's behaviours (first match
+ * wins) which give it a duration, a failure chance, output and effects on the instance.
+ *
+ * Life of an invocation:
+ *   agent not Online at SendCommand        → Failed / Undeliverable (at once; see README for why)
+ *   Pending ─(MaxConcurrency slot, ~0.2–1 s delivery)→ InProgress ─→ Success | Failed | TimedOut
+ *   agent offline when delivery arrives    → stays Pending until TimeoutSeconds → TimedOut / Delivery Timed Out
+ *   runs past executionTimeout             → TimedOut / Execution Timed Out
+ *   parent exceeded MaxErrors, not started → Cancelled / Terminated
+ *   CancelCommand                          → Cancelled
+ */
+import { lognormal } from "../../util/rng.js";
+import {
+  type Page,
+  SimApiError,
+  type SimCommand,
+  type SimInvocation,
+  type SimSendCommandInput,
+} from "./api.js";
+import { type Core, hexId, type Inst } from "./core.js";
+import type { CommandBehaviourSpec } from "./fleet-spec.js";
+import { page, pageSize } from "./paging.js";
+
+/** What commands may do to an instance; the world implements it. */
+export interface CommandHost {
+  connections(inst: Inst): number;
+  holdService(inst: Inst): void;
+  releaseService(inst: Inst): void;
+  install(inst: Inst, version: string, bad: boolean): void;
+  shed(inst: Inst, rate: number): void;
+}
+
+interface Behaviour {
+  re: RegExp;
+  spec: CommandBehaviourSpec;
+  breakRe: RegExp | undefined;
+}
+
+interface Inv {
+  data: SimInvocation;
+  inst: Inst;
+  cmd: Cmd;
+  gen: number;
+  holding: boolean;
+  dispatched: boolean;
+  visibleAt: number;
+}
+
+interface Cmd {
+  data: SimCommand;
+  lines: string[];
+  invs: Inv[];
+  queue: Inv[];
+  running: number;
+  maxConc: number;
+  maxErr: number;
+  failures: number;
+  cancelRequested: boolean;
+  execTimeoutMs: number;
+}
+
+const TERMINAL = new Set(["Success", "Cancelled", "TimedOut", "Failed"]);
+const DEFAULT_BEHAVIOUR: CommandBehaviourSpec = {
+  match: "",
+  duration: { p50: 200, p99: 500 },
+  failureProbability: 0,
+  exitCode: 1,
+  stdout: "",
+  stderr: "",
+  effects: {},
+};
+
+export class Commands {
+  private readonly behaviours: Behaviour[];
+  private failureOverrides: { re: RegExp | undefined; probability: number }[] = [];
+  private readonly commands: Cmd[] = [];
+  private readonly byId = new Map<string, Cmd>();
+  /** Invocations delivered while the instance's agent was offline: they start when it returns. */
+  private readonly waiting = new Map<Inst, Set<Inv>>();
+  private seq = 0;
+
+  constructor(
+    private readonly core: Core,
+    private readonly host: CommandHost,
+  ) {
+    this.behaviours = core.spec.commands.map((spec) => ({
+      re: new RegExp(spec.match),
+      spec,
+      breakRe: spec.effects.breakHealthIf ? new RegExp(spec.effects.breakHealthIf) : undefined,
+    }));
+  }
+
+  /** Override the failure probability of matching command lines (all when `match` is absent). */
+  setFailures(probability: number, match?: string): void {
+    this.failureOverrides.push({ re: match ? new RegExp(match) : undefined, probability });
+  }
+
+  send(input: SimSendCommandInput): SimCommand {
+    const core = this.core;
+    if (input.documentName !== "AWS-RunShellScript") {
+      throw new SimApiError(
+        "InvalidDocument",
+        `Document ${input.documentName} does not exist in your account`,
+      );
+    }
+    const lines = (input.parameters?.commands ?? [])
+      .flatMap((c) => c.split("\n"))
+      .map((l) => l.trim())
+      .filter((l) => l !== "" && !l.startsWith("#"));
+    if (lines.length === 0) throw new SimApiError("InvalidParameters", "Parameter commands is required.");
+    const execTimeout = Number(input.parameters?.executionTimeout?.[0] ?? "3600");
+    if (!Number.isInteger(execTimeout) || execTimeout < 1 || execTimeout > 172_800) {
+      throw new SimApiError("InvalidParameters", "executionTimeout must be an integer from 1 to 172800.");
+    }
+    const timeoutSeconds = input.timeoutSeconds ?? 3600;
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
+      throw new SimApiError(
+        "ValidationException",
+        `1 validation error detected: Value '${timeoutSeconds}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between 30 and 2592000`,
+      );
+    }
+    const insts = this.resolveTargets(input);
+    const n = insts.length;
+    const maxConcurrency = input.maxConcurrency ?? "50";
+    const maxErrors = input.maxErrors ?? "0";
+    const id = uuid(hexId(`cmd/${this.seq++}/${core.now}`, 32));
+    const data: SimCommand = {
+      commandId: id,
+      documentName: input.documentName,
+      comment: input.comment ?? "",
+      parameters: input.parameters ?? {},
+      instanceIds: insts.map((i) => i.id),
+      requestedAt: core.now,
+      expiresAfter: core.now + timeoutSeconds * 1000,
+      status: "Pending",
+      statusDetails: "Pending",
+      maxConcurrency,
+      maxErrors,
+      targetCount: n,
+      completedCount: 0,
+      errorCount: 0,
+      deliveryTimedOutCount: 0,
+      timeoutSeconds,
+    };
+    const cmd: Cmd = {
+      data,
+      lines,
+      invs: [],
+      queue: [],
+      running: 0,
+      maxConc: Math.max(1, resolveCount(maxConcurrency, n, Math.ceil, "MaxConcurrency")),
+      maxErr: resolveCount(maxErrors, n, Math.floor, "MaxErrors"),
+      failures: 0,
+      cancelRequested: false,
+      execTimeoutMs: execTimeout * 1000,
+    };
+    for (const inst of insts) {
+      const inv: Inv = {
+        data: {
+          commandId: id,
+          instanceId: inst.id,
+          documentName: input.documentName,
+          comment: data.comment,
+          requestedAt: core.now,
+          status: "Pending",
+          statusDetails: "Pending",
+          responseCode: -1,
+          stdout: "",
+          stderr: "",
+        },
+        inst,
+        cmd,
+        gen: 0,
+        holding: false,
+        dispatched: false,
+        // GetCommandInvocation answers InvocationDoesNotExist this long after SendCommand.
+        visibleAt: core.now + 1000 + core.rng() * 1000,
+      };
+      cmd.invs.push(inv);
+      if (!inst.ssmOnline || inst.state !== "running") {
+        this.finish(inv, "Failed", "Undeliverable", -1);
+        continue;
+      }
+      cmd.queue.push(inv);
+      core.after(timeoutSeconds * 1000, () => {
+        if (inv.data.status === "Pending") this.finish(inv, "TimedOut", "Delivery Timed Out", -1);
+      });
+    }
+    this.commands.push(cmd);
+    this.byId.set(id, cmd);
+    this.pump(cmd);
+    this.aggregate(cmd);
+    return { ...data };
+  }
+
+  list(q: {
+    commandId?: string;
+    instanceId?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }): Page<SimCommand> {
+    const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    let cmds: Cmd[];
+    if (q.commandId) cmds = [this.get(q.commandId)];
+    else cmds = [...this.commands].reverse();
+    if (q.instanceId) cmds = cmds.filter((c) => c.data.instanceIds.includes(q.instanceId as string));
+    return page(
+      cmds.map((c) => ({ ...c.data })),
+      size,
+      q.nextToken,
+      "InvalidNextToken",
+    );
+  }
+
+  listInvocations(q: {
+    commandId?: string;
+    instanceId?: string;
+    details: boolean;
+    maxResults?: number;
+    nextToken?: string;
+  }): Page<SimInvocation> {
+    const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const cmds = q.commandId ? [this.get(q.commandId)] : [...this.commands].reverse();
+    const invs = cmds.flatMap((c) =>
+      q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs,
+    );
+    return page(
+      invs.map((i) => view(i, q.details ? 2500 : 0, q.details ? 2500 : 0)),
+      size,
+      q.nextToken,
+      "InvalidNextToken",
+    );
+  }
+
+  getInvocation(commandId: string, instanceId: string): SimInvocation {
+    const inv = this.byId.get(commandId)?.invs.find((i) => i.inst.id === instanceId);
+    if (!inv || this.core.now < inv.visibleAt) {
+      throw new SimApiError("InvocationDoesNotExist", "An error occurred (InvocationDoesNotExist)");
+    }
+    return view(inv, 24_000, 8_000);
+  }
+
+  cancel(commandId: string, instanceIds?: string[]): void {
+    const cmd = this.get(commandId);
+    cmd.cancelRequested = true;
+    for (const inv of cmd.invs) {
+      if (instanceIds && instanceIds.length > 0 && !instanceIds.includes(inv.inst.id)) continue;
+      if (!TERMINAL.has(inv.data.status)) this.finish(inv, "Cancelled", "Cancelled", -1);
+    }
+  }
+
+  /** The instance's agent came back: invocations delivered meanwhile start now. */
+  agentOnline(inst: Inst): void {
+    const set = this.waiting.get(inst);
+    if (!set) return;
+    this.waiting.delete(inst);
+    for (const inv of set) this.start(inv);
+  }
+
+  /** The instance died: whatever ran on it fails. */
+  instanceGone(inst: Inst): void {
+    for (const cmd of this.commands) {
+      if (TERMINAL.has(cmd.data.status)) continue;
+      for (const inv of cmd.invs) {
+        if (inv.inst !== inst || TERMINAL.has(inv.data.status)) continue;
+        inv.data.stderr += "instance terminated\n";
+        this.finish(inv, "Failed", "Failed", -1);
+      }
+    }
+  }
+
+  private get(commandId: string): Cmd {
+    const cmd = this.byId.get(commandId);
+    if (!cmd) throw new SimApiError("InvalidCommandId", `Command ${commandId} was not found`);
+    return cmd;
+  }
+
+  private resolveTargets(input: SimSendCommandInput): Inst[] {
+    const core = this.core;
+    const ids = input.instanceIds ?? [];
+    const targets = input.targets ?? [];
+    if (ids.length > 0 && targets.length > 0) {
+      throw new SimApiError("ValidationException", "Specify either InstanceIds or Targets, not both");
+    }
+    if (ids.length > 50) {
+      throw new SimApiError(
+        "ValidationException",
+        `1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`,
+      );
+    }
+    if (ids.length > 0) {
+      const unknown = ids.filter((id) => {
+        const i = core.byId.get(id);
+        return !i || i.state === "terminated";
+      });
+      if (unknown.length > 0) {
+        throw new SimApiError(
+          "InvalidInstanceId",
+          `Instances [[${unknown.join(", ")}]] not in a valid state for account ${core.spec.account}`,
+        );
+      }
+      return [...new Set(ids)].map((id) => core.byId.get(id) as Inst);
+    }
+    if (targets.length === 0)
+      throw new SimApiError("ValidationException", "InstanceIds or Targets is required");
+    if (targets.length > 5 || targets.some((t) => t.values.length > 50)) {
+      throw new SimApiError("ValidationException", "Targets: at most 5 keys of at most 50 values each");
+    }
+    return core.instances.filter(
+      (inst) =>
+        inst.state !== "terminated" &&
+        targets.every((t) => {
+          if (t.key === "InstanceIds") return t.values.includes(inst.id);
+          if (t.key.startsWith("tag:")) return t.values.includes(inst.tags[t.key.slice(4)] ?? "\u0000");
+          if (t.key === "tag-key") return t.values.some((k) => k in inst.tags);
+          throw new SimApiError("InvalidTarget", `Unsupported target key ${t.key}`);
+        }),
+    );
+  }
+
+  /** Dispatch queued invocations while the command has free concurrency and has not hit MaxErrors. */
+  private pump(cmd: Cmd): void {
+    while (cmd.running < cmd.maxConc && cmd.queue.length > 0 && cmd.failures <= cmd.maxErr) {
+      const inv = cmd.queue.shift() as Inv;
+      if (TERMINAL.has(inv.data.status)) continue;
+      inv.dispatched = true;
+      cmd.running++;
+      const gen = inv.gen;
+      this.core.after(200 + this.core.rng() * 800, () => {
+        if (inv.gen !== gen || inv.data.status !== "Pending") return;
+        if (!inv.inst.ssmOnline || inv.inst.state !== "running") {
+          const set = this.waiting.get(inv.inst) ?? new Set<Inv>();
+          set.add(inv);
+          this.waiting.set(inv.inst, set);
+          return;
+        }
+        this.start(inv);
+      });
+    }
+    if (cmd.failures > cmd.maxErr) {
+      for (const inv of cmd.queue)
+        if (!TERMINAL.has(inv.data.status)) this.finish(inv, "Cancelled", "Terminated", -1);
+      cmd.queue.length = 0;
+    }
+  }
+
+  private start(inv: Inv): void {
+    if (inv.data.status !== "Pending") return;
+    inv.data.status = "InProgress";
+    inv.data.statusDetails = "InProgress";
+    inv.data.executionStartedAt = this.core.now;
+    const gen = inv.gen;
+    this.core.after(inv.cmd.execTimeoutMs, () => {
+      if (inv.gen === gen && inv.data.status === "InProgress")
+        this.finish(inv, "TimedOut", "Execution Timed Out", -1);
+    });
+    this.aggregate(inv.cmd);
+    this.step(inv, 0);
+  }
+
+  private step(inv: Inv, index: number): void {
+    if (index >= inv.cmd.lines.length) {
+      this.finish(inv, "Success", "Success", 0);
+      return;
+    }
+    const line = inv.cmd.lines[index] as string;
+    const match = this.match(line);
+    const spec = match.b?.spec ?? DEFAULT_BEHAVIOUR;
+    const groups = match.m ?? [line];
+    const rng = this.core.rng;
+    const duration = spec.duration.p50 > 0 ? lognormal(rng, spec.duration.p50, spec.duration.p99) : 0;
+    const failed = rng() < this.failureProbability(line, spec.failureProbability);
+    const { effects } = spec;
+    if (effects.stopService) {
+      inv.holding = true;
+      this.host.holdService(inv.inst);
+    }
+    const gen = inv.gen;
+    this.core.after(duration, () => {
+      if (inv.gen !== gen) return;
+      this.release(inv);
+      if (failed) {
+        inv.data.stderr += template(spec.stderr || `${line}: failed`, groups, inv, this.host) + "\n";
+        this.finish(inv, "Failed", "Failed", spec.exitCode);
+        return;
+      }
+      if (effects.setVersion) {
+        const inst = inv.inst;
+        const version =
+          effects.setVersion === "previous"
+            ? inst.previousVersion
+            : template(effects.setVersion, groups, inv, this.host);
+        this.host.install(inst, version, match.b?.breakRe?.test(version) ?? false);
+      }
+      if (effects.shed !== undefined) {
+        const rate = Number(
+          typeof effects.shed === "number" ? effects.shed : template(effects.shed, groups, inv, this.host),
+        );
+        if (rate > 0) this.host.shed(inv.inst, rate);
+      }
+      const out = template(spec.stdout, groups, inv, this.host);
+      if (out !== "") inv.data.stdout += out + "\n";
+      this.step(inv, index + 1);
+    });
+  }
+
+  private match(line: string): { b: Behaviour | undefined; m: RegExpExecArray | null } {
+    for (const b of this.behaviours) {
+      const m = b.re.exec(line);
+      if (m) return { b, m };
+    }
+    return { b: undefined, m: null };
+  }
+
+  private failureProbability(line: string, base: number): number {
+    for (let i = this.failureOverrides.length - 1; i >= 0; i--) {
+      const o = this.failureOverrides[i] as { re: RegExp | undefined; probability: number };
+      if (!o.re || o.re.test(line)) return o.probability;
+    }
+    return base;
+  }
+
+  private release(inv: Inv): void {
+    if (!inv.holding) return;
+    inv.holding = false;
+    this.host.releaseService(inv.inst);
+  }
+
+  private finish(inv: Inv, status: SimInvocation["status"], details: string, code: number): void {
+    const cmd = inv.cmd;
+    inv.gen++;
+    this.release(inv);
+    this.waiting.get(inv.inst)?.delete(inv);
+    const wasRunning = inv.dispatched;
+    inv.dispatched = false;
+    inv.data.status = status;
+    inv.data.statusDetails = details;
+    if (code !== -1 || inv.data.executionStartedAt !== undefined) inv.data.responseCode = code;
+    if (inv.data.executionStartedAt !== undefined) inv.data.executionEndedAt = this.core.now;
+    if ((status === "Failed" && details !== "Undeliverable") || details === "Execution Timed Out")
+      cmd.failures++;
+    if (wasRunning) {
+      cmd.running--;
+      this.pump(cmd);
+    }
+    this.aggregate(cmd);
+  }
+
+  /** Command status from its invocations, the way SSM rolls them up (see README). */
+  private aggregate(cmd: Cmd): void {
+    const d = cmd.data;
+    let done = 0;
+    let errors = 0;
+    let deliveryTimedOut = 0;
+    let started = false;
+    let success = 0;
+    let failed = 0;
+    let timedOut = 0;
+    for (const inv of cmd.invs) {
+      const s = inv.data.status;
+      if (s !== "Pending") started = true;
+      if (!TERMINAL.has(s)) continue;
+      done++;
+      if (s === "Success") success++;
+      else if (s === "Failed" || inv.data.statusDetails === "Terminated") failed++;
+      else if (s === "TimedOut") timedOut++;
+      if (s === "Failed" || inv.data.statusDetails === "Execution Timed Out") errors++;
+      if (inv.data.statusDetails === "Delivery Timed Out") deliveryTimedOut++;
+    }
+    d.completedCount = done;
+    d.errorCount = errors;
+    d.deliveryTimedOutCount = deliveryTimedOut;
+    if (done < cmd.invs.length) {
+      d.status = started ? "InProgress" : "Pending";
+      d.statusDetails = started ? "InProgress" : "Pending";
+      return;
+    }
+    if (cmd.cancelRequested) [d.status, d.statusDetails] = ["Cancelled", "Cancelled"];
+    else if (success === cmd.invs.length) [d.status, d.statusDetails] = ["Success", "Success"];
+    else if (failed > 0) [d.status, d.statusDetails] = ["Failed", "Failed"];
+    else if (timedOut > 0) {
+      d.status = "TimedOut";
+      d.statusDetails = deliveryTimedOut === timedOut ? "Delivery Timed Out" : "Execution Timed Out";
+    } else [d.status, d.statusDetails] = ["Failed", "Failed"];
+  }
+}
+
+function view(inv: Inv, maxOut: number, maxErr: number): SimInvocation {
+  return { ...inv.data, stdout: inv.data.stdout.slice(0, maxOut), stderr: inv.data.stderr.slice(0, maxErr) };
+}
+
+/** `$1` → capture group 1 (shell quotes stripped); `{connections}`, `{version}`, `{instanceId}` → live values. */
+function template(text: string, groups: RegExpExecArray | string[], inv: Inv, host: CommandHost): string {
+  return text
+    .replace(/\$(\d)/g, (_, n: string) => unquote(groups[Number(n)] ?? ""))
+    .replace(/\{connections\}/g, () => String(host.connections(inv.inst)))
+    .replace(/\{version\}/g, () => inv.inst.installedVersion)
+    .replace(/\{instanceId\}/g, () => inv.inst.id);
+}
+
+function unquote(s: string): string {
+  return s.length >= 2 && s.startsWith("'") && s.endsWith("'") ? s.slice(1, -1) : s;
+}
+
+/** "50" → 50; "10%" of 25 → ceil/floor(2.5). */
+function resolveCount(text: string, n: number, round: (x: number) => number, field: string): number {
+  const m = /^(\d+)(%?)$/.exec(text.trim());
+  if (!m)
+    throw new SimApiError("ValidationException", `${field} must be a number or a percentage, got "${text}"`);
+  const v = Number(m[1]);
+  return m[2] ? round((v * n) / 100) : v;
+}
+
+function uuid(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,480 @@
+/**
+ * `createWorld`: the simulator's fleet model behind the `SimWorld` interface (./api.ts). It wires the
+ * concerns together — instances, target health, cameras, commands, metrics and alarms, invariants,
+ * Auto Scaling, parameters — and runs them on one event queue in simulated time.
+ *
+ * Every API method first advances the model to the clock's now, so answers are never staler than the
+ * clock, whether or not a ticker calls `advanceTo`.
+ */
+import type { Clock } from "../../util/clock.js";
+import type {
+  CapacityFloor,
+  SimControlCommand,
+  SimMetricsSnapshot,
+  SimStateSnapshot,
+  SimTargetGroup,
+  SimWorld,
+} from "./api.js";
+import { SimApiError } from "./api.js";
+import { AutoScaling } from "./asg.js";
+import { Cameras } from "./cameras.js";
+import { Commands } from "./commands.js";
+import { Core, type Inst, serviceUp } from "./core.js";
+import type { FleetSpecFile } from "./fleet-spec.js";
+import {
+  availabilityZones,
+  buildInstances,
+  describeInstanceInformation,
+  describeInstances,
+} from "./instances.js";
+import { Invariants } from "./invariants.js";
+import { Alarms, Metrics } from "./metrics-alarms.js";
+import { page, pageSize } from "./paging.js";
+import { Parameters } from "./params.js";
+import { Series } from "./series.js";
+import { Elb, type Target, type TargetState, type Tg } from "./target-health.js";
+
+export interface WorldOptions {
+  clock: Clock;
+  /** Seed for every random choice (phases, durations, failures, jitter). Default 1. */
+  seed?: number;
+}
+
+/** How long a terminated instance shows `shutting-down` before `terminated`. */
+const SHUTDOWN_MS = 20_000;
+
+export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
+  const clock = o.clock;
+  const core = new Core(spec, clock.now(), o.seed ?? 1);
+  buildInstances(core);
+  const n = core.instances.length;
+  const invariants = new Invariants();
+  const cameras = new Cameras(core, n);
+  const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
+  const counts = { inService: 0, draining: 0 };
+  let terminatedCount = 0;
+
+  const elb = new Elb(core, {
+    targetChanged(t: Target, from: TargetState, removed: boolean) {
+      if (t.tg.cameras) {
+        const nlb = t.tg.lb.type === "network";
+        // ALB closes what is left at the end of the delay; an NLB only with connection termination on.
+        if (removed && from === "draining" && (!nlb || t.tg.spec.connectionTermination))
+          cameras.dropAll(t.inst.idx);
+        // An NLB resets the flows of a target that turns unhealthy.
+        if (!removed && nlb && t.state === "unhealthy") cameras.dropAll(t.inst.idx);
+      }
+      touch(t.inst);
+    },
+  });
+  const cameraTg = elb.tgs.find((tg) => tg.cameras);
+  /** The target groups each instance is meant to be in (by its group), for "in service". */
+  const homeTgs = new Map<string, Tg[]>(
+    spec.instanceGroups.map((g) => [
+      g.name,
+      elb.tgs.filter((tg) => !tg.spec.instanceGroups || tg.spec.instanceGroups.includes(g.name)),
+    ]),
+  );
+
+  function touch(inst: Inst): void {
+    const targets = elb.targetsOf(inst);
+    const home = homeTgs.get(inst.group) ?? [];
+    const inService =
+      inst.state === "running" &&
+      home.length > 0 &&
+      home.every((tg) => targets.some((t) => t.tg === tg && t.state === "healthy"));
+    const draining = targets.some((t) => t.state === "draining");
+    if (inService !== inst.inService) {
+      inst.inService = inService;
+      const d = inService ? 1 : -1;
+      counts.inService += d;
+      inServiceByAz.set(inst.az, (inServiceByAz.get(inst.az) ?? 0) + d);
+    }
+    if (draining !== inst.draining) {
+      inst.draining = draining;
+      counts.draining += draining ? 1 : -1;
+    }
+    const accepting =
+      serviceUp(inst) &&
+      inst.shedRate === 0 &&
+      targets.some((t) => t.tg === cameraTg && t.state === "healthy");
+    cameras.setAccepting(inst.idx, accepting);
+    const now = core.now;
+    const conns = cameras.connections(inst.idx);
+    invariants.check(
+      now,
+      `stopped:${inst.id}`,
+      "no-connections-on-stopped-server",
+      serviceUp(inst) || conns === 0,
+      () => `${inst.id} has ${conns} connections while its service is down`,
+    );
+    invariants.check(
+      now,
+      `limit:${inst.id}`,
+      "connection-limit",
+      conns <= cameras.limit,
+      () => `${inst.id} has ${conns} connections, limit ${cameras.limit}`,
+    );
+    invariants.checkCapacity(now, inServiceByAz);
+  }
+  core.hooks.touch = touch;
+
+  function dropService(inst: Inst): void {
+    inst.shedRate = 0;
+    cameras.stopShed(inst.idx);
+    cameras.dropAll(inst.idx);
+  }
+
+  const commands = new Commands(core, {
+    connections: (inst) => cameras.connections(inst.idx),
+    holdService(inst) {
+      inst.serviceHolds++;
+      if (inst.serviceHolds === 1) dropService(inst);
+      elb.reevaluate(inst);
+      touch(inst);
+    },
+    releaseService(inst) {
+      inst.serviceHolds--;
+      if (inst.serviceHolds === 0) {
+        // The process comes back running whatever is installed now.
+        inst.runningVersion = inst.installedVersion;
+        inst.runningBad = inst.installedBad;
+      }
+      elb.reevaluate(inst);
+      touch(inst);
+    },
+    install(inst, version, bad) {
+      inst.previousVersion = inst.installedVersion;
+      inst.installedVersion = version;
+      inst.installedBad = bad;
+    },
+    shed(inst, rate) {
+      if (!serviceUp(inst)) return;
+      inst.shedRate = rate;
+      cameras.startShed(inst.idx, rate);
+      touch(inst);
+    },
+  });
+
+  // The fleet starts steady: every instance registered and healthy in its groups, cameras connected.
+  for (const inst of core.instances) {
+    for (const tg of homeTgs.get(inst.group) ?? []) elb.seedHealthy(tg, inst);
+    touch(inst);
+  }
+  cameras.setSlow(spec.faults.slowDrainShare);
+  cameras.connectAll();
+
+  const metricsRing = new Metrics(core, {
+    connections: (i) => cameras.connections(i),
+    connected: () => cameras.connected,
+  });
+  const alarms = new Alarms(core);
+  const series = new Series();
+  const asg = new AutoScaling(core, (inst) => (homeTgs.get(inst.group) ?? []).map((tg) => tg.arn));
+  const params = new Parameters();
+
+  // Per-second sampler: time series, alarm inputs, and the counting invariant.
+  const everySecond = () => {
+    const total = cameras.total;
+    const registered = elb.registered;
+    alarms.accumulate({
+      connectedShare: total === 0 ? 1 : cameras.connected / total,
+      connectedCameras: cameras.connected,
+      disconnectedCameras: total - cameras.connected,
+      unhealthyRegisteredShare: registered === 0 ? 0 : elb.unhealthyRegistered / registered,
+      inServiceShare: n === 0 ? 0 : counts.inService / n,
+      refusedPerMinute: refusedPerMinute(),
+    });
+    const running = core.instances.length - terminatedCount;
+    series.record({
+      t: core.now,
+      connected: cameras.connected,
+      inService: counts.inService,
+      draining: counts.draining,
+      outOfService: Math.max(0, running - counts.inService - counts.draining),
+      maxLoadRatio: Math.round(cameras.currentMaxLoad() * 1000) / 1000,
+    });
+    const members = cameras.countMembers();
+    invariants.check(
+      core.now,
+      "camera-count",
+      "no-camera-counted-twice",
+      members === cameras.connected,
+      () => `${members} connections on servers but ${cameras.connected} cameras connected`,
+    );
+    core.after(1000, everySecond);
+  };
+  let refusedMark = { at: core.now, refused: 0, rate: 0 };
+  function refusedPerMinute(): number {
+    if (core.now - refusedMark.at >= 60_000) {
+      refusedMark = { at: core.now, refused: cameras.refused, rate: cameras.refused - refusedMark.refused };
+    }
+    return refusedMark.rate;
+  }
+  everySecond();
+  const sampleMetrics = () => {
+    metricsRing.sample();
+    core.after(spec.metrics.sampleEvery, sampleMetrics);
+  };
+  sampleMetrics();
+  alarms.start();
+
+  function terminate(inst: Inst): void {
+    if (inst.state !== "running") return;
+    inst.state = "shutting-down";
+    dropService(inst);
+    commands.instanceGone(inst);
+    elb.instanceGone(inst);
+    touch(inst);
+    core.after(SHUTDOWN_MS, () => {
+      inst.state = "terminated";
+      terminatedCount++;
+      touch(inst);
+    });
+  }
+
+  function instanceFor(id: string): Inst {
+    if (id === "random") {
+      const live = core.instances.filter((i) => i.state === "running");
+      const pick = live[Math.floor(core.rng() * live.length)];
+      if (!pick) throw new SimApiError("InvalidInstanceID.NotFound", "no running instance to pick");
+      return pick;
+    }
+    const inst = core.byId.get(id);
+    if (!inst) throw new SimApiError("InvalidInstanceID.NotFound", `The instance ID '${id}' does not exist`);
+    return inst;
+  }
+
+  function control(cmd: SimControlCommand): void {
+    switch (cmd.op) {
+      case "terminateInstance":
+        terminate(instanceFor(cmd.instanceId));
+        return;
+      case "ssmAgent": {
+        const inst = instanceFor(cmd.instanceId);
+        inst.ssmOnline = cmd.online;
+        if (cmd.online) commands.agentOnline(inst);
+        return;
+      }
+      case "healthFlap": {
+        const inst = instanceFor(cmd.instanceId);
+        inst.flapUntil = Math.max(inst.flapUntil, core.now + cmd.seconds * 1000);
+        elb.reevaluate(inst);
+        core.at(inst.flapUntil, () => elb.reevaluate(inst));
+        return;
+      }
+      case "slowDrain":
+        cameras.setSlow(
+          cmd.share,
+          cmd.instanceIds?.map((id) => instanceFor(id).idx),
+        );
+        return;
+      case "commandFailures":
+        commands.setFailures(cmd.probability, cmd.match);
+        return;
+    }
+  }
+
+  for (const f of spec.faults.scheduled) {
+    core.after(f.at, () => {
+      if (f.op === "slowDrain") control({ op: "slowDrain", share: f.share });
+      else if (f.op === "commandFailures")
+        control({
+          op: "commandFailures",
+          probability: f.probability,
+          ...(f.match ? { match: f.match } : {}),
+        });
+      else if (f.op === "terminateInstance") control({ op: "terminateInstance", instanceId: f.instanceId });
+      else if (f.op === "ssmAgent") control({ op: "ssmAgent", instanceId: f.instanceId, online: f.online });
+      else control({ op: "healthFlap", instanceId: f.instanceId, seconds: f.seconds });
+    });
+  }
+
+  function advanceTo(now: number): void {
+    if (now <= core.now) return;
+    const events = core.events;
+    for (;;) {
+      const te = events.peekTime();
+      const tc = cameras.nextDue();
+      const t = Math.min(te, tc);
+      if (t > now) break;
+      core.now = t;
+      if (te <= tc) events.pop().run();
+      else cameras.runNext();
+    }
+    core.now = now;
+  }
+  /** Bring the model up to the clock before answering. */
+  const sync = () => advanceTo(clock.now());
+
+  const tgView = (tg: Tg): SimTargetGroup => elb.describeTargetGroup(tg);
+
+  const world: SimWorld = {
+    accountId: spec.account,
+    region: spec.region,
+
+    describeInstances(q) {
+      sync();
+      return describeInstances(core, q);
+    },
+    describeAvailabilityZones: () => availabilityZones(core),
+
+    describeLoadBalancers(q) {
+      sync();
+      const size = pageSize(q.pageSize, 1, 400, 400, "ValidationError");
+      let lbs = elb.lbs;
+      if (q.arns?.length || q.names?.length) {
+        const wanted = [...(q.arns ?? []), ...(q.names ?? [])];
+        const missing = wanted.filter((w) => !lbs.some((lb) => lb.arn === w || lb.name === w));
+        if (missing.length > 0) {
+          throw new SimApiError("LoadBalancerNotFound", `Load balancers '${missing.join(", ")}' not found`);
+        }
+        lbs = lbs.filter((lb) => wanted.includes(lb.arn) || wanted.includes(lb.name));
+      }
+      const views = elb.describeLoadBalancers().filter((v) => lbs.some((lb) => lb.arn === v.arn));
+      return page(views, size, q.marker, "ValidationError");
+    },
+    describeTargetGroups(q) {
+      sync();
+      const size = pageSize(q.pageSize, 1, 400, 400, "ValidationError");
+      let tgs = elb.tgs;
+      if (q.loadBalancerArn) {
+        const lb = elb.lbs.find((l) => l.arn === q.loadBalancerArn);
+        if (!lb)
+          throw new SimApiError("LoadBalancerNotFound", `Load balancer '${q.loadBalancerArn}' not found`);
+        tgs = lb.targetGroups;
+      }
+      if (q.arns?.length || q.names?.length) {
+        const wanted = [...(q.arns ?? []), ...(q.names ?? [])];
+        const missing = wanted.filter((w) => !tgs.some((tg) => tg.arn === w || tg.name === w));
+        if (missing.length > 0)
+          throw new SimApiError("TargetGroupNotFound", `Target groups '${missing.join(", ")}' not found`);
+        tgs = tgs.filter((tg) => wanted.includes(tg.arn) || wanted.includes(tg.name));
+      }
+      return page(tgs.map(tgView), size, q.marker, "ValidationError");
+    },
+    describeTargetGroupAttributes(arn) {
+      return elb.attributes(elb.tg(arn));
+    },
+    describeTargetHealth(arn, targets) {
+      sync();
+      return elb.describeTargetHealth(elb.tg(arn), targets);
+    },
+    registerTargets(arn, targets) {
+      sync();
+      elb.register(elb.tg(arn), targets);
+    },
+    deregisterTargets(arn, targets) {
+      sync();
+      elb.deregister(elb.tg(arn), targets);
+    },
+
+    sendCommand(input) {
+      sync();
+      return commands.send(input);
+    },
+    listCommands(q) {
+      sync();
+      return commands.list(q);
+    },
+    listCommandInvocations(q) {
+      sync();
+      return commands.listInvocations(q);
+    },
+    getCommandInvocation(commandId, instanceId) {
+      sync();
+      return commands.getInvocation(commandId, instanceId);
+    },
+    cancelCommand(commandId, instanceIds) {
+      sync();
+      commands.cancel(commandId, instanceIds);
+    },
+    describeInstanceInformation(q) {
+      sync();
+      return describeInstanceInformation(core, q);
+    },
+    putParameter(p) {
+      sync();
+      return params.put(p, core.now);
+    },
+    getParameter: (name) => params.get(name),
+    deleteParameter: (name) => params.delete(name),
+
+    describeAlarms(q) {
+      sync();
+      const size = pageSize(q.maxRecords, 1, 100, 50, "InvalidParameterValue");
+      let list = alarms.list();
+      if (q.alarmNames?.length) list = list.filter((a) => q.alarmNames?.includes(a.name));
+      if (q.stateValue) list = list.filter((a) => a.state === q.stateValue);
+      return page(list, size, q.nextToken, "InvalidNextToken");
+    },
+    getMetricData(q) {
+      sync();
+      return metricsRing.getMetricData(q);
+    },
+
+    describeAutoScalingGroups(q) {
+      sync();
+      const size = pageSize(q.maxRecords, 1, 100, 50, "ValidationError");
+      return page(asg.describe(q.names), size, q.nextToken, "InvalidNextToken");
+    },
+    describeAutoScalingInstances(q) {
+      sync();
+      const size = pageSize(q.maxRecords, 1, 50, 50, "ValidationError");
+      return page(asg.describeInstances(q.instanceIds), size, q.nextToken, "InvalidNextToken");
+    },
+    suspendProcesses: (group, processes) => asg.suspend(group, processes),
+    resumeProcesses: (group, processes) => asg.resume(group, processes),
+
+    getCallerIdentity: () => ({
+      account: spec.account,
+      arn: `arn:aws:iam::${spec.account}:user/rollwave-sim`,
+      userId: "AIDASIMULATOR00000001",
+    }),
+
+    advanceTo,
+    control(cmd) {
+      sync();
+      control(cmd);
+    },
+    setCapacityFloor(floor: CapacityFloor | null) {
+      sync();
+      invariants.floor = floor;
+      invariants.checkCapacity(core.now, inServiceByAz);
+    },
+    state(): SimStateSnapshot {
+      sync();
+      return {
+        now: core.now,
+        instances: core.instances.map((inst) => ({
+          id: inst.id,
+          az: inst.az,
+          state: inst.state,
+          version: inst.installedVersion,
+          ssm: inst.ssmOnline && inst.state === "running" ? "Online" : "ConnectionLost",
+          serviceUp: serviceUp(inst),
+          connections: cameras.connections(inst.idx),
+          targets: Object.fromEntries(elb.targetsOf(inst).map((t) => [t.tg.name, t.state])),
+        })),
+        targetGroups: elb.tgs.map((tg) => ({
+          arn: tg.arn,
+          name: tg.name,
+          type: tg.lb.type,
+          targets: tg.targets.size,
+        })),
+        autoScalingGroups: asg.summary(),
+      };
+    },
+    metrics(): SimMetricsSnapshot {
+      sync();
+      return {
+        now: core.now,
+        cameras: cameras.stats(),
+        maxLoadRatio: Math.round(cameras.maxLoadRatio * 1000) / 1000,
+        invariantViolations: [...invariants.violations],
+        series: series.samples(),
+      };
+    },
+  };
+  return world;
+}
