@@ -1,0 +1,350 @@
+import { describe, expect, it } from "vitest";
+import type { TargetHealthDescription } from "../../src/aws/types.js";
+import { decide } from "../../src/engine/decide.js";
+import { commandFailureReason } from "../../src/engine/instance-step.js";
+import type { DecideContext, Observation } from "../../src/engine/policy.js";
+import { type EngineState, type InstanceRun, initialState } from "../../src/engine/state.js";
+import type { Plan } from "../../src/plan/types.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { FakeAws } from "./fake-aws.js";
+import { makeFleet, makePlan, TG_A, TG_B } from "./fixtures.js";
+
+const NOW = 1_000_000;
+
+function setup(o: Parameters<typeof makeFleet>[1], plan: Plan = makePlan()) {
+  const aws = new FakeAws(new ManualClock());
+  const { fleet, wavePlan } = makeFleet(aws, o);
+  const state = initialState(plan.name, plan.rollout.strategy, fleet, wavePlan, 0);
+  const ctx: DecideContext = {
+    now: NOW,
+    plan,
+    window: wavePlan.window,
+    maxFailed: wavePlan.maxFailed,
+    drainDelayMs: { [TG_A]: 30_000, [TG_B]: 30_000 },
+    pollMs: 10_000,
+    admission: [],
+    capacityWaitMs: 600_000,
+  };
+  return { state, ctx };
+}
+
+const obs = (o: Partial<Observation> = {}): Observation => ({ at: NOW, health: {}, commands: {}, ...o });
+
+function put(s: EngineState, id: string, patch: Partial<InstanceRun>): EngineState {
+  const i = s.instances[id] as InstanceRun;
+  return { ...s, instances: { ...s.instances, [id]: { ...i, ...patch } } };
+}
+
+/** Canary done and baked: the rest of the fleet may start. */
+function pastCanary(s: EngineState): EngineState {
+  const out = put(s, "i-00000", { phase: "done" });
+  out.global = {
+    ...out.global,
+    waves: out.global.waves.map((w) => (w.kind === "canary" ? { ...w, started: true, finished: true } : w)),
+    canary: { ...out.global.canary, baked: true },
+  };
+  return out;
+}
+
+function phases(s: EngineState): Record<string, string> {
+  return Object.fromEntries(Object.values(s.instances).map((i) => [i.id, i.phase]));
+}
+
+const leaving = (s: EngineState) =>
+  Object.values(s.instances)
+    .filter((i) => i.phase === "deregistering")
+    .map((i) => i.id);
+
+function health(entries: Record<string, TargetHealthDescription["state"] | undefined>, reason?: string) {
+  const m: Record<string, TargetHealthDescription> = {};
+  for (const [id, state] of Object.entries(entries))
+    if (state) m[id] = reason ? { id, state, reason } : { id, state };
+  return m;
+}
+
+describe("decide: admissions", () => {
+  it("starts only the canary while the canary is not through, however large the window", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 5 });
+    const d = decide(state, obs(), ctx);
+    expect(leaving(d.state)).toEqual(["i-00000"]);
+    expect(d.state.instances["i-00000"]?.need).toBe("deregister");
+  });
+
+  it("never takes more instances out of service than the window", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 3 });
+    const d = decide(pastCanary(state), obs(), ctx);
+    expect(leaving(d.state)).toHaveLength(3);
+  });
+
+  it("never exceeds an AZ's cap, taking the next instance from another AZ instead", () => {
+    const { state, ctx } = setup({ n: 13, canary: 1, window: 5, perAz: 1 });
+    const d = decide(pastCanary(state), obs(), ctx);
+    const azs = leaving(d.state).map((id) => d.state.instances[id]?.az);
+    expect(azs).toHaveLength(3);
+    expect(new Set(azs).size).toBe(3);
+  });
+
+  it("counts failed instances kept out of service against the window", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 3, maxFailed: 5 });
+    const s = put(pastCanary(state), "i-00001", { phase: "failed", out: true });
+    const d = decide(s, obs(), ctx);
+    expect(leaving(d.state)).toHaveLength(2);
+  });
+
+  it("in strategy waves, does not start the next wave while the current one has instances in flight", () => {
+    const plan = makePlan({ rollout: { strategy: "waves" } });
+    const { state, ctx } = setup({ n: 9, canary: 1, batch: 4, window: 8 }, plan);
+    let s = pastCanary(state);
+    s.global.strategy = "waves";
+    // Wave 1 (i-00001..4): two done, two in flight; wave 2 must wait although 6 slots are free.
+    s = put(s, "i-00001", { phase: "done" });
+    s = put(s, "i-00002", { phase: "done" });
+    s = put(s, "i-00003", { phase: "deploying", out: true, step: "deploy", commandId: "c1" });
+    s = put(s, "i-00004", { phase: "draining", out: true, checkAt: NOW + 1e6 });
+    s.global.waves = s.global.waves.map((w) => (w.index === 1 ? { ...w, started: true } : w));
+    const d = decide(s, obs(), ctx);
+    expect(leaving(d.state)).toEqual([]);
+  });
+
+  it("in strategy window, starts the next wave as soon as a slot frees up", () => {
+    const { state, ctx } = setup({ n: 9, canary: 1, batch: 4, window: 3 });
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "done" });
+    s = put(s, "i-00002", { phase: "done" });
+    s = put(s, "i-00003", { phase: "done" });
+    s = put(s, "i-00004", { phase: "draining", out: true, checkAt: NOW + 1e6 });
+    const d = decide(s, obs(), ctx);
+    expect(leaving(d.state)).toEqual(["i-00005", "i-00006"]);
+  });
+
+  it("holds an instance back when an admission check says no, and says why", () => {
+    const { state, ctx } = setup({ n: 5, canary: 1, window: 3 });
+    ctx.admission = [() => ({ admit: false, reason: "capacity: not enough room" })];
+    const d = decide(pastCanary(state), obs(), ctx);
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.events).toContainEqual(
+      expect.objectContaining({
+        type: "gate.waiting",
+        gate: "capacity",
+        message: "capacity: not enough room",
+      }),
+    );
+  });
+});
+
+describe("decide: draining", () => {
+  function draining(extra: Partial<InstanceRun> = {}, twoGroups = false) {
+    const { state, ctx } = setup({ n: 3, canary: 1, window: 1, twoGroups });
+    const s = put(state, "i-00000", {
+      phase: "draining",
+      out: true,
+      checkAt: NOW,
+      deadline: NOW + 600_000,
+      ...extra,
+    });
+    s.global.waves[0] = { ...(s.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
+    return { s, ctx };
+  }
+
+  it("never deploys while any target group still routes new connections to the instance", () => {
+    const { s, ctx } = draining({}, true);
+    const d = decide(
+      s,
+      obs({ health: { [TG_A]: health({ "i-00000": undefined }), [TG_B]: health({ "i-00000": "healthy" }) } }),
+      ctx,
+    );
+    expect(d.state.instances["i-00000"]?.phase).toBe("draining");
+    expect(d.state.instances["i-00000"]?.need).toBe("deregister");
+  });
+
+  it("waits while a group shows the target draining", () => {
+    const { s, ctx } = draining({}, true);
+    const d = decide(
+      s,
+      obs({ health: { [TG_A]: health({}), [TG_B]: health({ "i-00000": "draining" }) } }),
+      ctx,
+    );
+    expect(d.state.instances["i-00000"]?.phase).toBe("draining");
+    expect(d.state.instances["i-00000"]?.need).toBeNull();
+  });
+
+  it("does not move on when only some of its groups were observed", () => {
+    const { s, ctx } = draining({}, true);
+    const d = decide(s, obs({ health: { [TG_A]: health({}) } }), ctx);
+    expect(d.state.instances["i-00000"]?.phase).toBe("draining");
+  });
+
+  it("deploys once the target is unused or gone in every group", () => {
+    const { s, ctx } = draining({}, true);
+    const d = decide(
+      s,
+      obs({ health: { [TG_A]: health({ "i-00000": "unused" }), [TG_B]: health({}) } }),
+      ctx,
+    );
+    expect(d.state.instances["i-00000"]).toMatchObject({
+      phase: "deploying",
+      need: "command",
+      step: "deploy",
+    });
+  });
+
+  it("ends the drain early when the drain predicate says the connections are gone", () => {
+    const { s, ctx } = draining();
+    ctx.drainDone = ({ connections }) => connections !== undefined && connections <= 5;
+    const o = obs({ health: { [TG_A]: health({ "i-00000": "draining" }) }, connections: { "i-00000": 3 } });
+    expect(decide(s, o, ctx).state.instances["i-00000"]?.phase).toBe("deploying");
+    const o2 = obs({ health: { [TG_A]: health({ "i-00000": "draining" }) }, connections: { "i-00000": 40 } });
+    expect(decide(s, o2, ctx).state.instances["i-00000"]?.phase).toBe("draining");
+  });
+
+  it("fails the instance (and keeps it out) when the drain outlives drain.timeout", () => {
+    const { s, ctx } = draining({ deadline: NOW - 1 });
+    const d = decide(s, obs({ health: { [TG_A]: health({ "i-00000": "draining" }) } }), ctx);
+    expect(d.state.instances["i-00000"]).toMatchObject({ phase: "failed", out: true });
+    expect(d.state.instances["i-00000"]?.reason).toMatch(
+      /drain did not finish within 10m: draining.* in relay-a/,
+    );
+  });
+});
+
+describe("decide: commands and health", () => {
+  function inPhase(patch: Partial<InstanceRun>, plan?: Plan) {
+    const { state, ctx } = setup({ n: 3, canary: 1, window: 1 }, plan);
+    const s = put(state, "i-00000", { out: true, deadline: NOW + 600_000, ...patch });
+    return { s, ctx };
+  }
+
+  it("treats an invocation not listed yet as not-yet, not as a failure", () => {
+    const { s, ctx } = inPhase({ phase: "deploying", step: "deploy", commandId: "c1" });
+    const d = decide(s, obs({ commands: { c1: {} } }), ctx);
+    expect(d.state.instances["i-00000"]?.phase).toBe("deploying");
+  });
+
+  it("registers in every group after a successful deploy when there is no validate step", () => {
+    const { s, ctx } = inPhase({ phase: "deploying", step: "deploy", commandId: "c1" });
+    const d = decide(
+      s,
+      obs({
+        commands: {
+          c1: { "i-00000": { instanceId: "i-00000", status: "Success", statusDetails: "Success" } },
+        },
+      }),
+      ctx,
+    );
+    expect(d.state.instances["i-00000"]).toMatchObject({ phase: "registering", need: "register" });
+  });
+
+  it("fails with the exit code and the first lines of stderr", () => {
+    const { s, ctx } = inPhase({ phase: "deploying", step: "deploy", commandId: "c1" });
+    const inv = {
+      instanceId: "i-00000",
+      status: "Failed" as const,
+      statusDetails: "Failed",
+      responseCode: 2,
+      stderr: "E: disk full\nline 2\nline 3\nline 4",
+    };
+    const d = decide(s, obs({ commands: { c1: { "i-00000": inv } } }), ctx);
+    expect(d.state.instances["i-00000"]?.reason).toBe(
+      "deploy: the command failed with exit code 2 (Failed): E: disk full | line 2 | line 3",
+    );
+  });
+
+  it.each([
+    ["Undeliverable", "Failed", /SSM could not deliver the command/],
+    ["Delivery Timed Out", "TimedOut", /did not pick up the command/],
+    ["Execution Timed Out", "TimedOut", /ran past its timeout of 5m/],
+    ["Terminated", "Failed", /terminated/],
+    ["Cancelled", "Cancelled", /cancelled/],
+  ] as const)("maps %s to a clear reason", (details, status, re) => {
+    expect(
+      commandFailureReason("deploy", { instanceId: "i", status, statusDetails: details }, 300_000),
+    ).toMatch(re);
+  });
+
+  it("checks EC2 before blaming the agent for an Undeliverable command, then skips a terminated instance", () => {
+    const { s, ctx } = inPhase({ phase: "deploying", step: "deploy", commandId: "c1" });
+    const inv = { instanceId: "i-00000", status: "Failed" as const, statusDetails: "Undeliverable" };
+    const d1 = decide(s, obs({ commands: { c1: { "i-00000": inv } } }), ctx);
+    expect(d1.state.instances["i-00000"]).toMatchObject({ phase: "deploying", suspect: true });
+    const d2 = decide(d1.state, obs({ ec2: { "i-00000": "terminated" } }), ctx);
+    expect(d2.state.instances["i-00000"]).toMatchObject({ phase: "skipped" });
+    expect(d2.state.instances["i-00000"]?.reason).toMatch(/terminated/);
+  });
+
+  it("counts warming as done only after stableFor healthy in all groups", () => {
+    const { s, ctx } = inPhase({ phase: "warming", healthySince: NOW - 10_000 });
+    const healthy = obs({ health: { [TG_A]: health({ "i-00000": "healthy" }) } });
+    expect(decide(s, healthy, ctx).state.instances["i-00000"]?.phase).toBe("warming");
+    const later = decide(s, healthy, { ...ctx, now: NOW + 25_000 });
+    expect(later.state.instances["i-00000"]).toMatchObject({ phase: "done", out: false });
+  });
+
+  it("goes back to registering when the target flaps during warming", () => {
+    const { s, ctx } = inPhase({ phase: "warming", healthySince: NOW - 10_000 });
+    const d = decide(s, obs({ health: { [TG_A]: health({ "i-00000": "unhealthy" }) } }), ctx);
+    expect(d.state.instances["i-00000"]?.phase).toBe("registering");
+    expect(d.events).toContainEqual(
+      expect.objectContaining({
+        type: "instance.phase",
+        to: "registering",
+        detail: expect.stringMatching(/flapped/),
+      }),
+    );
+  });
+
+  it("fails at the alarm gate when a listed alarm is in ALARM", () => {
+    const plan = makePlan({ health: { alarms: ["relay-5xx"] } });
+    const { s, ctx } = inPhase({ phase: "warming", healthySince: NOW - 60_000, atAlarmGate: true }, plan);
+    const d = decide(s, obs({ alarms: [{ name: "relay-5xx", state: "ALARM" }] }), ctx);
+    expect(d.state.instances["i-00000"]?.reason).toMatch(/relay-5xx in ALARM/);
+  });
+});
+
+describe("decide: failure policy", () => {
+  function withFailures(failed: number, maxFailed: number, action: "pause" | "abort" | "rollback") {
+    const plan = makePlan({ rollout: { failures: { action } } });
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 4, maxFailed }, plan);
+    let s = pastCanary(state);
+    for (let k = 1; k <= failed; k++)
+      s = put(s, `i-0000${k}`, { phase: "failed", out: false, deployedAt: k });
+    return { s, ctx };
+  }
+
+  it("does not trigger at exactly maxFailed failures", () => {
+    const { s, ctx } = withFailures(2, 2, "pause");
+    const d = decide(s, obs(), ctx);
+    expect(d.state.global.mode).toBe("running");
+    expect(leaving(d.state).length).toBeGreaterThan(0);
+  });
+
+  it("pauses: stops starting instances once failures exceed maxFailed", () => {
+    const { s, ctx } = withFailures(3, 2, "pause");
+    const d = decide(s, obs(), ctx);
+    expect(d.events).toContainEqual(
+      expect.objectContaining({ type: "policy.triggered", action: "pause", failed: 3, maxFailed: 2 }),
+    );
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome?.status).toBe("paused");
+  });
+
+  it("aborts without starting anything more", () => {
+    const { s, ctx } = withFailures(3, 2, "abort");
+    const d = decide(s, obs(), ctx);
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome?.status).toBe("aborted");
+  });
+
+  it("rolls back updated instances newest first, within the window", () => {
+    const { s: s0, ctx } = withFailures(3, 2, "rollback");
+    let s = put(s0, "i-00000", { phase: "done", deployedAt: 0 });
+    s = put(s, "i-00004", { phase: "done", deployedAt: 10 });
+    s = put(s, "i-00005", { phase: "done", deployedAt: 20 });
+    const d = decide(s, obs(), ctx);
+    // These failed instances are still in service (out: false), so each takes a slot to roll back.
+    const rb = Object.values(d.state.instances)
+      .filter((i) => i.rollback)
+      .sort((a, b) => (b.deployedAt ?? 0) - (a.deployedAt ?? 0));
+    expect(rb.map((i) => i.id)).toEqual(["i-00005", "i-00004", "i-00003", "i-00002"]);
+    expect(phases(d.state)["i-00000"]).toBe("done");
+  });
+});
