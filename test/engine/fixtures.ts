@@ -7,7 +7,13 @@ import type { FakeAws } from "./fake-aws.js";
 export const TG_A = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/relay-a/1";
 export const TG_B = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/relay-b/2";
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: NonNullable<T[K]> extends unknown[]
+    ? T[K]
+    : NonNullable<T[K]> extends object
+      ? DeepPartial<NonNullable<T[K]>> | Extract<T[K], null>
+      : T[K];
+};
 
 export function makePlan(over: DeepPartial<Plan> = {}): Plan {
   const base: Plan = {
