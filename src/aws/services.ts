@@ -35,7 +35,7 @@ export interface RateLimit {
  * | ELBv2       | Describe* 40 burst, 10/s                   | 20 burst, 5/s    |
  * | SSM         | per-API TPS, unpublished                   | 20 burst, 5/s    |
  * | CloudWatch  | DescribeAlarms ~9/s, GetMetricData 50/s    | 10 burst, 4/s    |
- * | AutoScaling | unpublished, low                           | 10 burst, 2/s    |
+ * | AutoScaling | unpublished                                | 20 burst, 4/s    |
  * | STS         | high                                       | 10 burst, 5/s    |
  */
 export const DEFAULT_RATE_LIMITS: Readonly<Record<AwsService, RateLimit>> = {
@@ -43,6 +43,6 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<AwsService, RateLimit>> = {
   ELBv2: { burst: 20, perSecond: 5 },
   SSM: { burst: 20, perSecond: 5 },
   CloudWatch: { burst: 10, perSecond: 4 },
-  AutoScaling: { burst: 10, perSecond: 2 },
+  AutoScaling: { burst: 20, perSecond: 4 },
   STS: { burst: 10, perSecond: 5 },
 };
