@@ -127,3 +127,16 @@ describe("located errors", () => {
     expect(r.warnings.map((w) => w.path)).toEqual(["rollout.waves[1]"]);
   });
 });
+
+describe("document shape", () => {
+  it("rejects a file holding more than one YAML document", () => {
+    const issues = issuesOf(`${MINIMAL}---\nversion: 1\n`);
+    expect(issues.filter((i) => i.severity === "error")).toHaveLength(1);
+    expect(issues[0]?.line).toBe(11);
+  });
+
+  it("treats a bare variable declaration as required", () => {
+    const text = edit("vars:\n", "vars:\n  build:\n");
+    expect(errorsOf(text).map((e) => e.message)).toEqual(["required variable 'build' has no value"]);
+  });
+});
