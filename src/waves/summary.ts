@@ -8,10 +8,16 @@ function sortedKeys(record: Record<string, number>): string[] {
 }
 
 /**
+ * `strategy` is the plan's `rollout.strategy`: with `waves` an AZ loses exactly the wave's
+ * instances; with `window` (sliding) the worst case while the wave runs is the AZ's cap.
  * Worked example: AZs a=400, b=350, c=250 all running; the canary takes 1/1/1 → in service while it
  * is out: 399/349/249, cumulative 3 of 1,000 = 0.3%.
  */
-export function summarizeFleet(fleet: Fleet, wavePlan: WavePlan): FleetSummary {
+export function summarizeFleet(
+  fleet: Fleet,
+  wavePlan: WavePlan,
+  strategy: "waves" | "window" = "waves",
+): FleetSummary {
   const azs: Record<string, number> = {};
   const running: Record<string, number> = {};
   for (const i of fleet.instances) {
@@ -21,13 +27,25 @@ export function summarizeFleet(fleet: Fleet, wavePlan: WavePlan): FleetSummary {
   const zoneNames = sortedKeys(azs);
   const planned = Object.values(wavePlan.azs).reduce((a, b) => a + b, 0);
 
+  // Planned instances of each AZ not started before this wave (this wave's included).
+  const notStarted: Record<string, number> = { ...wavePlan.azs };
   let cumulative = 0;
   const waves: WaveSummary[] = wavePlan.waves.map((w) => {
     const perAz: Record<string, number> = {};
     for (const az of zoneNames) perAz[az] = 0;
     for (const i of w.instances) perAz[i.az] = (perAz[i.az] ?? 0) + 1;
     const inServicePerAz: Record<string, number> = {};
-    for (const az of sortedKeys(perAz)) inServicePerAz[az] = (running[az] ?? 0) - (perAz[az] ?? 0);
+    for (const az of sortedKeys(perAz)) {
+      const own = perAz[az] ?? 0;
+      // Sliding window: while this wave runs, the engine may already have started the next
+      // instances of the AZ, up to its cap.
+      const out =
+        strategy === "window"
+          ? Math.max(own, Math.min(wavePlan.window.perAz[az] ?? own, notStarted[az] ?? 0))
+          : own;
+      inServicePerAz[az] = (running[az] ?? 0) - out;
+      notStarted[az] = (notStarted[az] ?? 0) - own;
+    }
     cumulative += w.instances.length;
     return {
       index: w.index,

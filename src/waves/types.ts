@@ -41,7 +41,8 @@ export interface WaveSummary {
   cumulativePercent: number;
   /**
    * Instances still in service per AZ while this wave is out: the AZ's running instances minus this
-   * wave's. Assumes earlier waves came back (strategy `waves`); failed instances kept out are extra.
+   * wave's (strategy `waves`), or minus the most the sliding window may have out in that AZ
+   * (strategy `window`). Failed instances kept out of service come on top.
    */
   inServicePerAz: Record<string, number>;
 }
