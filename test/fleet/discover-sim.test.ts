@@ -86,4 +86,33 @@ describe("discovery against the simulator's default 1,000-server fleet", () => {
     expect(calls.total).toBeLessThanOrEqual(60);
     expect(Object.keys(calls.byAction).every((a) => /\.(Describe|List|Get)/.test(a))).toBe(true);
   });
+
+  it("still discovers the whole fleet through 30% throttling and 2% server errors, and counts what the server saw", async () => {
+    const before = sim.apiCalls();
+    const throttled: string[] = [];
+    const stormy = createReadOnlyAws({
+      region: sim.region,
+      endpointUrl: sim.endpoint,
+      credentials: { accessKeyId: "simulator", secretAccessKey: "simulator" },
+      clock: sim.clock,
+      onThrottle: (operation) => throttled.push(operation),
+    });
+    sim.setFaults({ throttleRate: 0.3, errorRate: 0.02 });
+    try {
+      const fleet = await discoverFleet(stormy.reader, spec, { region: sim.region });
+      expect(fleet.instances).toHaveLength(1_000);
+      expect(fleet.instances.every((i) => i.targets.length === 2 && i.ssm === "Online")).toBe(true);
+    } finally {
+      sim.setFaults({ throttleRate: 0, errorRate: 0 });
+      stormy.close();
+    }
+    const after = sim.apiCalls();
+    const ours = stormy.calls();
+    // Two independent counters of the same requests: ours (client side, retries included) and the server's.
+    expect(ours.total).toBe(after.total - before.total);
+    expect(ours.throttled).toBe(after.throttled - before.throttled);
+    expect(ours.throttled).toBeGreaterThan(0);
+    expect(throttled).toHaveLength(ours.throttled);
+    expect(throttled.every((op) => /^(EC2|ELBv2|SSM|AutoScaling|STS)\.\w+$/.test(op))).toBe(true);
+  });
 });
