@@ -66,7 +66,7 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
   } catch (e) {
     throw new InputError([{ severity: "error", source: file, message: (e as Error).message }]);
   }
-  const loc = new Locator(file, doc, lines);
+  const loc = new Locator(file, doc, lines, text);
   const at =
     (sev: InputIssue["severity"]) => (path: PathSegment[], message: string, hint?: string, key?: boolean) =>
       loc.issue(sev, path, message, hint, { key: key ?? false });
@@ -91,7 +91,7 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
   const names = Object.keys(decls);
   for (const c of commandPaths(raw)) {
     for (const p of interpolate(c.text, names, resolved.values).problems)
-      issues.push(loc.issue("error", c.path, p.message, p.hint));
+      issues.push(loc.issue("error", c.path, p.message, p.hint, { index: p.index }));
   }
 
   const sorted = sortIssues(issues, file);

@@ -28,7 +28,37 @@ export class Locator {
     readonly source: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    private readonly text = "",
   ) {}
+
+  /**
+   * Position of character `index` inside the string at `path`, when the string is written on
+   * one line without escapes (plain, 'single' or "double" quoted) — so an error about `${relase}`
+   * points at the `$`. Otherwise the start of the string.
+   */
+  locateInString(path: readonly PathSegment[], index: number): Located {
+    const node = this.nodeAt(path);
+    if (isScalar(node) && typeof node.value === "string" && node.range) {
+      const written = this.text.slice(node.range[0], node.range[1]);
+      const quoted = written.length === node.value.length + 2 && /^["']/.test(written);
+      if (written === node.value || (quoted && written.slice(1, -1) === node.value)) {
+        const pos = this.lines.linePos(node.range[0] + (quoted ? 1 : 0) + index);
+        return { line: pos.line, column: pos.col };
+      }
+    }
+    return this.locate(path);
+  }
+
+  private nodeAt(path: readonly PathSegment[]): unknown {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isMap(node)) node = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg))?.value;
+      else if (isSeq(node) && typeof seg === "number") node = node.items[seg];
+      else return undefined;
+    }
+    return node;
+  }
 
   /**
    * Position of the value at `path`, or of its key when `key` is set (an unknown key is best
@@ -69,9 +99,10 @@ export class Locator {
     path: readonly PathSegment[],
     message: string,
     hint?: string,
-    opts: { key?: boolean } = {},
+    opts: { key?: boolean; index?: number } = {},
   ): InputIssue {
-    const { line, column } = this.locate(path, opts.key);
+    const { line, column } =
+      opts.index === undefined ? this.locate(path, opts.key) : this.locateInString(path, opts.index);
     const out: InputIssue = { severity, source: this.source, line, column, message };
     if (path.length) out.path = formatPath(path);
     if (hint) out.hint = hint;

@@ -92,7 +92,8 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
                 }
               : { kind: "probe", command: cmd(conn.probe?.command ?? "") },
             perInstanceLimit: conn.perInstanceLimit,
-            headroom: conn.headroom === undefined ? PLAN_DEFAULTS.headroom : percentFraction(conn.headroom),
+            headroom:
+              conn.headroom === undefined ? PLAN_DEFAULTS.headroom : percentFraction(String(conn.headroom)),
             maxDisplacedPerMinute: conn.maxDisplacedPerMinute ?? null,
           }
         : null,

@@ -104,9 +104,20 @@ const step = (description: string) =>
     })
     .meta({ description });
 
+const PERCENT_RE = /^\s*\d+(\.\d+)?%\s*$/;
 const percent = z
-  .string()
-  .regex(/^\s*\d+(\.\d+)?%\s*$/, { error: "expected a percent such as 10%" })
+  .union([z.string().meta({ pattern: PERCENT_RE.source }), z.number()], {
+    error: "expected a percent such as 10%",
+  })
+  .superRefine((v, ctx) => {
+    if (typeof v === "string" && PERCENT_RE.test(v)) return;
+    // `headroom: 0.1` or `headroom: 10` is ambiguous: a fraction or a percent?
+    ctx.addIssue({
+      code: "custom",
+      message: `'${v}' is not a percent`,
+      params: { hint: "write a percent such as 10%" },
+    });
+  })
   .meta({ description: "A percent such as 10%." });
 
 export const planInputSchema = z

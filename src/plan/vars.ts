@@ -57,7 +57,7 @@ export function parseVarFlags(flags: readonly string[]): Collected<VarValue[]> {
 export function parseVarFileText(text: string, file: string): Collected<VarValue[]> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, schema: "failsafe", prettyErrors: false });
-  const loc = new Locator(file, doc, lines);
+  const loc = new Locator(file, doc, lines, text);
   const issues: InputIssue[] = [];
   for (const e of doc.errors) {
     const p = lines.linePos(e.pos[0]);
@@ -170,6 +170,17 @@ export function resolveVars(
       }
       continue;
     }
+    if (value.includes("\0")) {
+      // No shell word (and no SSM parameter) can carry a NUL byte.
+      const from = origin[name];
+      issues.push({
+        severity: "error",
+        source: from?.source ?? "--var",
+        ...(from?.line !== undefined ? { line: from.line, column: from.column } : {}),
+        message: `the value for '${name}' contains a NUL byte`,
+      });
+      continue;
+    }
     if (d.pattern === undefined) continue;
     const re = compilePattern(d.pattern);
     if (!re || re.test(value)) continue;
@@ -199,7 +210,8 @@ export function compilePattern(pattern: string): RegExp | undefined {
 
 export interface Interpolated {
   text: string;
-  problems: { message: string; hint?: string }[];
+  /** `index`: where the bad reference starts in the command, for a precise column. */
+  problems: { message: string; hint?: string; index: number }[];
 }
 
 /**
@@ -236,6 +248,7 @@ export function interpolate(
     if (close < 0 || !VAR_NAME_RE.test(name)) {
       const ref = close < 0 ? command.slice(dollar) : command.slice(dollar, close + 1);
       problems.push({
+        index: dollar,
         message: `'${ref}' is not a plan variable reference`,
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the plan syntax ${name}, shown to users
         hint: "plan variables look like ${name}; write $${ for a literal ${ (shell expansion)",
@@ -247,6 +260,7 @@ export function interpolate(
     i = close + 1;
     if (!declared.includes(name)) {
       problems.push({
+        index: dollar,
         message: `\${${name}} names an undeclared variable`,
         hint: declared.length
           ? `${suggestionHint(name, [...declared], "declared variables")} (or write $\${${name}} for the shell's own \${${name}})`

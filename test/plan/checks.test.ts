@@ -80,6 +80,14 @@ describe("cross-field checks", () => {
     ]);
   });
 
+  it.each([["0.1"], ["10"], ["ten%"]])("asks for headroom %s as a percent", (h) => {
+    const text = `${MINIMAL}capacity:\n  connections:\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n    headroom: ${h}\n`;
+    const errors = errorsOf(text);
+    expect(errors.map((e) => [e.path, e.hint])).toEqual([
+      ["capacity.connections.headroom", "write a percent such as 10%"],
+    ]);
+  });
+
   it.each([
     ["10s", 1],
     ["29s", 1],

@@ -75,7 +75,8 @@ describe("variables", () => {
   it("rejects a reference to an undeclared variable, suggesting the declared one", () => {
     const errors = errorsOf(edit("install ${release}", "install ${relase}"));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ path: "steps.deploy.commands[0]", line: 10 });
+    // Points at the `$` of the bad reference inside the quoted command.
+    expect(errors[0]).toMatchObject({ path: "steps.deploy.commands[0]", line: 10, column: 33 });
     expect(errors[0]?.hint).toMatch(/^did you mean 'release'\?/);
   });
 
@@ -158,6 +159,11 @@ describe("variables", () => {
     expect(fromFile[0]?.message).toContain("does not match");
     expect(fromFile[1]?.hint).toBe("did you mean 'release'?");
     expect(fromFile[2]?.message).toContain("single value");
+  });
+
+  it("rejects a value holding a NUL byte, which no shell word can carry", () => {
+    const errors = errorsOf(MINIMAL, { vars: ["release=v1.2.3\0"] });
+    expect(errors.map((e) => e.message)).toEqual(["the value for 'release' contains a NUL byte"]);
   });
 
   it("reports a var file that cannot be read", () => {
