@@ -69,8 +69,14 @@ export function jsonResult(
       "content-type": `application/x-amz-json-${protocol === "json1.0" ? "1.0" : "1.1"}`,
       "x-amzn-requestid": requestId,
     },
-    body: JSON.stringify(result ?? {}),
+    body: JSON.stringify(result ?? {}, epochSecondsReplacer),
   };
+}
+
+// Date#toJSON runs before a replacer sees the value, so look at the holder's raw member instead.
+function epochSecondsReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  return raw instanceof Date ? raw.getTime() / 1000 : value;
 }
 
 /** Renders an error in the service's own shape; `status` ≥ 500 marks it a server (Receiver) fault. */

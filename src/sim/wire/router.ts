@@ -13,13 +13,20 @@ import {
 import { QueryParams } from "./query-params.js";
 import { autoScalingService } from "./services/autoscaling.js";
 import { cloudWatchService } from "./services/cloudwatch.js";
+import { cloudWatchQueryService } from "./services/cloudwatch-query.js";
 import { ec2Service } from "./services/ec2.js";
 import { elbv2Service } from "./services/elbv2.js";
 import { ssmService } from "./services/ssm.js";
 import { stsService } from "./services/sts.js";
 import type { JsonService, QueryService, WireService } from "./services/types.js";
 
-export const QUERY_SERVICES: QueryService[] = [ec2Service, elbv2Service, autoScalingService, stsService];
+export const QUERY_SERVICES: QueryService[] = [
+  ec2Service,
+  elbv2Service,
+  autoScalingService,
+  stsService,
+  cloudWatchQueryService,
+];
 export const JSON_SERVICES: JsonService[] = [ssmService, cloudWatchService];
 
 /** A request as the HTTP server hands it over: lower-case header names, the whole body read. */

@@ -1,4 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { AwsQueryProtocol } from "@aws-sdk/core/protocols";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/util/clock.js";
 import { startTestSim, type TestSim } from "./helpers.js";
@@ -100,5 +101,69 @@ describe("CloudWatch over JSON 1.0 (query-compatible)", () => {
       )
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: "InvalidParameterValueException", $metadata: { httpStatusCode: 400 } });
+  });
+});
+
+describe("CloudWatch over the older query/XML form", () => {
+  it("answers the same alarms and metric data to a client speaking the query protocol", async () => {
+    const query = new CloudWatchClient({ ...sim.client, protocol: AwsQueryProtocol });
+    sim.world.calls.length = 0;
+    const alarms = await query.send(new DescribeAlarmsCommand({ AlarmNames: ["relay-camera-disconnects"] }));
+    expect(sim.world.calls[0]?.args[0]).toMatchObject({ alarmNames: ["relay-camera-disconnects"] });
+    expect(alarms.MetricAlarms?.[0]).toMatchObject({
+      AlarmName: "relay-camera-disconnects",
+      Threshold: 0.99,
+    });
+    expect(alarms.MetricAlarms?.[0]?.StateUpdatedTimestamp).toEqual(new Date(T0));
+
+    const data = await query.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(T0 - 600_000),
+        EndTime: new Date(T0),
+        MetricDataQueries: [
+          {
+            Id: "conn",
+            MetricStat: {
+              Metric: {
+                Namespace: "CameraRelay",
+                MetricName: "ActiveConnections",
+                Dimensions: [{ Name: "InstanceId", Value: "i-1" }],
+              },
+              Period: 60,
+              Stat: "Maximum",
+            },
+          },
+        ],
+      }),
+    );
+    expect(sim.world.calls.at(-1)?.args[0]).toMatchObject({
+      start: T0 - 600_000,
+      end: T0,
+      queries: [
+        {
+          id: "conn",
+          dimensions: [{ name: "InstanceId", value: "i-1" }],
+          periodSeconds: 60,
+          stat: "Maximum",
+        },
+      ],
+    });
+    expect(data.MetricDataResults?.[0]).toMatchObject({
+      Id: "conn",
+      Values: [42, 41],
+      Timestamps: [new Date(T0 - 60_000), new Date(T0 - 120_000)],
+    });
+    const err = await query
+      .send(
+        new GetMetricDataCommand({
+          MetricDataQueries: [],
+          StartTime: new Date(T0 - 1),
+          EndTime: new Date(T0),
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    expect((err as { name: string }).name).toMatch(/InvalidParameterValue/);
+    query.destroy();
   });
 });

@@ -1,6 +1,5 @@
 import { SimApiError, type SimMetricQuery } from "../../model/api.js";
 import { optBool, optNum, optObj, optObjList, optStr, optStrList, reqStr } from "../json-input.js";
-import { epochSeconds } from "../protocol.js";
 import type { JsonService } from "./types.js";
 
 /**
@@ -39,7 +38,7 @@ export const cloudWatchService: JsonService = {
           InsufficientDataActions: [],
           StateValue: a.state,
           StateReason: a.reason,
-          StateUpdatedTimestamp: epochSeconds(a.updatedAt),
+          StateUpdatedTimestamp: new Date(a.updatedAt),
           Namespace: a.namespace,
           MetricName: a.metricName,
           Threshold: a.threshold,
@@ -99,7 +98,7 @@ export const cloudWatchService: JsonService = {
         MetricDataResults: results
           .filter((r) => !hidden.has(r.id))
           .map((r) => {
-            const ts = r.timestamps.map(epochSeconds);
+            const ts = r.timestamps.map((t) => new Date(t));
             const values = [...r.values];
             if (ascending) {
               ts.reverse();
