@@ -58,12 +58,12 @@ const targetGroup = z.strictObject({
   name: z.string().min(1).max(32),
   protocol: z.enum(["HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP"]),
   port: z.number().int().min(1).max(65535),
-  deregistrationDelay: duration.default(300),
+  deregistrationDelay: duration.prefault(300),
   /** NLB only: close remaining connections at the end of the deregistration delay. */
   connectionTermination: z.boolean().default(false),
   healthCheck: z
     .strictObject({
-      interval: duration.default(30),
+      interval: duration.prefault(30),
       healthyThreshold: z.number().int().min(2).max(10).default(5),
       unhealthyThreshold: z.number().int().min(2).max(10).default(2),
       path: z.string().optional(),
@@ -121,7 +121,7 @@ const alarm = z.strictObject({
   comparison: z.enum(["<", "<=", ">", ">="]),
   threshold: z.number(),
   /** Each period's value is the average of per-second samples. */
-  period: duration.default(60),
+  period: duration.prefault(60),
   /** ALARM when this many consecutive periods breach; OK as soon as one does not. */
   evaluationPeriods: z.number().int().min(1).default(1),
   namespace: z.string().optional(),
@@ -159,8 +159,8 @@ export const fleetSpecSchema = z.strictObject({
     perInstanceLimit: z.number().int().positive(),
     reconnect: z
       .strictObject({
-        base: duration.default(1),
-        max: duration.default(30),
+        base: duration.prefault(1),
+        max: duration.prefault(30),
         /** `full`: wait uniform(0, min(max, base·2^attempt)). `none`: wait exactly that. */
         jitter: z.enum(["full", "none"]).default("full"),
       })
@@ -174,9 +174,9 @@ export const fleetSpecSchema = z.strictObject({
       instanceDimension: z.string().default("InstanceId"),
       connectedCamerasMetric: z.string().default("ConnectedCameras"),
       /** How often per-instance datapoints are recorded (the newest is at most this old). */
-      sampleEvery: duration.default(10),
+      sampleEvery: duration.prefault(10),
       /** How much history GetMetricData can answer from. */
-      retention: duration.default(10_800),
+      retention: duration.prefault(10_800),
     })
     .prefault({}),
   alarms: z.array(alarm).default([]),
