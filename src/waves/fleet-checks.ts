@@ -32,7 +32,7 @@ export function checkFleetShape(fleet: Fleet, planned: Instance[], findings: Fin
     const [smallAz, small] = sorted[sorted.length - 1] as [string, number];
     if (big > AZ_IMBALANCE_RATIO * small) {
       findings.warn(
-        `AZs are imbalanced: ${bigAz} has ${big} planned instance(s), ${smallAz} only ${small} (${(big / small).toFixed(1)}×); losing capacity in ${smallAz} hurts more, so keep its per-AZ window small`,
+        `AZs are imbalanced: ${bigAz} has ${big} planned instance(s), ${smallAz} only ${small} (${(big / small).toFixed(1)}×): the same number out of service is a bigger share of ${smallAz}, so prefer a percent for maxUnavailablePerAz`,
       );
     }
   }

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Fleet, Instance } from "../../src/fleet/types.js";
+import type { Fleet, Instance, InstanceTarget } from "../../src/fleet/types.js";
 import { InputError, type Plan } from "../../src/plan/types.js";
 import { resolveSize, type Size } from "../../src/util/size.js";
 import { planWaves } from "../../src/waves/index.js";
@@ -30,6 +30,9 @@ const settings = fc.record({
   // Every k-th instance has its SSM agent down; every m-th is stopped.
   ssmDownEvery: fc.option(fc.integer({ min: 2, max: 40 }), { nil: null }),
   stoppedEvery: fc.option(fc.integer({ min: 3, max: 60 }), { nil: null }),
+  // Every j-th is unhealthy in its target group; every l-th is in no target group at all.
+  unhealthyEvery: fc.option(fc.integer({ min: 2, max: 50 }), { nil: null }),
+  looseEvery: fc.option(fc.integer({ min: 2, max: 50 }), { nil: null }),
 });
 
 type Settings = typeof settings extends fc.Arbitrary<infer T> ? T : never;
@@ -42,6 +45,9 @@ function build(azSizes: number[], s: Settings): { fleet: Fleet; plan: Pick<Plan,
   const fleet = makeFleet(counts, (i, n) => {
     if (s.ssmDownEvery && n % s.ssmDownEvery === 1) i.ssm = "ConnectionLost";
     if (s.stoppedEvery && n % s.stoppedEvery === 2) i.state = "stopped";
+    if (s.unhealthyEvery && n % s.unhealthyEvery === 0)
+      i.targets = [{ ...(i.targets[0] as InstanceTarget), state: "unhealthy" }];
+    if (s.looseEvery && n % s.looseEvery === 3) i.targets = [];
   });
   const plan = makePlan({ notReady: s.notReady, seed: s.seed });
   plan.rollout = {
