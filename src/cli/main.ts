@@ -6,7 +6,10 @@
  *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
  */
 import { Command, CommanderError } from "commander";
+import { registerDeploy } from "./commands/deploy.js";
+import { registerPlan } from "./commands/plan.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerSim } from "./commands/sim.js";
 import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
@@ -41,6 +44,9 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
 
   registerValidate(program, io, done);
   registerSchema(program, io, done);
+  registerPlan(program, io, done);
+  registerDeploy(program, io, done);
+  registerSim(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

@@ -14,7 +14,7 @@
 import type { ChalkInstance } from "chalk";
 import type { Fleet, TargetGroup } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
-import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
+import type { FleetSummary, PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { formatTable } from "./table.js";
 
 export interface PreviewTargetGroup {
@@ -26,6 +26,8 @@ export interface PreviewTargetGroup {
   targets: number;
   /** Instances of this fleet registered in the group. */
   fleetInstances: number;
+  /** An ALB group over the 1,000-targets quota. */
+  overQuota: boolean;
   deregistrationDelaySeconds: number;
 }
 
@@ -63,82 +65,60 @@ export interface PlanPreview {
   warnings: string[];
 }
 
-function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const it of items) out[key(it)] = (out[key(it)] ?? 0) + 1;
-  return out;
-}
-
+/**
+ * The preview document from the planner's own summary (`summarizeFleet` in src/waves computes
+ * the per-AZ and worst-case in-service numbers; this only shapes them for people and JSON).
+ */
 export function buildPlanPreview(
   plan: Plan,
   fleet: Fleet,
   wavePlan: WavePlan,
+  summary: FleetSummary,
   extraWarnings: string[] = [],
 ): PlanPreview {
-  const fleetAzs = countBy(fleet.instances, (i) => i.az);
-  const azNames = Object.keys(fleetAzs).sort();
-  const azs = Object.fromEntries(azNames.map((az) => [az, fleetAzs[az] ?? 0]));
-  const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
-  // Instances of each AZ not yet started when a wave begins (this wave included).
-  const remaining: Record<string, number> = countBy(
-    wavePlan.waves.flatMap((w) => w.instances),
-    (i) => i.az,
-  );
-  let cumulative = 0;
-  const waves = wavePlan.waves.map((w): PreviewWave => {
-    const waveAzs = countBy(w.instances, (i) => i.az);
-    cumulative += w.instances.length;
-    const inService: Record<string, number> = {};
-    for (const az of azNames) {
-      const own = waveAzs[az] ?? 0;
-      const out =
-        plan.rollout.strategy === "waves"
-          ? own
-          : Math.max(own, Math.min(wavePlan.window.perAz[az] ?? own, remaining[az] ?? 0));
-      inService[az] = (azs[az] ?? 0) - out;
-    }
-    for (const [az, n] of Object.entries(waveAzs)) remaining[az] = (remaining[az] ?? 0) - n;
-    return {
-      index: w.index,
-      kind: w.kind,
-      size: w.instances.length,
-      azs: Object.fromEntries(azNames.map((az) => [az, waveAzs[az] ?? 0])),
-      cumulative,
-      cumulativePercent: planned > 0 ? Math.round((1000 * cumulative) / planned) / 10 : 0,
-      inService,
-      instances: w.instances.map((i) => ({ id: i.id, az: i.az })),
-    };
-  });
-  const targetGroups = fleet.targetGroups.map(
-    (tg): PreviewTargetGroup => ({
-      arn: tg.arn,
-      name: tg.name,
-      type: tg.type,
-      ...(tg.port !== undefined ? { port: tg.port } : {}),
-      targets: tg.targetCount,
-      fleetInstances: fleet.instances.filter((i) => i.targets.some((t) => t.targetGroupArn === tg.arn))
-        .length,
-      deregistrationDelaySeconds: tg.deregistrationDelaySeconds,
-    }),
-  );
-  const warnings = [...new Set([...wavePlan.warnings, ...extraWarnings])];
+  const azNames = Object.keys(summary.azs).sort();
+  const byIndex = new Map(wavePlan.waves.map((w) => [w.index, w]));
+  const delay = new Map(fleet.targetGroups.map((tg) => [tg.arn, tg.deregistrationDelaySeconds]));
+  const types = new Map(fleet.targetGroups.map((tg) => [tg.arn, tg.type]));
   return {
     name: plan.name,
     region: fleet.region ?? plan.region,
     account: fleet.account,
     strategy: plan.rollout.strategy,
     fleet: {
-      instances: fleet.instances.length,
+      instances: summary.instances,
       source: fleet.source,
-      azs,
-      targetGroups,
+      azs: Object.fromEntries(azNames.map((az) => [az, summary.azs[az] ?? 0])),
+      targetGroups: summary.targetGroups.map(
+        (tg): PreviewTargetGroup => ({
+          arn: tg.arn,
+          name: tg.name,
+          type: types.get(tg.arn) ?? "unknown",
+          ...(tg.port !== undefined ? { port: tg.port } : {}),
+          targets: tg.targetCount,
+          fleetInstances: tg.fleetTargets,
+          overQuota: tg.overQuota,
+          deregistrationDelaySeconds: delay.get(tg.arn) ?? 0,
+        }),
+      ),
       autoScalingGroups: fleet.autoScalingGroups,
     },
     window: wavePlan.window,
     maxFailed: wavePlan.maxFailed,
-    waves,
+    waves: summary.waves.map(
+      (w): PreviewWave => ({
+        index: w.index,
+        kind: w.kind,
+        size: w.size,
+        azs: w.perAz,
+        cumulative: w.cumulative,
+        cumulativePercent: w.cumulativePercent,
+        inService: w.inServicePerAz,
+        instances: (byIndex.get(w.index)?.instances ?? []).map((i) => ({ id: i.id, az: i.az })),
+      }),
+    ),
     skipped: wavePlan.skipped,
-    warnings,
+    warnings: [...new Set([...wavePlan.warnings, ...extraWarnings])],
   };
 }
 
@@ -190,7 +170,7 @@ export function formatPlanPreview(p: PlanPreview, chalk: ChalkInstance, source?:
           tg.name,
           tg.type,
           tg.port !== undefined ? String(tg.port) : "-",
-          tg.type === "application" && tg.targets > 1000 ? chalk.red(String(tg.targets)) : String(tg.targets),
+          tg.overQuota ? chalk.red(String(tg.targets)) : String(tg.targets),
           String(tg.fleetInstances),
           `${tg.deregistrationDelaySeconds}s`,
         ]),

@@ -3,6 +3,7 @@ import type { Fleet, Instance } from "../../src/fleet/types.js";
 import type { Plan } from "../../src/plan/types.js";
 import { makeChalk } from "../../src/report/output.js";
 import { azLabels, buildPlanPreview, formatPlanPreview } from "../../src/report/preview.js";
+import { summarizeFleet } from "../../src/waves/summary.js";
 import type { WavePlan } from "../../src/waves/types.js";
 
 const TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/abc";
@@ -105,13 +106,17 @@ const wavePlan: WavePlan = {
   skipped: [{ id: "i-a4", az: "eu-west-1a", reason: "SSM agent ConnectionLost" }],
   window: { maxUnavailable: 4, perAz: { "eu-west-1a": 2, "eu-west-1b": 2 } },
   maxFailed: 1,
-  azs: { "eu-west-1a": 4, "eu-west-1b": 2 },
+  azs: { "eu-west-1a": 3, "eu-west-1b": 2 },
   warnings: ["target group web has 1200 targets, over the ALB quota of 1000"],
 };
 
+function preview(strategy: "window" | "waves", extra: string[] = []) {
+  return buildPlanPreview(plan(strategy), fleet, wavePlan, summarizeFleet(fleet, wavePlan, strategy), extra);
+}
+
 describe("plan preview", () => {
   it("counts each wave per AZ, cumulative share and instances left in service for strict waves", () => {
-    const p = buildPlanPreview(plan("waves"), fleet, wavePlan, ["AZ imbalance"]);
+    const p = preview("waves", ["AZ imbalance"]);
     expect(p.fleet).toMatchObject({ instances: 6, azs: { "eu-west-1a": 4, "eu-west-1b": 2 } });
     expect(p.waves.map((w) => w.azs)).toEqual([
       { "eu-west-1a": 1, "eu-west-1b": 1 },
@@ -129,7 +134,7 @@ describe("plan preview", () => {
   });
 
   it("assumes the whole per-AZ window may be out at once under the sliding window", () => {
-    const p = buildPlanPreview(plan("window"), fleet, wavePlan);
+    const p = preview("window");
     // Wave 0 in 1a: 3 instances of 1a still to do, window 2 → 2 out, 2 left of 4.
     expect(p.waves[0]?.inService).toEqual({ "eu-west-1a": 2, "eu-west-1b": 0 });
     // Wave 2 in 1a: only i-a3 remains, so only 1 can be out.
@@ -137,7 +142,7 @@ describe("plan preview", () => {
   });
 
   it("prints the documented columns, the skipped instances and the warnings", () => {
-    const text = formatPlanPreview(buildPlanPreview(plan("waves"), fleet, wavePlan), makeChalk(false));
+    const text = formatPlanPreview(preview("waves"), makeChalk(false));
     const header = text.split("\n").find((l) => l.trim().startsWith("WAVE"));
     expect(header?.trim().split(/\s{2,}/)).toEqual([
       "WAVE",

@@ -1,0 +1,224 @@
+/**
+ * The body of `deploy` / `resume`. Order matters for safety:
+ *   1. flags and plan are checked before anything touches AWS (bad input → exit 2, nothing mutated);
+ *   2. the fleet is discovered and the waves planned over a connection chosen by `--dry-run`:
+ *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
+ *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
+ */
+import { mkdir, mkdtemp, readFile, rename } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
+import type { SimSummary } from "../engine/events.js";
+import type { FinishedEvent } from "../engine/index.js";
+import { formatDryRun } from "../report/dry-run.js";
+import { createJsonRenderer } from "../report/json.js";
+import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
+import { createPlainRenderer } from "../report/plain.js";
+import { createTtyRenderer } from "../report/tty.js";
+import type { RunningSimulator } from "../sim/index.js";
+import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
+import { UsageError } from "./errors.js";
+import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
+import type { CliIo } from "./io.js";
+import { acquireLock } from "./lock.js";
+import { loadPlanFromFlags } from "./plan-input.js";
+import { ask } from "./prompt.js";
+import { openTarget } from "./target.js";
+
+/** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
+export function simSummary(sim: RunningSimulator): SimSummary {
+  const m = sim.metrics();
+  return {
+    invariantViolations: m.invariantViolations.length,
+    cameras: {
+      total: m.cameras.total,
+      minConnected: m.cameras.minConnected,
+      refused: m.cameras.refused,
+      p99DisconnectSeconds: m.cameras.disconnectSeconds.p99,
+      reconnectsPerCamera: m.cameras.reconnectsPerCamera,
+    },
+    maxLoadRatio: m.maxLoadRatio,
+  };
+}
+
+function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
+  switch (mode) {
+    case "json":
+      return createJsonRenderer(io.stdout);
+    case "plain":
+      return createPlainRenderer(io.stdout, { env: io.env, name });
+    case "tty":
+      return createTtyRenderer(io.stdout, { env: io.env, name });
+  }
+}
+
+/** Is there a rollout in this journal that has not ended (or ended paused)? */
+async function unfinished(journalFile: string): Promise<"none" | "finished" | "open"> {
+  let text: string;
+  try {
+    text = await readFile(journalFile, "utf8");
+  } catch {
+    return "none";
+  }
+  const { parseJournal } = await import("../engine/index.js");
+  const records = parseJournal(text);
+  if (records.length === 0) return "none";
+  const end = records.filter((r) => r.type === "end" || r.type === "resume").at(-1);
+  return end?.type === "end" && end.status !== "paused" ? "finished" : "open";
+}
+
+export async function runDeploy(
+  io: CliIo,
+  file: string,
+  flags: DeployFlags,
+  o: { resume: boolean },
+): Promise<ExitCodeValue> {
+  const mode = flags.output ?? defaultOutputMode(io);
+  const interactive = io.stdin.isTTY === true;
+  const command = o.resume ? "resume" : "deploy";
+  if (!flags.dryRun && !flags.yes && !interactive) {
+    throw new UsageError(
+      `${command} changes the fleet and stdin is not a terminal, so rollwave cannot ask for confirmation`,
+      `add --yes to confirm (and --auto-approve to pass approval gates), or preview first with --dry-run`,
+    );
+  }
+  const { plan } = await loadPlanFromFlags(io, file, flags, {
+    requireVars: true,
+    nonInteractive: !interactive,
+    autoApprove: flags.autoApprove ?? false,
+  });
+
+  const [{ createAws, createReadOnlyAws }, { discoverFleet }, { planWaves }, engine] = await Promise.all([
+    import("../aws/connect.js"),
+    import("../fleet/discover.js"),
+    import("../waves/plan-waves.js"),
+    import("../engine/index.js"),
+  ]);
+
+  const target = await openTarget(io, plan, flags);
+  const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
+  try {
+    // A dry run never holds a writer: the read-only facade has no mutating method at all.
+    const mutable: MutableAwsConnection | undefined = flags.dryRun ? undefined : createAws(target.aws);
+    const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
+    cleanups.unshift(() => aws.close());
+    const fleet = await discoverFleet(aws.reader, plan.fleet, { region: target.region });
+    const wavePlan = planWaves(fleet, plan, { source: file });
+
+    if (flags.dryRun) {
+      const report = engine.previewRollout(plan, fleet, wavePlan);
+      if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
+      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
+      return ExitCode.ok;
+    }
+    if (!mutable) throw new Error("internal: a mutating run needs a mutable AWS connection");
+
+    const sim = target.sim;
+    if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
+
+    // Journal and lock: with --simulate the fleet lives only in this process, so its journal
+    // defaults to a throwaway directory instead of the project's .rollwave.
+    const journalDir = flags.journalDir
+      ? resolve(io.cwd, flags.journalDir)
+      : sim
+        ? await mkdtemp(join(tmpdir(), "rollwave-sim-"))
+        : resolve(io.cwd, ".rollwave");
+    const dir = join(journalDir, plan.name);
+    await mkdir(dir, { recursive: true });
+    const journalFile = join(dir, "journal.ndjson");
+    const release = await acquireLock(join(dir, "lock"));
+    cleanups.unshift(release);
+    const previous = await unfinished(journalFile);
+    if (o.resume && previous !== "open") {
+      throw new UsageError(
+        previous === "none"
+          ? `no rollout of ${plan.name} to resume in ${dir}`
+          : `the last rollout of ${plan.name} has ended`,
+        "start one with `rollwave deploy`",
+      );
+    }
+    if (!o.resume && previous === "open") {
+      throw new UsageError(
+        `a rollout of ${plan.name} is paused or was interrupted (journal ${journalFile})`,
+        "continue it with `rollwave resume`, or move the journal away to start over",
+      );
+    }
+    if (!o.resume && previous === "finished")
+      await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
+
+    const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
+    if (!flags.yes) {
+      const answer = await ask(
+        io,
+        `${command === "resume" ? "Resume" : "Roll"} ${plan.name} across ${planned} instances in ${wavePlan.waves.length} waves (${target.label})? [y/N] `,
+        ["yes", "no"] as const,
+        { fallback: "no" },
+      );
+      if (answer !== "yes") {
+        io.stderr.write("not started: nothing was changed\n");
+        return ExitCode.ok;
+      }
+    }
+
+    const journal = await engine.openFileJournal(journalFile);
+    cleanups.unshift(() => journal.close());
+    const renderer = createRenderer(io, mode, plan.name);
+    const controller = new AbortController();
+    let interrupted = false;
+    const offs: (() => void)[] = [];
+    const onSignal = () => {
+      interrupted = true;
+      // Unsubscribing hands the next Ctrl-C back to Node's default: terminate immediately.
+      for (const off of offs.splice(0)) off();
+      io.stderr.write(
+        "\ninterrupted: stopping safely — no new instances start, Auto Scaling processes are resumed (Ctrl-C again to force)\n",
+      );
+      controller.abort(new Error("interrupted"));
+    };
+    offs.push(io.onSignal("SIGINT", onSignal), io.onSignal("SIGTERM", onSignal));
+    cleanups.unshift(() => {
+      for (const off of offs.splice(0)) off();
+    });
+
+    const approve = async (gate: { message: string }): Promise<"approve" | "stop"> => {
+      await renderer.suspend?.();
+      try {
+        const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, {
+          signal: controller.signal,
+        });
+        return a ?? "stop";
+      } finally {
+        renderer.resume?.();
+      }
+    };
+
+    let result: Awaited<ReturnType<typeof engine.runRollout>>;
+    try {
+      result = await engine.runRollout({
+        plan,
+        fleet,
+        wavePlan,
+        aws: mutable,
+        clock: target.clock,
+        signal: controller.signal,
+        emit: (e) => renderer.onEvent(e),
+        journal,
+        resume: o.resume,
+        ...(flags.autoApprove ? { autoApprove: true } : {}),
+        ...(interactive && !flags.autoApprove ? { approve } : {}),
+        ...(sim
+          ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
+          : {}),
+      });
+    } finally {
+      await renderer.close();
+    }
+    if (result.status === "paused" && !interrupted && mode !== "json") {
+      io.stderr.write(`paused: continue with \`rollwave resume ${file}\` (journal ${journalFile})\n`);
+    }
+    return exitCodeForStatus(result.status, interrupted);
+  } finally {
+    for (const c of cleanups) await c();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * `deploy --dry-run` as text: every call the rollout would make, wave by wave, and the capacity
+ * floor it promises. (With --output json the CLI prints the report object itself.)
+ *
+ *   wave 1 batch · 20 instances
+ *     ELBv2.DeregisterTargets  relay-rtmp  20 targets
+ *     SSM.SendCommand          deploy on 20 instances: /opt/relay/bin/install v2.0.0 (timeout 600s)
+ */
+import type { ChalkInstance } from "chalk";
+import type { DryRunCall, DryRunReport } from "../engine/preview.js";
+import { shortTg } from "../fleet/types.js";
+
+const MAX_IDS = 6;
+
+function ids(list: string[]): string {
+  return list.length <= MAX_IDS
+    ? list.join(", ")
+    : `${list.slice(0, MAX_IDS).join(", ")}, … (+${list.length - MAX_IDS})`;
+}
+
+export function formatDryRunCall(c: DryRunCall): string {
+  const name = `${`${c.service}.${c.action}`.padEnd(28)}  `;
+  switch (c.service) {
+    case "ELBv2":
+      return `${name}${shortTg(c.targetGroupArn)}  ${c.targets.length} target${c.targets.length === 1 ? "" : "s"}`;
+    case "SSM":
+      return `${name}${c.step} on ${c.instanceIds.length} instance${c.instanceIds.length === 1 ? "" : "s"}: ${c.commands.join("; ")} (timeout ${c.executionTimeoutSeconds}s)`;
+    case "AutoScaling":
+      return `${name}${c.group}  ${c.processes.join(", ")}`;
+  }
+}
+
+export function formatDryRun(r: DryRunReport, chalk: ChalkInstance): string {
+  const out: string[] = [];
+  const planned = r.waves.reduce((n, w) => n + w.instances.length, 0);
+  out.push(
+    chalk.bold(`dry run of ${r.name}: ${planned} instances in ${r.waves.length} waves; nothing is changed`),
+  );
+  const perAz = Object.entries(r.window.perAz)
+    .map(([az, n]) => `${az} ${n}`)
+    .join(", ");
+  out.push(
+    `strategy ${r.strategy} · window ${r.window.maxUnavailable}${perAz ? ` (per AZ: ${perAz})` : ""} · max failed ${r.maxFailed}, then ${r.failureAction}`,
+  );
+  const floorAz = Object.entries(r.floor.perAz)
+    .map(([az, n]) => `${az} ${n}`)
+    .join(", ");
+  out.push(`keeps in service at least ${r.floor.total}${floorAz ? ` (per AZ: ${floorAz})` : ""}`);
+  if (r.perInstance.length > 0) out.push(`every instance: ${r.perInstance.join(" → ")}`);
+  if (r.before.length > 0) {
+    out.push("", chalk.bold("before the first wave"));
+    for (const c of r.before) out.push(`  ${formatDryRunCall(c)}`);
+  }
+  for (const w of r.waves) {
+    out.push(
+      "",
+      chalk.bold(`wave ${w.index} ${w.kind} · ${w.instances.length} instances`) +
+        `  ${ids(w.instances.map((i) => i.id))}`,
+    );
+    for (const c of w.calls) out.push(`  ${formatDryRunCall(c)}`);
+    if (w.gateAfter) out.push(`  ${chalk.yellow("then")} ${w.gateAfter}`);
+  }
+  if (r.after.length > 0) {
+    out.push("", chalk.bold("after the last wave (however the rollout ends)"));
+    for (const c of r.after) out.push(`  ${formatDryRunCall(c)}`);
+  }
+  if (r.skipped.length > 0) {
+    out.push("", chalk.bold(`skipped (${r.skipped.length}, never touched)`));
+    for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.id}  ${s.az}  ${s.reason}`);
+    if (r.skipped.length > 20) out.push(`  … and ${r.skipped.length - 20} more`);
+  }
+  if (r.warnings.length > 0) {
+    out.push("", chalk.yellow.bold(`warnings (${r.warnings.length})`));
+    for (const w of r.warnings) out.push(`  ${chalk.yellow("!")} ${w}`);
+  }
+  return `${out.join("\n")}\n`;
+}

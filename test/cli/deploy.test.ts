@@ -1,0 +1,169 @@
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RolloutEvent } from "../../src/engine/events.js";
+import type { RunningSimulator } from "../../src/sim/index.js";
+import { cli, fakeIo } from "./harness.js";
+import { mutatingCalls, SMALL_FLEET, SMALL_PLAN, standaloneSim } from "./sim-env.js";
+
+const FAST = ["--simulate", SMALL_FLEET, "--time-scale", "2000"];
+
+function events(stdout: string): RolloutEvent[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as RolloutEvent);
+}
+
+describe("rollwave deploy: confirmation and input", () => {
+  it("refuses to start without --yes when stdin is not a terminal, before touching AWS", async () => {
+    const r = await cli([
+      "deploy",
+      SMALL_PLAN,
+      "--var",
+      "release=v2.0.0",
+      "--endpoint-url",
+      "http://127.0.0.1:9",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--yes");
+    expect(r.stdout).toBe("");
+  });
+
+  it("exits 2 and lists the problems for a bad variable, even with --yes", async () => {
+    const r = await cli(["deploy", SMALL_PLAN, ...FAST, "--var", "release=latest", "--yes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/release/);
+    expect(r.stderr).toMatch(/nothing was changed/);
+  });
+
+  it("has nothing to resume when no journal exists", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
+    const r = await cli([
+      "resume",
+      SMALL_PLAN,
+      ...FAST,
+      "--var",
+      "release=v2.0.0",
+      "--yes",
+      "--journal-dir",
+      dir,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no rollout of small-relay to resume/);
+  });
+});
+
+describe("rollwave deploy --dry-run against AWS (the simulator, from outside)", () => {
+  let sim: RunningSimulator;
+  beforeAll(async () => {
+    sim = await standaloneSim();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it("prints every call it would make and makes zero mutating calls", async () => {
+    const r = await cli([
+      "deploy",
+      SMALL_PLAN,
+      "--endpoint-url",
+      sim.endpoint,
+      "--region",
+      sim.region,
+      "--var",
+      "release=v2.0.0",
+      "--dry-run",
+      "--output",
+      "plain",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("dry run of small-relay: 12 instances");
+    expect(r.stdout).toMatch(/ELBv2\.DeregisterTargets\s+relay-rtmp/);
+    expect(r.stdout).toMatch(
+      /SSM\.SendCommand\s+deploy on \d+ instances?: \/opt\/relay\/bin\/install "?v2\.0\.0/,
+    );
+    expect(sim.apiCalls().total).toBeGreaterThan(0);
+    expect(mutatingCalls(sim)).toEqual([]);
+    const versions = new Set(sim.state().instances.map((i) => i.version));
+    expect(versions).toEqual(new Set(["v1.9.0"]));
+  });
+});
+
+describe("rollwave deploy --simulate", () => {
+  it("rolls the small fleet and ends the NDJSON stream with rollout.finished and the sim stats", async () => {
+    const r = await cli([
+      "deploy",
+      SMALL_PLAN,
+      ...FAST,
+      "--var",
+      "release=v2.0.0",
+      "--yes",
+      "--auto-approve",
+      "--output",
+      "json",
+    ]);
+    expect(r.code).toBe(0);
+    const all = events(r.stdout);
+    expect(all[0]?.type).toBe("rollout.started");
+    const last = all.at(-1);
+    expect(last?.type).toBe("rollout.finished");
+    if (last?.type !== "rollout.finished") return;
+    expect(last.status).toBe("succeeded");
+    expect(last.instances).toEqual({ total: 12, succeeded: 12, failed: 0, skipped: 0, rolledBack: 0 });
+    expect(last.apiCalls.total).toBe(Object.values(last.apiCalls.byAction).reduce((a, b) => a + b, 0));
+    expect(last.durationSeconds).toBeGreaterThan(0);
+    expect(last.sim).toBeDefined();
+    expect(last.sim?.invariantViolations).toBe(0);
+    expect(last.sim?.cameras.total).toBe(2000);
+    expect(Object.keys(last.sim?.cameras ?? {}).sort()).toEqual(
+      ["minConnected", "p99DisconnectSeconds", "reconnectsPerCamera", "refused", "total"].sort(),
+    );
+    expect(typeof last.sim?.maxLoadRatio).toBe("number");
+  });
+
+  it("pauses at the canary approval gate in CI (exit 3) and refuses a second deploy over it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
+    const args = [SMALL_PLAN, ...FAST, "--var", "release=v2.0.0", "--yes", "--journal-dir", dir];
+    const r = await cli(["deploy", ...args, "--output", "json"]);
+    expect(r.code).toBe(3);
+    const last = events(r.stdout).at(-1);
+    expect(last).toMatchObject({ type: "rollout.finished", status: "paused" });
+    expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
+
+    const again = await cli(["deploy", ...args, "--output", "plain"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/rollwave resume/);
+  });
+
+  it("stops safely on Ctrl-C: exit 130, Auto Scaling processes resumed, finished event last", async () => {
+    const io = fakeIo();
+    const run = cli(
+      [
+        "deploy",
+        SMALL_PLAN,
+        ...FAST,
+        "--var",
+        "release=v2.0.0",
+        "--yes",
+        "--auto-approve",
+        "--output",
+        "json",
+      ],
+      io,
+    );
+    for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    io.signal("SIGINT");
+    const r = await run;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("interrupted");
+    const all = events(r.stdout);
+    const suspended = all.filter((e) => e.type === "asg.suspended").length;
+    expect(suspended).toBeGreaterThan(0);
+    expect(all.filter((e) => e.type === "asg.resumed")).toHaveLength(suspended);
+    expect(all.at(-1)?.type).toBe("rollout.finished");
+  });
+});
