@@ -9,10 +9,10 @@ export function chunk<T>(xs: readonly T[], size: number): T[][] {
 }
 
 /**
- * The agent appends stderr to a RunShellScript plugin's `Output` after a separator line of dashes
- * around `ERROR`, e.g. "installed\n----------ERROR-------\ncurl: (7) refused". Splitting it gives
- * the engine the first lines of stderr for a failure reason without a GetCommandInvocation per
- * instance.
+ * The SSM agent reports a RunShellScript plugin's `Output` as stdout, then — when there is any
+ * stderr — a "\n----------ERROR-------\n" title and stderr (the agent's TruncateOutput), e.g.
+ * "installed\n----------ERROR-------\ncurl: (7) refused". Splitting it gives the engine the first
+ * lines of stderr for a failure reason without a GetCommandInvocation per instance.
  */
 export function splitStderr(output: string | undefined): { output?: string; stderr?: string } {
   if (output === undefined) return {};

@@ -16,7 +16,7 @@ import { TokenBucket } from "./rate-limit.js";
 import { createReader } from "./reader.js";
 import { ClockRetryStrategy, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 import { type AwsService, DEFAULT_RATE_LIMITS, type RateLimit } from "./services.js";
-import type { ApiCallCounts, AwsConnection, MutableAwsConnection } from "./types.js";
+import { type ApiCallCounts, AwsCallError, type AwsConnection, type MutableAwsConnection } from "./types.js";
 import { createWriter } from "./writer.js";
 
 export type { RetryPolicy } from "./retry.js";
@@ -50,7 +50,7 @@ export interface AwsOptions {
 
 /** Reader + writer: only a real (non-dry) rollout gets one of these. */
 export function createAws(o: AwsOptions): MutableAwsConnection {
-  const { clients, counter } = connect(o, false);
+  const { clients, counter } = openClients(o, false);
   return Object.freeze({
     reader: Object.freeze(createReader(clients)),
     writer: Object.freeze(createWriter(clients)),
@@ -65,7 +65,7 @@ export function createAws(o: AwsOptions): MutableAwsConnection {
  * any operation that is not `Describe*`, `List*` or `Get*` before it is sent.
  */
 export function createReadOnlyAws(o: AwsOptions): AwsConnection {
-  const { clients, counter } = connect(o, true);
+  const { clients, counter } = openClients(o, true);
   return Object.freeze({
     reader: Object.freeze(createReader(clients)),
     calls: () => counter.snapshot(),
@@ -75,7 +75,11 @@ export function createReadOnlyAws(o: AwsOptions): AwsConnection {
 
 const READ_ONLY_ACTION = /^(Describe|List|Get)[A-Z]/;
 
-function connect(o: AwsOptions, readOnly: boolean): { clients: AwsClients; counter: CallCounter } {
+/**
+ * @internal The paced, counted SDK clients behind a connection. Exported for tests only: the
+ * connections above never expose them.
+ */
+export function openClients(o: AwsOptions, readOnly: boolean): { clients: AwsClients; counter: CallCounter } {
   if (!o.region) throw new Error("an AWS Region is required (plan `region`, --region or AWS_REGION)");
   const clock = o.clock ?? systemClock;
   const counter = new CallCounter();
@@ -115,7 +119,7 @@ function connect(o: AwsOptions, readOnly: boolean): { clients: AwsClients; count
       const action = String(context.commandName ?? "Unknown").replace(/Command$/, "");
       const operation = `${service}.${action}`;
       if (readOnly && !READ_ONLY_ACTION.test(action)) {
-        throw new Error(`${operation} refused: this AWS connection is read-only`);
+        throw new AwsCallError(operation, "ReadOnlyConnection", "refused: this AWS connection is read-only");
       }
       const smithy = (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context;
       await bucket.take(smithy?.abortSignal);
@@ -146,7 +150,7 @@ function closeAll(clients: AwsClients): void {
 }
 
 /** Counts of requests sent, by `Service.Action`, and of throttling errors seen. */
-class CallCounter {
+export class CallCounter {
   private total = 0;
   private throttled = 0;
   private readonly byAction = new Map<string, number>();

@@ -1,5 +1,8 @@
+import { RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { describe, expect, it } from "vitest";
-import { connectReadOnlyTo, connectTo } from "./helpers.js";
+import { openClients } from "../../src/aws/connect.js";
+import { AwsCallError } from "../../src/aws/types.js";
+import { connectReadOnlyTo, connectTo, stubOptions } from "./helpers.js";
 import { ok, startStub } from "./stub-server.js";
 
 const MUTATING =
@@ -62,5 +65,19 @@ describe("read-only AWS connection", () => {
     expect(() => connectReadOnlyTo({ url: "http://127.0.0.1:1" } as never, { region: "" })).toThrow(
       /Region is required/,
     );
+  });
+
+  it("refuses a mutating call before sending it, even to code that reaches the SDK client itself", async () => {
+    const stub = await startStub(() => ok(""));
+    const { clients, counter } = openClients(stubOptions(stub), true);
+    const error = await clients.elb
+      .send(new RegisterTargetsCommand({ TargetGroupArn: "arn:tg", Targets: [{ Id: "i-1" }] }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect(error).toMatchObject({ operation: "ELBv2.RegisterTargets", code: "ReadOnlyConnection" });
+    expect(stub.requests).toHaveLength(0);
+    expect(counter.snapshot().total).toBe(0);
+    for (const c of Object.values(clients)) c.destroy();
+    await stub.close();
   });
 });
