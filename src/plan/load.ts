@@ -60,13 +60,14 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
   }
   if (issues.some((i) => i.severity === "error")) throw new InputError(sortIssues(issues, file));
 
+  const loc = new Locator(file, doc, lines, text);
   let raw: unknown;
   try {
     raw = doc.toJS();
   } catch (e) {
-    throw new InputError([{ severity: "error", source: file, message: (e as Error).message }]);
+    // e.g. an alias to an anchor that does not exist, or an alias bomb past the alias limit.
+    throw new InputError([{ ...loc.issue("error", [], (e as Error).message), severity: "error" }]);
   }
-  const loc = new Locator(file, doc, lines, text);
   const at =
     (sev: InputIssue["severity"]) => (path: PathSegment[], message: string, hint?: string, key?: boolean) =>
       loc.issue(sev, path, message, hint, { key: key ?? false });

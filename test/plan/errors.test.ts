@@ -135,6 +135,21 @@ describe("document shape", () => {
     expect(issues[0]?.line).toBe(11);
   });
 
+  it("locates an alias to an anchor that does not exist", () => {
+    const errors = errorsOf("*nowhere\n");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ line: 1, column: 1 });
+  });
+
+  it("refuses an alias bomb instead of expanding it", () => {
+    const levels = Array.from(
+      { length: 9 },
+      (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(",")}]`,
+    );
+    const bomb = `l0: &l0 [x]\n${levels.join("\n")}\n`;
+    expect(errorsOf(bomb).length).toBeGreaterThan(0);
+  });
+
   it("treats a bare variable declaration as required", () => {
     const text = edit("vars:\n", "vars:\n  build:\n");
     expect(errorsOf(text).map((e) => e.message)).toEqual(["required variable 'build' has no value"]);
