@@ -263,7 +263,10 @@ export const planInputSchema = z
 
 export type PlanInput = z.infer<typeof planInputSchema>;
 
-/** JSON Schema (draft-07, the dialect yaml-language-server understands) for `rollwave schema`. */
+/**
+ * JSON Schema for `rollwave schema`. Draft-07: yaml-language-server validates instances with
+ * draft-07 semantics (newer drafts: redhat-developer/yaml-language-server#856, still open).
+ */
 export function planJsonSchema(): object {
   return z.toJSONSchema(planInputSchema, { target: "draft-7", io: "input", unrepresentable: "any" });
 }
