@@ -5,6 +5,8 @@ import type { Findings } from "./window.js";
 
 /** ALB quota: targets per target group (adjustable, but the default trips large fleets). */
 export const ALB_TARGETS_PER_GROUP = 1_000;
+/** NLB quota: targets per Availability Zone per load balancer. */
+export const NLB_TARGETS_PER_AZ = 500;
 /** Largest AZ over smallest AZ beyond which the preview calls the fleet imbalanced. */
 export const AZ_IMBALANCE_RATIO = 1.5;
 
@@ -14,6 +16,18 @@ export function checkFleetShape(fleet: Fleet, planned: Instance[], findings: Fin
       findings.warn(
         `target group ${tg.name} has ${tg.targetCount} targets, over the ALB quota of ${ALB_TARGETS_PER_GROUP} per target group (unless it was raised for this account)`,
       );
+    }
+    if (tg.type === "network") {
+      const perAz = new Map<string, number>();
+      for (const i of fleet.instances) {
+        if (i.targets.some((t) => t.targetGroupArn === tg.arn)) perAz.set(i.az, (perAz.get(i.az) ?? 0) + 1);
+      }
+      const over = [...perAz].filter(([, n]) => n > NLB_TARGETS_PER_AZ).sort();
+      if (over.length > 0) {
+        findings.warn(
+          `target group ${tg.name} has ${over.map(([az, n]) => `${n} targets in ${az}`).join(", ")}, over the NLB quota of ${NLB_TARGETS_PER_AZ} per AZ (unless it was raised for this account)`,
+        );
+      }
     }
   }
 

@@ -242,6 +242,19 @@ describe("fleet warnings", () => {
     ]);
   });
 
+  it("warns about an NLB target group over 500 targets in one AZ", () => {
+    const plan = planWaves(makeFleet({ [A]: 501, [C]: 500 }), makePlan());
+    expect(plan.warnings.filter((w) => w.includes("NLB quota"))).toEqual([
+      expect.stringContaining(`501 targets in ${A}`),
+    ]);
+    expect(plan.warnings.some((w) => w.includes(`in ${C}`))).toBe(false);
+  });
+
+  it("shows the interleaving of the documented example: AZs of 4 and 2 go a b a a b a", () => {
+    const plan = planWaves(makeFleet({ [A]: 4, [C]: 2 }), makePlan({ waves: [1], maxUnavailable: 1 }));
+    expect(plan.waves.map((w) => (w.instances[0]?.az === A ? "a" : "b")).join(" ")).toBe("a b a a b a");
+  });
+
   it("warns about instances in no target group", () => {
     const fleet = makeFleet({ [A]: 10 }, (i, n) => {
       if (n < 2) i.targets = [];
