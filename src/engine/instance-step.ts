@@ -93,6 +93,14 @@ function skip(i: InstanceRun, reason: string, ctx: DecideContext): StepOut {
   r.inst.need = null;
   r.inst.commandId = undefined;
   r.inst.deadline = undefined;
+  if (i.out) {
+    r.events.push({
+      type: "warning",
+      at: ctx.now,
+      code: "W_CAPACITY_LOST",
+      message: `${i.id} (${i.az}) is gone: its slot in the window stays taken so the capacity floor holds`,
+    });
+  }
   return r;
 }
 
@@ -202,15 +210,20 @@ export function stepInstance(inst: InstanceRun, obs: Observation, ctx: DecideCon
 function stepCommand(i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
   const step = i.step as StepName;
   const spec = stepSpec(ctx.plan, step);
-  if (i.deadline !== undefined && ctx.now > i.deadline) {
-    return fail(i, `${step}: no result within ${formatDuration(i.deadline - i.phaseSince)}`, ctx);
-  }
-  if (!i.commandId) return { inst: i, events: [] };
-  const inv = obs.commands[i.commandId]?.[i.id];
+  // A result observed late still counts: the deadline only judges the absence of a result.
+  const late = i.deadline !== undefined && ctx.now > i.deadline;
+  const inv = i.commandId ? obs.commands[i.commandId]?.[i.id] : undefined;
+  if (inv?.status === "Success") return afterCommand(i, step, ctx);
   // Right after SendCommand the invocation may not be listed yet: that is "not yet", not an error.
-  if (!inv) return { inst: i, events: [] };
-  if (inv.status === "Success") return afterCommand(i, step, ctx);
-  if (!TERMINAL_FAIL.has(inv.status)) return { inst: i, events: [] };
+  if (!inv || !TERMINAL_FAIL.has(inv.status)) {
+    if (late)
+      return fail(
+        i,
+        `${step}: no result within ${formatDuration((i.deadline as number) - i.phaseSince)}`,
+        ctx,
+      );
+    return { inst: i, events: [] };
+  }
   if (SUSPECT_DETAILS.has(inv.statusDetails) && !i.ec2Checked) {
     // Might be a terminated instance rather than a bad agent: check EC2 before judging.
     return { inst: { ...i, suspect: true }, events: [] };
@@ -235,20 +248,19 @@ function afterCommand(i: InstanceRun, step: StepName, ctx: DecideContext): StepO
 
 function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
   const h = freshHealth(i, obs);
-  if (i.deadline !== undefined && ctx.now > i.deadline) {
-    const where = h
-      ? h
-          .filter((x) => x.d && !GONE.has(x.d.state))
-          .map(describe)
-          .join(", ")
-      : "";
-    const r = fail(
+  const late = i.deadline !== undefined && ctx.now > i.deadline;
+  const timeout = () => {
+    const where = (h ?? [])
+      .filter((x) => x.d && !GONE.has(x.d.state))
+      .map(describe)
+      .join(", ");
+    return fail(
       i,
       `drain did not finish within ${formatDuration(ctx.plan.drain.timeoutMs)}${where ? `: ${where}` : ""}`,
       ctx,
     );
-    return r;
-  }
+  };
+  // Judge only on fresh data: observe reads the groups as soon as the deadline passes.
   if (!h) return { inst: i, events: [] };
   if (h.some((x) => x.d?.reason === "Target.InvalidState") && !i.ec2Checked) {
     return { inst: { ...i, suspect: true, checkAt: ctx.now }, events: [] };
@@ -268,6 +280,8 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
       ? startStep(i, "rollback", "rollingBack", ctx, why)
       : startStep(i, "deploy", "deploying", ctx, why);
   }
+  // Out of rotation (no new connections) but not drained: past drain.timeout it fails and stays out.
+  if (late) return timeout();
   return { inst: { ...i, checkAt: ctx.now + ctx.pollMs }, events: [] };
 }
 
@@ -283,12 +297,7 @@ function stepHealth(i: InstanceRun, obs: Observation, ctx: DecideContext): StepO
     return finish(i, ctx, "healthy, stable, alarms OK");
   }
   const h = freshHealth(i, obs);
-  if (!h) {
-    if (i.deadline !== undefined && ctx.now > i.deadline && i.phase === "registering") {
-      return fail(i, `not healthy within ${formatDuration(ctx.plan.health.targetHealthyTimeoutMs)}`, ctx);
-    }
-    return { inst: i, events: [] };
-  }
+  if (!h) return { inst: i, events: [] };
   const bad = h.filter((x) => x.d?.state !== "healthy");
   if (h.some((x) => x.d?.reason === "Target.InvalidState") && !i.ec2Checked) {
     return { inst: { ...i, suspect: true, checkAt: ctx.now }, events: [] };

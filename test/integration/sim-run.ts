@@ -1,0 +1,91 @@
+/**
+ * Run the engine against the in-process simulator over real SDK clients (HTTP), sharing one
+ * ScaledClock: load the plan, discover the fleet, plan waves, give the simulator the floor, roll.
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { createAws } from "../../src/aws/connect.js";
+import type { MutableAwsConnection } from "../../src/aws/types.js";
+import { capacityFloor } from "../../src/engine/capacity.js";
+import type { RolloutEvent } from "../../src/engine/events.js";
+import { memoryJournal } from "../../src/engine/journal.js";
+import { type RolloutOptions, type RolloutResult, runRollout } from "../../src/engine/run.js";
+import { discoverFleet } from "../../src/fleet/discover.js";
+import type { Fleet } from "../../src/fleet/types.js";
+import { parsePlanText } from "../../src/plan/load.js";
+import type { Plan } from "../../src/plan/types.js";
+import { type RunningSimulator, startSimulator, type WireFaults } from "../../src/sim/index.js";
+import { ScaledClock } from "../../src/util/clock.js";
+import { planWaves } from "../../src/waves/plan-waves.js";
+import type { WavePlan } from "../../src/waves/types.js";
+
+export const FLEET_300 = fileURLToPath(new URL("./fleet-300.yaml", import.meta.url));
+export const PLAN = fileURLToPath(new URL("./plan.yaml", import.meta.url));
+
+export interface SimRunOptions {
+  fleetSpec?: string;
+  release?: string;
+  scale?: number;
+  seed?: number;
+  /** Adjust the loaded plan (strategy, failure action…). */
+  plan?: (p: Plan) => Plan;
+  faults?: Partial<WireFaults>;
+  /** Called once the simulator runs and the fleet is known, before the rollout starts. */
+  before?: (sim: RunningSimulator, fleet: Fleet, wavePlan: WavePlan) => void;
+  /** Called on every event (e.g. to inject a fault when an instance starts draining). */
+  onEvent?: (e: RolloutEvent, sim: RunningSimulator) => void;
+  engine?: Partial<RolloutOptions>;
+}
+
+export interface SimRunResult {
+  result: RolloutResult;
+  sim: RunningSimulator;
+  events: RolloutEvent[];
+  fleet: Fleet;
+  wavePlan: WavePlan;
+  plan: Plan;
+  aws: MutableAwsConnection;
+}
+
+export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
+  const clock = new ScaledClock(o.scale ?? 600);
+  const sim = await startSimulator({ fleet: o.fleetSpec ?? FLEET_300, clock, seed: o.seed ?? 7 });
+  try {
+    const aws = createAws({
+      region: sim.region,
+      endpointUrl: sim.endpoint,
+      credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
+      clock,
+    });
+    const text = await readFile(PLAN, "utf8");
+    const loaded = parsePlanText(text, PLAN, { vars: [`release=${o.release ?? "v2.0.0"}`] });
+    const plan = o.plan ? o.plan(loaded.plan) : loaded.plan;
+    const fleet = await discoverFleet(aws.reader, plan.fleet, { region: sim.region });
+    const wavePlan = planWaves(fleet, plan);
+    sim.world.setCapacityFloor(capacityFloor(fleet, wavePlan));
+    if (o.faults) sim.setFaults(o.faults);
+    o.before?.(sim, fleet, wavePlan);
+    const events: RolloutEvent[] = [];
+    const result = await runRollout({
+      plan,
+      fleet,
+      wavePlan,
+      aws,
+      clock,
+      signal: new AbortController().signal,
+      emit: (e) => {
+        events.push(e);
+        o.onEvent?.(e, sim);
+      },
+      journal: memoryJournal(),
+      apiCallsSince: aws.calls(),
+      ...o.engine,
+    });
+    sim.setFaults({ throttleRate: 0, errorRate: 0 } as Partial<WireFaults>);
+    aws.close();
+    return { result, sim, events, fleet, wavePlan, plan, aws };
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+}
