@@ -230,6 +230,61 @@ describe("a broken inventory", () => {
   });
 });
 
+describe("consistency checks", () => {
+  const tg = (name: string, extra: Record<string, unknown> = {}) => ({
+    arn: `arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/${name}/0123456789abcdef`,
+    type: "network",
+    ...extra,
+  });
+  const inv = (doc: Record<string, unknown>) =>
+    JSON.stringify({ region: "ap-northeast-1", account: "123456789012", instances: [], ...doc }, null, 2);
+  const messages = async (doc: Record<string, unknown>) =>
+    (await issuesOf(() => parseInventory(inv(doc), "inv.json"))).map((i) => `${i.path}: ${i.message}`);
+
+  it("refuses a target group ARN from another Region or account", async () => {
+    const other = {
+      arn: "arn:aws:elasticloadbalancing:us-east-1:999999999999:targetgroup/web/0123456789abcdef",
+      type: "application",
+    };
+    expect(await messages({ targetGroups: [other] })).toEqual([
+      "targetGroups[0].arn: the ARN is in Region us-east-1, the inventory in ap-northeast-1",
+      "targetGroups[0].arn: the ARN is in account 999999999999, the inventory in 123456789012",
+    ]);
+  });
+
+  it("refuses a name that contradicts the ARN, and the same group twice", async () => {
+    expect(await messages({ targetGroups: [tg("web", { name: "api" }), tg("web")] })).toEqual([
+      "targetGroups[0].name: name 'api' differs from the name in the ARN ('web')",
+      "targetGroups[1].arn: target group listed twice (also targetGroups[0])",
+    ]);
+  });
+
+  it("refuses an instance registered twice in a group on the same port", async () => {
+    const instances = [
+      {
+        id: "i-0aaaaaaaaaaaa0001",
+        az: "ap-northeast-1a",
+        targets: [
+          { targetGroup: "web", port: 80 },
+          { targetGroup: "web", port: 81 },
+          { targetGroup: "web", port: 80 },
+        ],
+      },
+    ];
+    expect(await messages({ targetGroups: [tg("web")], instances })).toEqual([
+      "instances[0].targets[2]: registered twice in web on port 80",
+    ]);
+  });
+
+  it("reports problems of the items even when the top level is wrong too", async () => {
+    const out = await messages({ region: "tokyo", instances: [{ id: "i-0aaaaaaaaaaaa0001" }] });
+    expect(out).toEqual([
+      "region: not a Region name (e.g. ap-northeast-1)",
+      "instances[0].az: missing required field 'az'",
+    ]);
+  });
+});
+
 describe("YAML inventories", () => {
   const yaml = [
     "region: ap-northeast-1",
