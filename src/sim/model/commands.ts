@@ -19,6 +19,15 @@ import {
   type SimInvocation,
   type SimSendCommandInput,
 } from "./api.js";
+import {
+  fillTemplate,
+  isTerminal,
+  parseRunShellScript,
+  resolveCount,
+  resolveTargets,
+  rollUp,
+  uuid,
+} from "./command-parts.js";
 import { type Core, hexId, type Inst } from "./core.js";
 import type { CommandBehaviourSpec } from "./fleet-spec.js";
 import { page, pageSize } from "./paging.js";
@@ -61,7 +70,6 @@ interface Cmd {
   execTimeoutMs: number;
 }
 
-const TERMINAL = new Set(["Success", "Cancelled", "TimedOut", "Failed"]);
 const DEFAULT_BEHAVIOUR: CommandBehaviourSpec = {
   match: "",
   duration: { p50: 200, p99: 500 },
@@ -99,29 +107,8 @@ export class Commands {
 
   send(input: SimSendCommandInput): SimCommand {
     const core = this.core;
-    if (input.documentName !== "AWS-RunShellScript") {
-      throw new SimApiError(
-        "InvalidDocument",
-        `Document ${input.documentName} does not exist in your account`,
-      );
-    }
-    const lines = (input.parameters?.commands ?? [])
-      .flatMap((c) => c.split("\n"))
-      .map((l) => l.trim())
-      .filter((l) => l !== "" && !l.startsWith("#"));
-    if (lines.length === 0) throw new SimApiError("InvalidParameters", "Parameter commands is required.");
-    const execTimeout = Number(input.parameters?.executionTimeout?.[0] ?? "3600");
-    if (!Number.isInteger(execTimeout) || execTimeout < 1 || execTimeout > 172_800) {
-      throw new SimApiError("InvalidParameters", "executionTimeout must be an integer from 1 to 172800.");
-    }
-    const timeoutSeconds = input.timeoutSeconds ?? 3600;
-    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
-      throw new SimApiError(
-        "ValidationException",
-        `1 validation error detected: Value '${timeoutSeconds}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between 30 and 2592000`,
-      );
-    }
-    const insts = this.resolveTargets(input);
+    const { lines, execTimeout, timeoutSeconds } = parseRunShellScript(input);
+    const insts = resolveTargets(core, input);
     const n = insts.length;
     const maxConcurrency = input.maxConcurrency ?? "50";
     const maxErrors = input.maxErrors ?? "0";
@@ -247,7 +234,7 @@ export class Commands {
     cmd.cancelRequested = true;
     for (const inv of cmd.invs) {
       if (instanceIds && instanceIds.length > 0 && !instanceIds.includes(inv.inst.id)) continue;
-      if (!TERMINAL.has(inv.data.status)) this.finish(inv, "Cancelled", "Cancelled", -1);
+      if (!isTerminal(inv.data.status)) this.finish(inv, "Cancelled", "Cancelled", -1);
     }
   }
 
@@ -262,9 +249,9 @@ export class Commands {
   /** The instance died: whatever ran on it fails. */
   instanceGone(inst: Inst): void {
     for (const cmd of this.commands) {
-      if (TERMINAL.has(cmd.data.status)) continue;
+      if (isTerminal(cmd.data.status)) continue;
       for (const inv of cmd.invs) {
-        if (inv.inst !== inst || TERMINAL.has(inv.data.status)) continue;
+        if (inv.inst !== inst || isTerminal(inv.data.status)) continue;
         inv.data.stderr += "instance terminated\n";
         this.finish(inv, "Failed", "Failed", -1);
       }
@@ -277,54 +264,11 @@ export class Commands {
     return cmd;
   }
 
-  private resolveTargets(input: SimSendCommandInput): Inst[] {
-    const core = this.core;
-    const ids = input.instanceIds ?? [];
-    const targets = input.targets ?? [];
-    if (ids.length > 0 && targets.length > 0) {
-      throw new SimApiError("ValidationException", "Specify either InstanceIds or Targets, not both");
-    }
-    if (ids.length > 50) {
-      throw new SimApiError(
-        "ValidationException",
-        `1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`,
-      );
-    }
-    if (ids.length > 0) {
-      const unknown = ids.filter((id) => {
-        const i = core.byId.get(id);
-        return !i || i.state === "terminated";
-      });
-      if (unknown.length > 0) {
-        throw new SimApiError(
-          "InvalidInstanceId",
-          `Instances [[${unknown.join(", ")}]] not in a valid state for account ${core.spec.account}`,
-        );
-      }
-      return [...new Set(ids)].map((id) => core.byId.get(id) as Inst);
-    }
-    if (targets.length === 0)
-      throw new SimApiError("ValidationException", "InstanceIds or Targets is required");
-    if (targets.length > 5 || targets.some((t) => t.values.length > 50)) {
-      throw new SimApiError("ValidationException", "Targets: at most 5 keys of at most 50 values each");
-    }
-    return core.instances.filter(
-      (inst) =>
-        inst.state !== "terminated" &&
-        targets.every((t) => {
-          if (t.key === "InstanceIds") return t.values.includes(inst.id);
-          if (t.key.startsWith("tag:")) return t.values.includes(inst.tags[t.key.slice(4)] ?? "\u0000");
-          if (t.key === "tag-key") return t.values.some((k) => k in inst.tags);
-          throw new SimApiError("InvalidTarget", `Unsupported target key ${t.key}`);
-        }),
-    );
-  }
-
   /** Dispatch queued invocations while the command has free concurrency and has not hit MaxErrors. */
   private pump(cmd: Cmd): void {
     while (cmd.running < cmd.maxConc && cmd.queue.length > 0 && cmd.failures <= cmd.maxErr) {
       const inv = cmd.queue.shift() as Inv;
-      if (TERMINAL.has(inv.data.status)) continue;
+      if (isTerminal(inv.data.status)) continue;
       inv.dispatched = true;
       cmd.running++;
       const gen = inv.gen;
@@ -341,7 +285,7 @@ export class Commands {
     }
     if (cmd.failures > cmd.maxErr) {
       for (const inv of cmd.queue)
-        if (!TERMINAL.has(inv.data.status)) this.finish(inv, "Cancelled", "Terminated", -1);
+        if (!isTerminal(inv.data.status)) this.finish(inv, "Cancelled", "Terminated", -1);
       cmd.queue.length = 0;
     }
   }
@@ -382,7 +326,7 @@ export class Commands {
       if (inv.gen !== gen) return;
       this.release(inv);
       if (failed) {
-        inv.data.stderr += template(spec.stderr || `${line}: failed`, groups, inv, this.host) + "\n";
+        inv.data.stderr += this.fill(spec.stderr || `${line}: failed`, groups, inv) + "\n";
         this.finish(inv, "Failed", "Failed", spec.exitCode);
         return;
       }
@@ -391,16 +335,16 @@ export class Commands {
         const version =
           effects.setVersion === "previous"
             ? inst.previousVersion
-            : template(effects.setVersion, groups, inv, this.host);
+            : this.fill(effects.setVersion, groups, inv);
         this.host.install(inst, version, match.b?.breakRe?.test(version) ?? false);
       }
       if (effects.shed !== undefined) {
         const rate = Number(
-          typeof effects.shed === "number" ? effects.shed : template(effects.shed, groups, inv, this.host),
+          typeof effects.shed === "number" ? effects.shed : this.fill(effects.shed, groups, inv),
         );
         if (rate > 0) this.host.shed(inv.inst, rate);
       }
-      const out = template(spec.stdout, groups, inv, this.host);
+      const out = this.fill(spec.stdout, groups, inv);
       if (out !== "") inv.data.stdout += out + "\n";
       this.step(inv, index + 1);
     });
@@ -448,71 +392,23 @@ export class Commands {
     this.aggregate(cmd);
   }
 
-  /** Command status from its invocations, the way SSM rolls them up (see README). */
+  private fill(text: string, groups: ArrayLike<string | undefined>, inv: Inv): string {
+    return fillTemplate(text, groups, {
+      connections: () => this.host.connections(inv.inst),
+      version: inv.inst.installedVersion,
+      instanceId: inv.inst.id,
+    });
+  }
+
   private aggregate(cmd: Cmd): void {
-    const d = cmd.data;
-    let done = 0;
-    let errors = 0;
-    let deliveryTimedOut = 0;
-    let started = false;
-    let success = 0;
-    let failed = 0;
-    let timedOut = 0;
-    for (const inv of cmd.invs) {
-      const s = inv.data.status;
-      if (s !== "Pending") started = true;
-      if (!TERMINAL.has(s)) continue;
-      done++;
-      if (s === "Success") success++;
-      else if (s === "Failed" || inv.data.statusDetails === "Terminated") failed++;
-      else if (s === "TimedOut") timedOut++;
-      if (s === "Failed" || inv.data.statusDetails === "Execution Timed Out") errors++;
-      if (inv.data.statusDetails === "Delivery Timed Out") deliveryTimedOut++;
-    }
-    d.completedCount = done;
-    d.errorCount = errors;
-    d.deliveryTimedOutCount = deliveryTimedOut;
-    if (done < cmd.invs.length) {
-      d.status = started ? "InProgress" : "Pending";
-      d.statusDetails = started ? "InProgress" : "Pending";
-      return;
-    }
-    if (cmd.cancelRequested) [d.status, d.statusDetails] = ["Cancelled", "Cancelled"];
-    else if (success === cmd.invs.length) [d.status, d.statusDetails] = ["Success", "Success"];
-    else if (failed > 0) [d.status, d.statusDetails] = ["Failed", "Failed"];
-    else if (timedOut > 0) {
-      d.status = "TimedOut";
-      d.statusDetails = deliveryTimedOut === timedOut ? "Delivery Timed Out" : "Execution Timed Out";
-    } else [d.status, d.statusDetails] = ["Failed", "Failed"];
+    rollUp(
+      cmd.data,
+      cmd.invs.map((i) => i.data),
+      cmd.cancelRequested,
+    );
   }
 }
 
 function view(inv: Inv, maxOut: number, maxErr: number): SimInvocation {
   return { ...inv.data, stdout: inv.data.stdout.slice(0, maxOut), stderr: inv.data.stderr.slice(0, maxErr) };
-}
-
-/** `$1` → capture group 1 (shell quotes stripped); `{connections}`, `{version}`, `{instanceId}` → live values. */
-function template(text: string, groups: RegExpExecArray | string[], inv: Inv, host: CommandHost): string {
-  return text
-    .replace(/\$(\d)/g, (_, n: string) => unquote(groups[Number(n)] ?? ""))
-    .replace(/\{connections\}/g, () => String(host.connections(inv.inst)))
-    .replace(/\{version\}/g, () => inv.inst.installedVersion)
-    .replace(/\{instanceId\}/g, () => inv.inst.id);
-}
-
-function unquote(s: string): string {
-  return s.length >= 2 && s.startsWith("'") && s.endsWith("'") ? s.slice(1, -1) : s;
-}
-
-/** "50" → 50; "10%" of 25 → ceil/floor(2.5). */
-function resolveCount(text: string, n: number, round: (x: number) => number, field: string): number {
-  const m = /^(\d+)(%?)$/.exec(text.trim());
-  if (!m)
-    throw new SimApiError("ValidationException", `${field} must be a number or a percentage, got "${text}"`);
-  const v = Number(m[1]);
-  return m[2] ? round((v * n) / 100) : v;
-}
-
-function uuid(hex: string): string {
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -7,19 +7,13 @@
  * clock, whether or not a ticker calls `advanceTo`.
  */
 import type { Clock } from "../../util/clock.js";
-import type {
-  CapacityFloor,
-  SimControlCommand,
-  SimMetricsSnapshot,
-  SimStateSnapshot,
-  SimTargetGroup,
-  SimWorld,
-} from "./api.js";
-import { SimApiError } from "./api.js";
+import type { CapacityFloor, SimMetricsSnapshot, SimStateSnapshot, SimWorld } from "./api.js";
 import { AutoScaling } from "./asg.js";
 import { Cameras } from "./cameras.js";
 import { Commands } from "./commands.js";
 import { Core, type Inst, serviceUp } from "./core.js";
+import { describeLoadBalancers, describeTargetGroups } from "./elb-api.js";
+import { createControl } from "./faults.js";
 import type { FleetSpecFile } from "./fleet-spec.js";
 import {
   availabilityZones,
@@ -233,62 +227,8 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     });
   }
 
-  function instanceFor(id: string): Inst {
-    if (id === "random") {
-      const live = core.instances.filter((i) => i.state === "running");
-      const pick = live[Math.floor(core.rng() * live.length)];
-      if (!pick) throw new SimApiError("InvalidInstanceID.NotFound", "no running instance to pick");
-      return pick;
-    }
-    const inst = core.byId.get(id);
-    if (!inst) throw new SimApiError("InvalidInstanceID.NotFound", `The instance ID '${id}' does not exist`);
-    return inst;
-  }
-
-  function control(cmd: SimControlCommand): void {
-    switch (cmd.op) {
-      case "terminateInstance":
-        terminate(instanceFor(cmd.instanceId));
-        return;
-      case "ssmAgent": {
-        const inst = instanceFor(cmd.instanceId);
-        inst.ssmOnline = cmd.online;
-        if (cmd.online) commands.agentOnline(inst);
-        return;
-      }
-      case "healthFlap": {
-        const inst = instanceFor(cmd.instanceId);
-        inst.flapUntil = Math.max(inst.flapUntil, core.now + cmd.seconds * 1000);
-        elb.reevaluate(inst);
-        core.at(inst.flapUntil, () => elb.reevaluate(inst));
-        return;
-      }
-      case "slowDrain":
-        cameras.setSlow(
-          cmd.share,
-          cmd.instanceIds?.map((id) => instanceFor(id).idx),
-        );
-        return;
-      case "commandFailures":
-        commands.setFailures(cmd.probability, cmd.match);
-        return;
-    }
-  }
-
-  for (const f of spec.faults.scheduled) {
-    core.after(f.at, () => {
-      if (f.op === "slowDrain") control({ op: "slowDrain", share: f.share });
-      else if (f.op === "commandFailures")
-        control({
-          op: "commandFailures",
-          probability: f.probability,
-          ...(f.match ? { match: f.match } : {}),
-        });
-      else if (f.op === "terminateInstance") control({ op: "terminateInstance", instanceId: f.instanceId });
-      else if (f.op === "ssmAgent") control({ op: "ssmAgent", instanceId: f.instanceId, online: f.online });
-      else control({ op: "healthFlap", instanceId: f.instanceId, seconds: f.seconds });
-    });
-  }
+  const control = createControl(core, { elb, cameras, commands, terminate });
+  for (const { at, ...fault } of spec.faults.scheduled) core.after(at, () => control(fault));
 
   function advanceTo(now: number): void {
     if (now <= core.now) return;
@@ -307,8 +247,6 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   /** Bring the model up to the clock before answering. */
   const sync = () => advanceTo(clock.now());
 
-  const tgView = (tg: Tg): SimTargetGroup => elb.describeTargetGroup(tg);
-
   const world: SimWorld = {
     accountId: spec.account,
     region: spec.region,
@@ -321,37 +259,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
 
     describeLoadBalancers(q) {
       sync();
-      const size = pageSize(q.pageSize, 1, 400, 400, "ValidationError");
-      let lbs = elb.lbs;
-      if (q.arns?.length || q.names?.length) {
-        const wanted = [...(q.arns ?? []), ...(q.names ?? [])];
-        const missing = wanted.filter((w) => !lbs.some((lb) => lb.arn === w || lb.name === w));
-        if (missing.length > 0) {
-          throw new SimApiError("LoadBalancerNotFound", `Load balancers '${missing.join(", ")}' not found`);
-        }
-        lbs = lbs.filter((lb) => wanted.includes(lb.arn) || wanted.includes(lb.name));
-      }
-      const views = elb.describeLoadBalancers().filter((v) => lbs.some((lb) => lb.arn === v.arn));
-      return page(views, size, q.marker, "ValidationError");
+      return describeLoadBalancers(elb, q);
     },
     describeTargetGroups(q) {
       sync();
-      const size = pageSize(q.pageSize, 1, 400, 400, "ValidationError");
-      let tgs = elb.tgs;
-      if (q.loadBalancerArn) {
-        const lb = elb.lbs.find((l) => l.arn === q.loadBalancerArn);
-        if (!lb)
-          throw new SimApiError("LoadBalancerNotFound", `Load balancer '${q.loadBalancerArn}' not found`);
-        tgs = lb.targetGroups;
-      }
-      if (q.arns?.length || q.names?.length) {
-        const wanted = [...(q.arns ?? []), ...(q.names ?? [])];
-        const missing = wanted.filter((w) => !tgs.some((tg) => tg.arn === w || tg.name === w));
-        if (missing.length > 0)
-          throw new SimApiError("TargetGroupNotFound", `Target groups '${missing.join(", ")}' not found`);
-        tgs = tgs.filter((tg) => wanted.includes(tg.arn) || wanted.includes(tg.name));
-      }
-      return page(tgs.map(tgView), size, q.marker, "ValidationError");
+      return describeTargetGroups(elb, q);
     },
     describeTargetGroupAttributes(arn) {
       return elb.attributes(elb.tg(arn));
