@@ -66,6 +66,8 @@ const targetGroupSchema = z.strictObject({
 
 // Items are validated one by one, so a broken instance does not hide the problems of the others.
 const inventorySchema = z.strictObject({
+  /** Where editors find the JSON Schema (`inventoryJsonSchema`); ignored by the loader. */
+  $schema: z.string().optional(),
   version: z.literal(1).optional(),
   region: z.string().regex(REGION_RE, "not a Region name (e.g. ap-northeast-1)"),
   account: z
@@ -75,6 +77,18 @@ const inventorySchema = z.strictObject({
   targetGroups: z.array(z.unknown()).default([]),
   instances: z.array(z.unknown()),
 });
+
+/**
+ * JSON Schema of the inventory format, for editors (`"$schema"` or yaml-language-server). The loader
+ * checks more than the schema can say: unique ids, known target groups, AZs of the Region.
+ */
+export function inventoryJsonSchema(): Record<string, unknown> {
+  const whole = inventorySchema.extend({
+    targetGroups: z.array(targetGroupSchema).optional(),
+    instances: z.array(instanceSchema),
+  });
+  return z.toJSONSchema(whole, { io: "input" }) as Record<string, unknown>;
+}
 
 type RawTargetGroup = z.infer<typeof targetGroupSchema>;
 type RawInstance = z.infer<typeof instanceSchema>;

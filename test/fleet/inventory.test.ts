@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadInventory, parseInventory } from "../../src/fleet/inventory.js";
+import { inventoryJsonSchema, loadInventory, parseInventory } from "../../src/fleet/inventory.js";
 import { type FleetSpec, InputError, type InputIssue } from "../../src/plan/types.js";
 import { planWaves } from "../../src/waves/index.js";
 import { makePlan } from "../waves/fleet-builder.js";
@@ -312,5 +312,23 @@ describe("YAML inventories", () => {
     expect(issues).toMatchObject([
       { line: 11, column: 22, path: "instances[1].tags.Version", message: "expected string, got number" },
     ]);
+  });
+});
+
+describe("the inventory JSON Schema for editors", () => {
+  it("requires region and instances, forbids unknown keys, and allows $schema", () => {
+    const schema = inventoryJsonSchema() as {
+      required: string[];
+      additionalProperties: boolean;
+      properties: Record<string, { items?: { required?: string[] } }>;
+    };
+    expect(schema.required.sort()).toEqual(["instances", "region"]);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.instances?.items?.required?.sort()).toEqual(["az", "id"]);
+    const fleet = parseInventory(
+      JSON.stringify({ $schema: "./inventory.schema.json", region: "ap-northeast-1", instances: [] }),
+      "inv.json",
+    );
+    expect(fleet.instances).toEqual([]);
   });
 });
