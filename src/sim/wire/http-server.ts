@@ -71,7 +71,8 @@ export async function startWireServer(o: WireServerOptions): Promise<WireServer>
       send(res, out.status, { "content-type": "application/json" }, JSON.stringify(out.body));
       return;
     }
-    o.world.advanceTo(o.clock.now());
+    // The router advances the model itself, inside its error handling, so a model failure is
+    // answered as a 5xx in the service's own shape.
     const out = await handleAwsRequest(ctx, {
       method: req.method ?? "POST",
       url,
@@ -90,7 +91,13 @@ export async function startWireServer(o: WireServerOptions): Promise<WireServer>
   });
   const port = (server.address() as AddressInfo).port;
 
-  const ticker = setInterval(() => o.world.advanceTo(o.clock.now()), tickIntervalMs(o.clock));
+  const ticker = setInterval(() => {
+    try {
+      o.world.advanceTo(o.clock.now());
+    } catch {
+      // Not fatal here: the same failure reaches the next request, which answers it as a 5xx.
+    }
+  }, tickIntervalMs(o.clock));
   ticker.unref();
 
   let closed: Promise<void> | undefined;

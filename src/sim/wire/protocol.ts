@@ -12,11 +12,12 @@ export interface WireResponse {
   body: string;
 }
 
-/** A JSON value as the JSON protocols send it (timestamps already converted to epoch seconds). */
+/** A JSON response value; a `Date` is sent as epoch seconds, the JSON protocols' timestamp format. */
 export type JsonValue =
   | string
   | number
   | boolean
+  | Date
   | null
   | undefined
   | JsonValue[]

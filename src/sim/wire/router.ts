@@ -130,8 +130,7 @@ async function handleQuery(ctx: RouterContext, req: AwsRequest, requestId: strin
       requestId,
     );
   const handler = svc.actions[action];
-  const result = dispatch(ctx, req, svc, action, requestId, handler && (() => handler(p, ctx.world)));
-  return result;
+  return dispatch(ctx, req, svc, action, requestId, handler && (() => handler(p, ctx.world)));
 }
 
 async function dispatch(
