@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TokenBucket } from "../../src/aws/rate-limit.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -44,6 +45,37 @@ describe("client-side token bucket", () => {
     expect(await gaveUp).toBe("aborted");
     await clock.advance(1_000);
     await expect(next).resolves.toBeUndefined();
+  });
+
+  it("never lets more than burst + rate × elapsed requests through in any interval", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 25 }),
+        async (burst, perSecond, arrivals) => {
+          const clock = new ManualClock();
+          const bucket = new TokenBucket({ burst, perSecond }, clock);
+          const sent: number[] = [];
+          const done: Promise<void>[] = [];
+          const sorted = [...arrivals].sort((a, b) => a - b);
+          for (const at of sorted) {
+            await clock.advance(at - clock.now());
+            done.push(bucket.take().then(() => void sent.push(clock.now())));
+          }
+          await clock.advance(sorted.length * Math.ceil(1_000 / perSecond) + 1_000);
+          await Promise.all(done);
+          expect(sent).toHaveLength(arrivals.length);
+          for (let i = 0; i < sent.length; i++) {
+            for (let j = i; j < sent.length; j++) {
+              const elapsed = (sent[j] as number) - (sent[i] as number);
+              expect(j - i + 1).toBeLessThanOrEqual(burst + (perSecond * elapsed) / 1_000 + 1e-6);
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("rejects a budget that could never send anything", () => {
