@@ -80,6 +80,18 @@ describe("EC2 over the EC2 query protocol", () => {
     expect(err).toMatchObject({ name: "InvalidParameterCombination", $metadata: { httpStatusCode: 400 } });
   });
 
+  it("refuses more than 200 filter values in one call, as EC2 does", async () => {
+    const ids = Array.from({ length: 201 }, (_, i) => `i-${i}`);
+    const err = await ec2
+      .send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: ids }] }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: "FilterLimitExceeded" });
+    const ok = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: ids.slice(0, 200) }] }),
+    );
+    expect(ok.$metadata.httpStatusCode).toBe(200);
+  });
+
   it("lists the availability zones of the region", async () => {
     const out = await ec2.send(new DescribeAvailabilityZonesCommand({}));
     expect(out.AvailabilityZones?.map((z) => [z.ZoneName, z.ZoneId, z.State, z.RegionName])).toEqual([

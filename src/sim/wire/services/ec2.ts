@@ -2,6 +2,9 @@ import { type Ec2Filter, SimApiError, type SimEc2Instance } from "../../model/ap
 import type { XmlObject } from "../xml.js";
 import type { QueryService } from "./types.js";
 
+/** EC2 refuses a Describe call carrying more filter values than this, all filters together. */
+export const EC2_MAX_FILTER_VALUES = 200;
+
 /**
  * EC2 speaks its own query dialect: lists in requests are `InstanceId.1` / `Filter.1.Value.1`,
  * responses use lowerCamel element names, `<item>` list entries and a top-level `<requestId>`.
@@ -31,6 +34,13 @@ export const ec2Service: QueryService = {
       const filters: Ec2Filter[] = p
         .structs("Filter")
         .map((f) => ({ name: f.required("Name"), values: f.list("Value") ?? [] }));
+      const values = filters.reduce((n, f) => n + f.values.length, 0);
+      if (values > EC2_MAX_FILTER_VALUES) {
+        throw new SimApiError(
+          "FilterLimitExceeded",
+          `The maximum number of filter values specified on a single call is ${EC2_MAX_FILTER_VALUES}`,
+        );
+      }
       const page = world.describeInstances({
         instanceIds,
         filters: filters.length ? filters : undefined,
