@@ -92,6 +92,22 @@ describe("wire faults through the real SDK clients", () => {
     expect(sim.wire.counter.snapshot().throttled).toBe(3);
   });
 
+  it("throttles once a bucket is empty and stays throttled while simulated time stands still", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    sim = await startTestSim({
+      clock,
+      faults: { buckets: { "EC2.DescribeInstances": { burst: 1, perSecond: 1 } } },
+    });
+    const ec2 = new EC2Client({ ...sim.client, maxAttempts: 1 });
+    await ec2.send(new DescribeInstancesCommand({}));
+    const err = await ec2.send(new DescribeInstancesCommand({})).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: "RequestLimitExceeded", $metadata: { httpStatusCode: 503 } });
+    await clock.advance(1_000);
+    const again = await ec2.send(new DescribeInstancesCommand({}));
+    expect(again.$metadata.httpStatusCode).toBe(200);
+    ec2.destroy();
+  });
+
   it("answers injected 5xx that the SDK retries as transient", async () => {
     sim = await startTestSim({ faults: { errorRate: 1 } });
     const ssm = new SSMClient({ ...sim.client, maxAttempts: 3 });
