@@ -140,3 +140,25 @@ describe("determinism", () => {
     expect(c.series).not.toEqual(a.series);
   });
 });
+
+describe("scheduled faults", () => {
+  it("terminate a random instance and take an agent offline at the times the spec says", async () => {
+    const spec = await smallSpec((raw) => {
+      raw.faults = {
+        scheduled: [
+          { at: "1m", op: "terminateInstance", instanceId: "random" },
+          { at: "2m", op: "ssmAgent", instanceId: "random", online: false },
+        ],
+      };
+    });
+    const t = makeWorld(spec);
+    await t.step(59_000);
+    expect(t.world.state().instances.filter((i) => i.state !== "running")).toEqual([]);
+    await t.step(2_000);
+    expect(t.world.state().instances.filter((i) => i.state === "shutting-down")).toHaveLength(1);
+    await t.step(60_000);
+    const lost = t.world.describeInstanceInformation({ pingStatus: ["ConnectionLost"] }).items;
+    expect(lost).toHaveLength(2); // the terminated one and the one whose agent went away
+    expect(t.world.metrics().cameras.connected).toBe(2000);
+  });
+});
