@@ -96,6 +96,7 @@ export function createReader(c: AwsClients): AwsReader {
                     az: i.Placement?.AvailabilityZone ?? "",
                     state: i.State?.Name ?? "unknown",
                     ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
+                    ...(i.VpcId ? { vpcId: i.VpcId } : {}),
                     tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])),
                   });
                 }
@@ -306,7 +307,7 @@ export function createReader(c: AwsClients): AwsReader {
 
 async function describeTargetGroups(
   c: AwsClients,
-  q: { arns?: string[]; names?: string[]; details?: boolean },
+  q: { arns?: string[]; names?: string[]; details?: boolean; instanceTargetsInVpcs?: string[] },
 ): Promise<TargetGroup[]> {
   const arns = unique(q.arns ?? []);
   const names = unique(q.names ?? []);
@@ -326,8 +327,18 @@ async function describeTargetGroups(
       return out;
     }),
   );
+  const vpcs = q.instanceTargetsInVpcs ? new Set(q.instanceTargetsInVpcs) : undefined;
   const groups = dedupeBy(
-    pages.flat().filter((g) => g.TargetGroupArn),
+    pages
+      .flat()
+      .filter((g) => g.TargetGroupArn)
+      // ip / lambda / alb groups cannot list an instance id, and a group in another VPC cannot hold
+      // these instances: skipping them saves a DescribeTargetHealth each in a busy Region.
+      .filter(
+        (g) =>
+          !vpcs ||
+          ((g.TargetType ?? "instance") === "instance" && (!g.VpcId || vpcs.size === 0 || vpcs.has(g.VpcId))),
+      ),
     (g) => g.TargetGroupArn as string,
   );
   if (q.details === false) return groups.map((g) => toTargetGroup(g, undefined, {}));

@@ -10,6 +10,8 @@ export interface Ec2InstanceSummary {
   az: string;
   state: string;
   privateIp?: string;
+  /** The instance's VPC (absent for EC2-Classic or when the endpoint does not report it). */
+  vpcId?: string;
   tags: Record<string, string>;
 }
 
@@ -82,10 +84,16 @@ export interface AwsReader {
    * Target groups by ARN or name; all of the region's when both are empty. Attributes and the load
    * balancer type are filled in unless `details: false` (then the type comes from the protocol and
    * the deregistration settings are AWS's defaults), which saves a call per group when listing a
-   * whole region only to find the few groups that matter. `targetCount` is 0: DescribeTargetHealth
-   * knows it.
+   * whole region only to find the few groups that matter. `instanceTargetsInVpcs` keeps only the
+   * groups that can hold those VPCs' instances (target type `instance`, same VPC; a group or
+   * endpoint that reports no VPC is kept). `targetCount` is 0: DescribeTargetHealth knows it.
    */
-  describeTargetGroups(q: { arns?: string[]; names?: string[]; details?: boolean }): Promise<TargetGroup[]>;
+  describeTargetGroups(q: {
+    arns?: string[];
+    names?: string[];
+    details?: boolean;
+    instanceTargetsInVpcs?: string[];
+  }): Promise<TargetGroup[]>;
   /** Every target of one group (not paginated in AWS). */
   describeTargetHealth(targetGroupArn: string): Promise<TargetHealthDescription[]>;
   /** SSM ping status per instance id; ids SSM does not know are absent. Batched by 50. */

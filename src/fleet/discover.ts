@@ -3,8 +3,8 @@
  * target groups and ports, Auto Scaling groups and SSM status. Every read is batched inside the
  * `AwsReader`; nothing here loops over instances making calls.
  *
- * Calls for a 1,000-instance fleet selected by tags, in a Region with T target groups of which G
- * hold the fleet (no target groups named in the plan):
+ * Calls for a 1,000-instance fleet selected by tags, in a Region with T instance-type target groups
+ * in the fleet's VPCs, of which G hold the fleet (no target groups named in the plan):
  *
  *   STS.GetCallerIdentity                      1
  *   EC2.DescribeInstances                      1   (1,000 a page)
@@ -15,7 +15,7 @@
  *   ELBv2.DescribeTargetGroupAttributes        G
  *   ELBv2.DescribeLoadBalancers                ⌈LBs/20⌉
  *
- * i.e. about 45 + T + 2G calls — 0.05 per instance with a handful of groups.
+ * i.e. about 45 + T + 2G calls: 49 for the simulator's default 1,000-server fleet (T = G = 2).
  */
 import type { AwsReader, TargetHealthDescription } from "../aws/types.js";
 import type { FleetSpec } from "../plan/types.js";
@@ -52,7 +52,8 @@ export async function discoverFleet(
   const selected = selectInstances(withGroups, spec.select, spec.exclude);
   const fleetIds = new Set(selected.map((i) => i.id));
 
-  const { groups, health } = await resolveTargetGroups(reader, spec.targetGroups, fleetIds);
+  const vpcIds = [...new Set(selected.flatMap((i) => (i.vpcId ? [i.vpcId] : [])))];
+  const { groups, health } = await resolveTargetGroups(reader, spec.targetGroups, fleetIds, vpcIds);
 
   const targetsOf = new Map<string, InstanceTarget[]>();
   for (const g of groups) {
@@ -129,6 +130,7 @@ async function resolveTargetGroups(
   reader: AwsReader,
   wanted: string[],
   fleetIds: Set<string>,
+  vpcIds: string[],
 ): Promise<{ groups: TargetGroup[]; health: Map<string, TargetHealthDescription[]> }> {
   const health = new Map<string, TargetHealthDescription[]>();
   const readHealth = async (arns: string[]) => {
@@ -145,9 +147,11 @@ async function resolveTargetGroups(
     groups = await reader.describeTargetGroups({ arns, names });
     await readHealth(groups.map((g) => g.arn));
   } else {
-    // No groups named: every group of the Region is a suspect. List them without per-group
-    // details, read each one's targets, and only describe in full the few that hold the fleet.
-    const all = await reader.describeTargetGroups({ details: false });
+    // No groups named: every instance-type group in the fleet's VPCs is a suspect. List them
+    // without per-group details, read each one's targets, and only describe in full the few that
+    // hold the fleet.
+    if (fleetIds.size === 0) return { groups: [], health };
+    const all = await reader.describeTargetGroups({ details: false, instanceTargetsInVpcs: vpcIds });
     await readHealth(all.map((g) => g.arn));
     const holding = all
       .filter((g) => (health.get(g.arn) ?? []).some((t) => fleetIds.has(t.id)))

@@ -31,6 +31,7 @@ function instanceXml(i: FakeInstance): string {
     x("instanceState", x("code", i.state === "running" ? 16 : 80), x("name", i.state)),
     x("placement", x("availabilityZone", i.az)),
     x("privateIpAddress", "10.0.0.1"),
+    x("vpcId", "vpc-0a1"),
     x(
       "tagSet",
       members(Object.entries(i.tags), ([k, v]) => x("key", k) + x("value", v), "item"),
@@ -74,6 +75,7 @@ describe("EC2 adapter", () => {
     const expected = all.filter((i) => i.tags.Service === "relay" && i.state === "running");
     expect(found.map((i) => i.id).sort()).toEqual(expected.map((i) => i.id).sort());
     expect(found[0]).toMatchObject({
+      vpcId: "vpc-0a1",
       az: expect.stringMatching(/^us-east-1/),
       state: "running",
       privateIp: "10.0.0.1",
@@ -256,6 +258,37 @@ describe("ELBv2 adapter", () => {
       },
     ]);
     expect(aws.calls().byAction).toEqual({ "ELBv2.DescribeTargetHealth": 1 });
+    aws.close();
+  });
+
+  it("lists only the groups that can hold the fleet's instances: instance targets, same VPC or no VPC", async () => {
+    const groups = [
+      { name: "same-vpc", type: "instance", vpc: "vpc-1" },
+      { name: "ip-targets", type: "ip", vpc: "vpc-1" },
+      { name: "lambda", type: "lambda", vpc: undefined },
+      { name: "other-vpc", type: "instance", vpc: "vpc-2" },
+      { name: "no-vpc-reported", type: undefined, vpc: undefined },
+    ];
+    stub = await startStub(() =>
+      ok(
+        x(
+          "TargetGroups",
+          members(
+            groups,
+            (g) =>
+              x("TargetGroupArn", TG_ARN(groups.indexOf(g))) +
+              x("TargetGroupName", g.name) +
+              (g.type ? x("TargetType", g.type) : "") +
+              (g.vpc ? x("VpcId", g.vpc) : ""),
+          ),
+        ),
+      ),
+    );
+    const aws = connectTo(stub);
+    const kept = await aws.reader.describeTargetGroups({ details: false, instanceTargetsInVpcs: ["vpc-1"] });
+    expect(kept.map((g) => g.name)).toEqual(["same-vpc", "no-vpc-reported"]);
+    const all = await aws.reader.describeTargetGroups({ details: false });
+    expect(all).toHaveLength(5);
     aws.close();
   });
 });

@@ -38,13 +38,23 @@ class FakeAws implements AwsReader {
         (states.length === 0 || states.includes(i.state)),
     );
   }
-  async describeTargetGroups(q: { arns?: string[]; names?: string[]; details?: boolean }) {
+  /** VPC of each group by ARN (a group with none listed reports no VPC). */
+  vpcOf: Record<string, string> = {};
+  async describeTargetGroups(q: {
+    arns?: string[];
+    names?: string[];
+    details?: boolean;
+    instanceTargetsInVpcs?: string[];
+  }) {
     this.log("describeTargetGroups", q);
     const { arns = [], names = [] } = q;
-    const picked =
+    let picked =
       arns.length || names.length
         ? this.groups.filter((g) => arns.includes(g.arn) || names.includes(g.name))
         : this.groups;
+    const vpcs = q.instanceTargetsInVpcs;
+    if (vpcs?.length)
+      picked = picked.filter((g) => !this.vpcOf[g.arn] || vpcs.includes(this.vpcOf[g.arn] as string));
     return picked.map((g) =>
       q.details === false ? { ...g, deregistrationDelaySeconds: 300, connectionTermination: false } : g,
     );
@@ -110,6 +120,7 @@ function world(n = 30): FakeAws {
       az: `eu-west-1${"abc"[k % 3]}`,
       state: k % 10 === 9 ? "stopped" : "running",
       privateIp: `10.0.${k >> 8}.${k & 255}`,
+      vpcId: "vpc-relay",
       tags: { Service: "relay", Env: "prod", ...(k === 3 ? { "rollwave/skip": "true" } : {}) },
     });
     aws.asgOf[id] = k % 2 === 0 ? "relay-a" : "relay-b";
@@ -117,7 +128,13 @@ function world(n = 30): FakeAws {
   }
   for (let k = 0; k < 5; k++) {
     const id = `i-w${k}`;
-    aws.instances.push({ id, az: "eu-west-1a", state: "running", tags: { Service: "web", Env: "prod" } });
+    aws.instances.push({
+      id,
+      az: "eu-west-1a",
+      state: "running",
+      vpcId: "vpc-web",
+      tags: { Service: "web", Env: "prod" },
+    });
     aws.asgOf[id] = "web";
     aws.ssm[id] = "Online";
   }
@@ -126,7 +143,9 @@ function world(n = 30): FakeAws {
     group("relay-admin", "application", 30),
     group("web", "application", 30),
     group("empty", "application", 300),
+    group("other-vpc", "application", 300),
   ];
+  aws.vpcOf = { [arn("relay-nlb")]: "vpc-relay", [arn("web")]: "vpc-web", [arn("other-vpc")]: "vpc-other" };
   const relayIds = aws.instances.filter((i) => i.tags.Service === "relay").map((i) => i.id);
   aws.targets[arn("relay-nlb")] = relayIds.map((id, k) => ({
     id,
@@ -203,10 +222,18 @@ describe("discoverFleet", () => {
       type: "network",
     });
     expect(fleet.targetGroups.find((g) => g.name === "relay-admin")?.targetCount).toBe(10);
-    // One health read per group of the Region, and a detailed describe only for the two kept.
-    expect(aws.count("describeTargetHealth")).toBe(4);
+    // One health read per group that could hold the fleet (not the groups of other VPCs), and a
+    // detailed describe only for the two kept.
     const described = aws.calls.filter((c) => c.method === "describeTargetGroups").map((c) => c.arg);
-    expect(described).toEqual([{ details: false }, { arns: [arn("relay-nlb"), arn("relay-admin")] }]);
+    expect(described).toEqual([
+      { details: false, instanceTargetsInVpcs: ["vpc-relay"] },
+      { arns: [arn("relay-nlb"), arn("relay-admin")] },
+    ]);
+    expect(aws.calls.filter((c) => c.method === "describeTargetHealth").map((c) => c.arg)).toEqual([
+      arn("relay-nlb"),
+      arn("relay-admin"),
+      arn("empty"),
+    ]);
   });
 
   it("uses only the target groups the plan names, by ARN or by name", async () => {
@@ -292,7 +319,8 @@ describe("discoverFleet", () => {
     ]) {
       expect(aws.count(method)).toBe(1);
     }
-    expect(aws.calls.length).toBe(4 + 2 + aws.groups.length);
+    // 4 batched reads, 2 target group describes, 3 health reads (the groups that can hold relays).
+    expect(aws.calls.length).toBe(4 + 2 + 3);
   });
 
   it("selects nothing, and reads nothing per instance, when the selection matches no instance", async () => {
