@@ -16,6 +16,9 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // The AWS SDK warns on every run under Node 20 about its releases from 2027 on; this install
+  // pins its SDK, so the warning only buries the output someone reads at 3 a.m.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return {
     stdout: process.stdout,
     stderr: process.stderr,
