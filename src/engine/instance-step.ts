@@ -211,7 +211,10 @@ function stepCommand(i: InstanceRun, obs: Observation, ctx: DecideContext): Step
   const step = i.step as StepName;
   const spec = stepSpec(ctx.plan, step);
   // A result observed late still counts: the deadline only judges the absence of a result.
-  const late = i.deadline !== undefined && ctx.now > i.deadline;
+  const polled = i.commandId !== undefined && obs.commands[i.commandId] !== undefined;
+  // Past the deadline, judge only on a poll made now (a slow tick must not fail a finished command);
+  // a command never sent (SendCommand kept failing) has nothing to poll.
+  const late = i.deadline !== undefined && ctx.now > i.deadline && (polled || i.commandId === undefined);
   const inv = i.commandId ? obs.commands[i.commandId]?.[i.id] : undefined;
   if (inv?.status === "Success") return afterCommand(i, step, ctx);
   // Right after SendCommand the invocation may not be listed yet: that is "not yet", not an error.

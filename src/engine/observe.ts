@@ -31,6 +31,8 @@ export interface ConnectionCache {
   at?: number;
 }
 
+/** Datapoints are per minute: reading the metric more often than this buys nothing. */
+const METRIC_MAX_AGE_MS = 30_000;
 const HEALTH_PHASES = new Set(["draining", "registering", "warming"]);
 const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stopping", "stopped"];
 
@@ -88,8 +90,12 @@ export async function observe(
       }),
     );
   }
+  const overdue = new Set<string>();
+  for (const i of Object.values(s.instances)) {
+    if (i.commandId && i.deadline !== undefined && i.deadline < now) overdue.add(i.commandId);
+  }
   for (const cmd of Object.values(s.global.commands)) {
-    if (cmd.nextPollAt > now) continue;
+    if (cmd.nextPollAt > now && !overdue.has(cmd.id)) continue;
     jobs.push(
       guard(`ListCommandInvocations ${cmd.id}`, async () => {
         const rows = await deps.reader.listCommandInvocations(cmd.id);
@@ -108,7 +114,11 @@ export async function observe(
   } else if (alarms) obs.alarms = [];
   const src = deps.plan.capacity.connections?.source;
   const needConns = (drainingDue && deps.drainByConnections) || wantsAdmission(s, deps);
-  if (src?.kind === "metric" && needConns && (cache.at === undefined || now - cache.at >= deps.pollMs)) {
+  if (
+    src?.kind === "metric" &&
+    needConns &&
+    (cache.at === undefined || now - cache.at >= Math.max(deps.pollMs, METRIC_MAX_AGE_MS))
+  ) {
     jobs.push(
       guard("GetMetricData", async () => {
         const periodSeconds = 60;

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// The 1,000-server default fleet rolled with plans/camera-relay.yaml through the simulator, over real
+// SDK clients on loopback HTTP, at a fixed time scale. Prints one JSON line: wall and simulated time,
+// API calls in total and per instance, the engine's outcome and the simulator's camera stats.
+//
+//   npm run build && node bench/rollout.mjs [--scale 1000] [--strategy window|waves]
+import { parseArgs } from "node:util";
+import { createAws } from "../dist/aws/connect.js";
+import { capacityFloor, memoryJournal, runRollout } from "../dist/engine/index.js";
+import { discoverFleet } from "../dist/fleet/discover.js";
+import { loadPlan } from "../dist/plan/load.js";
+import { startSimulator } from "../dist/sim/index.js";
+import { ScaledClock } from "../dist/util/clock.js";
+import { planWaves } from "../dist/waves/plan-waves.js";
+
+const { values } = parseArgs({
+  options: {
+    scale: { type: "string", default: "1000" },
+    strategy: { type: "string" },
+    release: { type: "string", default: "v2.0.0" },
+  },
+});
+const scale = Number(values.scale);
+const clock = new ScaledClock(scale);
+const sim = await startSimulator({ clock, seed: 1 });
+const aws = createAws({
+  region: sim.region,
+  endpointUrl: sim.endpoint,
+  credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
+  clock,
+});
+const { plan: loaded } = await loadPlan("plans/camera-relay.yaml", {
+  vars: [`release=${values.release}`],
+  autoApprove: true,
+});
+const plan = values.strategy
+  ? { ...loaded, rollout: { ...loaded.rollout, strategy: values.strategy } }
+  : loaded;
+
+const wall0 = performance.now();
+const sim0 = clock.now();
+const fleet = await discoverFleet(aws.reader, plan.fleet, { region: sim.region });
+const discoverCalls = aws.calls().total;
+const wavePlan = planWaves(fleet, plan);
+sim.world.setCapacityFloor(capacityFloor(fleet, wavePlan));
+const counts = {};
+const failures = [];
+const rss0 = process.memoryUsage().rss;
+let maxRss = rss0;
+const memTimer = setInterval(() => {
+  maxRss = Math.max(maxRss, process.memoryUsage().rss);
+}, 200);
+const result = await runRollout({
+  plan,
+  fleet,
+  wavePlan,
+  aws,
+  clock,
+  signal: new AbortController().signal,
+  emit: (e) => {
+    counts[e.type] = (counts[e.type] ?? 0) + 1;
+    if (e.type === "instance.failed") failures.push(e);
+  },
+  journal: memoryJournal(),
+  autoApprove: true,
+  apiCallsSince: aws.calls(),
+});
+clearInterval(memTimer);
+const wallMs = performance.now() - wall0;
+const m = sim.metrics();
+const planned = wavePlan.waves.reduce((a, w) => a + w.instances.length, 0);
+// Failure reasons, grouped with ids and numbers blurred, most common first.
+const reasons = {};
+for (const p of failures) {
+  const k = p.reason.replace(/i-[0-9a-f]+/g, "i-…").replace(/\d+/g, "N");
+  reasons[k] = (reasons[k] ?? 0) + 1;
+}
+console.log(
+  JSON.stringify({
+    bench: "rollout",
+    fleet: fleet.instances.length,
+    planned,
+    strategy: plan.rollout.strategy,
+    timeScale: scale,
+    status: result.status,
+    reason: result.reason,
+    instances: result.instances,
+    wallSeconds: Math.round(wallMs / 100) / 10,
+    simulatedMinutes: Math.round((clock.now() - sim0) / 6000) / 10,
+    rolloutSimulatedMinutes: Math.round(result.durationMs / 6000) / 10,
+    apiCalls: {
+      total: result.apiCalls.total,
+      perInstance: Math.round((result.apiCalls.total / planned) * 100) / 100,
+      discovery: discoverCalls,
+      byAction: result.apiCalls.byAction,
+      throttled: aws.calls().throttled,
+    },
+    failureReasons: Object.fromEntries(
+      Object.entries(reasons)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5),
+    ),
+    events: counts,
+    sim: {
+      invariantViolations: m.invariantViolations.length,
+      cameras: m.cameras,
+      maxLoadRatio: m.maxLoadRatio,
+    },
+    maxRssMB: Math.round(maxRss / 1e6),
+  }),
+);
+aws.close();
+await sim.close();
