@@ -36,7 +36,8 @@ import { page, pageSize } from "./paging.js";
 export interface CommandHost {
   connections(inst: Inst): number;
   holdService(inst: Inst): void;
-  releaseService(inst: Inst): void;
+  /** `crashed`: the line failed, so the service stays down until the next `stopService` line. */
+  releaseService(inst: Inst, crashed: boolean): void;
   install(inst: Inst, version: string, bad: boolean): void;
   shed(inst: Inst, rate: number): void;
 }
@@ -324,7 +325,7 @@ export class Commands {
     const gen = inv.gen;
     this.core.after(duration, () => {
       if (inv.gen !== gen) return;
-      this.release(inv);
+      this.release(inv, failed);
       if (failed) {
         inv.data.stderr += this.fill(spec.stderr || `${line}: failed`, groups, inv) + "\n";
         this.finish(inv, "Failed", "Failed", spec.exitCode);
@@ -366,10 +367,10 @@ export class Commands {
     return base;
   }
 
-  private release(inv: Inv): void {
+  private release(inv: Inv, crashed = false): void {
     if (!inv.holding) return;
     inv.holding = false;
-    this.host.releaseService(inv.inst);
+    this.host.releaseService(inv.inst, crashed);
   }
 
   private finish(inv: Inv, status: SimInvocation["status"], details: string, code: number): void {

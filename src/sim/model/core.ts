@@ -24,8 +24,10 @@ export interface Inst {
   tags: Record<string, string>;
   state: Ec2State;
   ssmOnline: boolean;
-  /** Commands currently holding the service down (`stopService` effects). */
+  /** Commands currently holding the service down (`stopService` effects), plus one while crashed. */
   serviceHolds: number;
+  /** A `stopService` line failed: the service stays down until the next one runs. */
+  crashed: boolean;
   installedVersion: string;
   installedBad: boolean;
   previousVersion: string;

@@ -55,6 +55,7 @@ export function buildInstances(core: Core): void {
           state: "running",
           ssmOnline: rng() < group.ssmOnlineShare,
           serviceHolds: 0,
+          crashed: false,
           installedVersion: spec.app.version,
           installedBad: false,
           previousVersion: spec.app.version,

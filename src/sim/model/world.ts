@@ -122,13 +122,17 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const commands = new Commands(core, {
     connections: (inst) => cameras.connections(inst.idx),
     holdService(inst) {
-      inst.serviceHolds++;
+      // A restart after a failed one takes over the crash's hold instead of adding one.
+      if (inst.crashed) inst.crashed = false;
+      else inst.serviceHolds++;
       if (inst.serviceHolds === 1) dropService(inst);
       elb.reevaluate(inst);
       touch(inst);
     },
-    releaseService(inst) {
-      inst.serviceHolds--;
+    releaseService(inst, crashed) {
+      if (crashed && !inst.crashed)
+        inst.crashed = true; // a failed restart leaves the service down
+      else inst.serviceHolds--;
       if (inst.serviceHolds === 0) {
         // The process comes back running whatever is installed now.
         inst.runningVersion = inst.installedVersion;

@@ -151,6 +151,28 @@ describe("commands", () => {
     expect(healthOf(t.world, "relay-rtmp", id)).toBe("healthy");
   });
 
+  it("leave the service down after a failed restart, until a later restart succeeds", async () => {
+    const t = makeWorld(await smallSpec());
+    const id = instanceIds(t.world)[0] as string;
+    t.world.control({ op: "commandFailures", probability: 1, match: "^systemctl" });
+    const deploy = send(t.world, [id], DEPLOY("v2.0.0"));
+    await t.until(() => invocations(t.world, deploy.commandId)[0]?.status === "Failed", 300_000);
+    await t.step(30_000);
+    expect(t.world.state().instances.find((i) => i.id === id)).toMatchObject({
+      serviceUp: false,
+      connections: 0,
+    });
+    expect(healthOf(t.world, "relay-http", id)).toBe("unhealthy");
+    t.world.control({ op: "commandFailures", probability: 0, match: "^systemctl" });
+    const retry = send(t.world, [id], ["systemctl restart relay"]);
+    await t.until(() => invocations(t.world, retry.commandId)[0]?.status === "Success", 60_000);
+    expect(t.world.state().instances.find((i) => i.id === id)).toMatchObject({
+      serviceUp: true,
+      version: "v2.0.0",
+    });
+    await t.until(() => healthOf(t.world, "relay-http", id) === "healthy", 60_000);
+  });
+
   it("let a probe print the instance's live connection count", async () => {
     const t = makeWorld(await smallSpec());
     const id = instanceIds(t.world)[0] as string;
