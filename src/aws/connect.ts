@@ -94,7 +94,11 @@ export function openClients(o: AwsOptions, readOnly: boolean): { clients: AwsCli
   const onThrottled = (info: RetryErrorInfo) => {
     const operation = (info.error && operationOfError.get(info.error)) || "unknown";
     counter.throttle();
-    o.onThrottle?.(operation);
+    try {
+      o.onThrottle?.(operation);
+    } catch {
+      // A listener's failure must not turn a retryable throttle into a failed call.
+    }
   };
 
   const clients = buildClients(
