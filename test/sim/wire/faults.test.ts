@@ -6,6 +6,7 @@ import {
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_BUCKETS, FaultInjector } from "../../../src/sim/wire/faults.js";
+import { tickIntervalMs } from "../../../src/sim/wire/http-server.js";
 import { ManualClock, ScaledClock } from "../../../src/util/clock.js";
 import { createRng } from "../../../src/util/rng.js";
 import { startTestSim, type TestSim } from "./helpers.js";
@@ -135,5 +136,15 @@ describe("wire faults through the real SDK clients", () => {
     await call;
     expect(done).toBe(true);
     ec2.destroy();
+  });
+});
+
+describe("the idle ticker", () => {
+  it("ticks about once per simulated second, but never faster than every 20 ms of real time", () => {
+    expect(tickIntervalMs(new ScaledClock(1))).toBe(1000);
+    expect(tickIntervalMs(new ScaledClock(10))).toBe(100);
+    expect(tickIntervalMs(new ScaledClock(60))).toBe(20);
+    expect(tickIntervalMs(new ScaledClock(6000))).toBe(20);
+    expect(tickIntervalMs(new ManualClock(0))).toBe(1000);
   });
 });

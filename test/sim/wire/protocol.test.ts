@@ -107,3 +107,22 @@ describe("unknown actions", () => {
     expect(res.body).toContain(`<requestId>${res.headers.get("x-amzn-requestid")}</requestId>`);
   });
 });
+
+describe("other request spellings", () => {
+  it("accepts a query request sent as GET with its parameters in the URL", async () => {
+    const res = await fetch(`${sim.endpoint}/?Action=GetCallerIdentity&Version=2011-06-15`, {
+      headers: { authorization: auth("ap-northeast-1", "sts") },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("<Account>123456789012</Account>");
+  });
+
+  it("reads the region of a presigned request from X-Amz-Credential", async () => {
+    const credential = encodeURIComponent("x/20260101/us-west-2/sts/aws4_request");
+    const res = await fetch(
+      `${sim.endpoint}/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Credential=${credential}`,
+    );
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("us-west-2");
+  });
+});
