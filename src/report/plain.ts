@@ -110,6 +110,7 @@ export function createPlainRenderer(out: OutputStream, o: PlainRendererOptions =
   const github = env.GITHUB_ACTIONS === "true";
   const progressEvery = o.progressEveryMs ?? 60_000;
   let lastProgress = Number.NEGATIVE_INFINITY;
+  const waitingSince = new Map<string, number>();
   let finished = false;
   return {
     onEvent(e) {
@@ -118,6 +119,14 @@ export function createPlainRenderer(out: OutputStream, o: PlainRendererOptions =
         if (e.at - lastProgress < progressEvery) return;
         lastProgress = e.at;
       }
+      // A gate that keeps holding (capacity re-checked every tick) prints once per interval, not
+      // once per tick; a pass in between resets it.
+      if (e.type === "gate.waiting") {
+        const last = waitingSince.get(e.gate);
+        if (last !== undefined && e.at - last < progressEvery) return;
+        waitingSince.set(e.gate, e.at);
+      }
+      if (e.type === "gate.passed") waitingSince.delete(e.gate);
       const line = formatPlainEvent(e, chalk);
       if (line !== undefined) out.write(`${chalk.dim(timestamp(e.at))} ${line}\n`);
       const note = github ? annotation(e) : undefined;

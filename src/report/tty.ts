@@ -82,7 +82,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
 
   function waveTitle(w: WaveView): string {
     const head = `wave ${w.index} ${w.kind === "canary" ? chalk.cyan(w.kind) : w.kind}`;
-    if (!w.started) return `${head} · ${w.size} instances`;
+    if (!w.started) return `${head} · ${w.size} instance${w.size === 1 ? "" : "s"}`;
     const active: Partial<Record<InstancePhase, number>> = {};
     let settled = 0;
     let failed = 0;
@@ -114,18 +114,20 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       run: Promise.resolve(),
     };
     const remaining = [...waves.values()].filter((w) => !w.isFinished);
+    // One timer redraws every wave's title, queued ones included: under the sliding window a later
+    // wave is often under way while the one before it is still finishing.
+    let waveList: { title$: string }[] = [];
+    const timer = setInterval(() => {
+      remaining.forEach((w, i) => {
+        const t = waveList[i];
+        if (t) t.title$ = waveTitle(w);
+      });
+    }, 100);
     const waveTasks = remaining.map((w) => ({
       title: waveTitle(w),
       task: async (_: unknown, task: TaskLike) => {
-        const timer = setInterval(() => {
-          task.title = waveTitle(w);
-        }, 100);
-        try {
-          await Promise.race([w.finished.promise, end.promise]);
-        } finally {
-          clearInterval(timer);
-          task.title = waveTitle(w);
-        }
+        await Promise.race([w.finished.promise, end.promise]);
+        task.title = waveTitle(w);
         if (w.isFinished && w.failed > 0) throw new Error(`${w.failed} failed`);
       },
     }));
@@ -141,7 +143,11 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
         },
         {
           title: `rollout ${name}`,
-          task: (_: unknown, task) => task.newListr(waveTasks, { concurrent: false, exitOnError: false }),
+          task: (_: unknown, task) => {
+            const sub = task.newListr(waveTasks, { concurrent: false, exitOnError: false });
+            waveList = sub.tasks;
+            return sub;
+          },
         },
       ],
       {
@@ -166,7 +172,10 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
         },
       },
     );
-    seg.run = list.run().catch(() => undefined);
+    seg.run = list
+      .run()
+      .catch(() => undefined)
+      .finally(() => clearInterval(timer));
     segment = seg;
   }
 

@@ -61,6 +61,33 @@ describe("plain renderer", () => {
     expect(out.lines().filter((l) => l.includes(" progress: "))).toHaveLength(1);
   });
 
+  it("prints a gate that keeps holding once per interval, and again after it passed", async () => {
+    const out = new StringOutput(false);
+    const r = createPlainRenderer(out, { env: {}, progressEveryMs: 60_000 });
+    const wait = (s: number) => ({
+      type: "gate.waiting" as const,
+      at: s * 1000,
+      gate: "capacity" as const,
+      message: `held ${s}`,
+    });
+    for (const e of [
+      wait(0),
+      wait(5),
+      wait(30),
+      wait(61),
+      { type: "gate.passed" as const, at: 62_000, gate: "capacity" as const, message: "ok" },
+      wait(63),
+    ])
+      r.onEvent(e);
+    await r.close();
+    expect(out.lines().map((l) => l.split(" ").slice(1).join(" "))).toEqual([
+      "gate capacity waiting: held 0",
+      "gate capacity waiting: held 61",
+      "gate capacity passed: ok",
+      "gate capacity waiting: held 63",
+    ]);
+  });
+
   it("ends with the summary: status, counts, duration and API calls by action", async () => {
     const out = new StringOutput(false);
     await render(createPlainRenderer(out, { env: {}, name: "web-api" }));
@@ -148,5 +175,27 @@ describe("tty renderer", () => {
     const after = out.text.slice(frozen);
     expect(after).toMatch(/wave 1 batch · 2\/2 done · 1 failed/);
     expect(after).not.toMatch(/wave 0 canary/);
+  });
+
+  it("shows live counts for a later wave already under way while the one before is finishing", async () => {
+    const out = new StringOutput(true, 100);
+    const r = createTtyRenderer(out, { env: { NO_COLOR: "1" } });
+    const [started, , wave0] = scriptedRollout();
+    if (!started || !wave0) throw new Error("fixture");
+    r.onEvent(started);
+    r.onEvent(wave0);
+    r.onEvent({ type: "wave.started", at: 5, index: 1, kind: "batch", instanceIds: ["i-a2", "i-b2"] });
+    r.onEvent({
+      type: "instance.phase",
+      at: 6,
+      id: "i-a2",
+      az: "eu-west-1a",
+      wave: 1,
+      from: "pending",
+      to: "draining",
+    });
+    await new Promise((res) => setTimeout(res, 250));
+    expect(out.text).toMatch(/wave 1 batch · 0\/2 done · draining 1/);
+    await r.close();
   });
 });
