@@ -177,7 +177,7 @@ export function describeInstanceInformation(
     nextToken?: string;
   },
 ): Page<SimInstanceInformation> {
-  const size = pageSize(q.maxResults, 5, 50, 50, "InvalidFilterValue");
+  const size = pageSize(q.maxResults, 5, 50, 50, "ValidationException");
   const wanted = q.instanceIds && q.instanceIds.length > 0 ? new Set(q.instanceIds) : undefined;
   // Terminated instances stay in the inventory as ConnectionLost, like a dead agent.
   const rows: SimInstanceInformation[] = [];

@@ -7,7 +7,13 @@
  * clock, whether or not a ticker calls `advanceTo`.
  */
 import type { Clock } from "../../util/clock.js";
-import type { CapacityFloor, SimMetricsSnapshot, SimStateSnapshot, SimWorld } from "./api.js";
+import {
+  type CapacityFloor,
+  SimApiError,
+  type SimMetricsSnapshot,
+  type SimStateSnapshot,
+  type SimWorld,
+} from "./api.js";
 import { AutoScaling } from "./asg.js";
 import { Cameras } from "./cameras.js";
 import { Commands } from "./commands.js";
@@ -337,6 +343,9 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     describeAutoScalingInstances(q) {
       sync();
       const size = pageSize(q.maxRecords, 1, 50, 50, "ValidationError");
+      if ((q.instanceIds?.length ?? 0) > 50) {
+        throw new SimApiError("ValidationError", "InstanceIds: at most 50 instance ids per call");
+      }
       return page(asg.describeInstances(q.instanceIds), size, q.nextToken, "InvalidNextToken");
     },
     suspendProcesses: (group, processes) => asg.suspend(group, processes),
