@@ -1,5 +1,16 @@
 /** Small helpers for batching and for reading SSM plugin output. */
 
+export function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/** The first of each key, in order. */
+export function dedupeBy<T>(xs: T[], key: (x: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const x of xs) if (!seen.has(key(x))) seen.set(key(x), x);
+  return [...seen.values()];
+}
+
 /** [1,2,3,4,5] by 2 → [[1,2],[3,4],[5]]; an empty list gives no batches (so no calls). */
 export function chunk<T>(xs: readonly T[], size: number): T[][] {
   if (!(size >= 1)) throw new RangeError(`chunk size must be >= 1, got ${size}`);

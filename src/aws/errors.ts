@@ -58,3 +58,12 @@ export function hasCode(error: unknown, ...codes: string[]): boolean {
   const e = error as SdkLikeError | undefined;
   return codes.some((c) => c === e?.Code || c === e?.name);
 }
+
+/** Run one logical call (its pages and batches included), mapping any SDK failure to an `AwsCallError` named `Service.Action`. */
+export async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toAwsCallError(operation, error);
+  }
+}

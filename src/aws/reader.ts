@@ -8,23 +8,19 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { paginateDescribeAlarms, paginateGetMetricData } from "@aws-sdk/client-cloudwatch";
 import { type Filter, paginateDescribeInstances } from "@aws-sdk/client-ec2";
-import {
-  DescribeTargetGroupAttributesCommand,
-  DescribeTargetHealthCommand,
-  paginateDescribeLoadBalancers,
-  paginateDescribeTargetGroups,
-  type TargetGroup as SdkTargetGroup,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
   GetParameterCommand,
   paginateDescribeInstanceInformation,
   paginateListCommandInvocations,
 } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../fleet/types.js";
-import { chunk, splitStderr } from "./chunk.js";
+import type { SsmPingStatus, TargetHealthState } from "../fleet/types.js";
+import { chunk, dedupeBy, splitStderr, unique } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
-import { hasCode, toAwsCallError } from "./errors.js";
+import { call, hasCode } from "./errors.js";
+import { LIMITS, PAGING } from "./limits.js";
+import { describeTargetGroups } from "./target-groups.js";
 import type {
   AlarmStateSummary,
   AutoScalingGroupSummary,
@@ -34,31 +30,6 @@ import type {
   InvocationStatus,
   TargetHealthDescription,
 } from "./types.js";
-
-/** Per-call limits of the APIs (see /work/shared/aws-facts.md). */
-export const LIMITS = {
-  ec2InstanceIdsPerCall: 200,
-  ec2MaxResults: 1000,
-  elbNamesPerCall: 20,
-  elbPageSize: 400,
-  ssmInstanceIdsPerCall: 50,
-  ssmMaxResults: 50,
-  asgInstanceIdsPerCall: 50,
-  asgNamesPerCall: 100,
-  alarmNamesPerCall: 100,
-  metricQueriesPerCall: 500,
-} as const;
-
-const PAGING = { stopOnSameToken: true } as const;
-
-/** Run one logical read, mapping any SDK failure to an `AwsCallError` named `Service.Action`. */
-export async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw toAwsCallError(operation, error);
-  }
-}
 
 export function createReader(c: AwsClients): AwsReader {
   const reader: AwsReader = {
@@ -305,130 +276,6 @@ export function createReader(c: AwsClients): AwsReader {
   return reader;
 }
 
-async function describeTargetGroups(
-  c: AwsClients,
-  q: { arns?: string[]; names?: string[]; details?: boolean; instanceTargetsInVpcs?: string[] },
-): Promise<TargetGroup[]> {
-  const arns = unique(q.arns ?? []);
-  const names = unique(q.names ?? []);
-  const inputs =
-    arns.length === 0 && names.length === 0
-      ? [{ PageSize: LIMITS.elbPageSize }]
-      : [
-          ...chunk(arns, LIMITS.elbNamesPerCall).map((b) => ({ TargetGroupArns: b })),
-          ...chunk(names, LIMITS.elbNamesPerCall).map((b) => ({ Names: b })),
-        ];
-  const pages = await Promise.all(
-    inputs.map(async (input) => {
-      const out: SdkTargetGroup[] = [];
-      for await (const page of paginateDescribeTargetGroups({ client: c.elb, ...PAGING }, input)) {
-        out.push(...(page.TargetGroups ?? []));
-      }
-      return out;
-    }),
-  );
-  const vpcs = q.instanceTargetsInVpcs ? new Set(q.instanceTargetsInVpcs) : undefined;
-  const groups = dedupeBy(
-    pages
-      .flat()
-      .filter((g) => g.TargetGroupArn)
-      // ip / lambda / alb groups cannot list an instance id, and a group in another VPC cannot hold
-      // these instances: skipping them saves a DescribeTargetHealth each in a busy Region.
-      .filter(
-        (g) =>
-          !vpcs ||
-          ((g.TargetType ?? "instance") === "instance" && (!g.VpcId || vpcs.size === 0 || vpcs.has(g.VpcId))),
-      ),
-    (g) => g.TargetGroupArn as string,
-  );
-  if (q.details === false) return groups.map((g) => toTargetGroup(g, undefined, {}));
-
-  const lbArns = unique(groups.flatMap((g) => g.LoadBalancerArns ?? []));
-  const [lbTypes, attributes] = await Promise.all([
-    loadBalancerTypes(c, lbArns),
-    // ELBv2 has no batch form of DescribeTargetGroupAttributes: one call per group, never per instance.
-    Promise.all(
-      groups.map(async (g) => {
-        const out = await c.elb.send(
-          new DescribeTargetGroupAttributesCommand({ TargetGroupArn: g.TargetGroupArn }),
-        );
-        return Object.fromEntries((out.Attributes ?? []).map((a) => [a.Key ?? "", a.Value ?? ""]));
-      }),
-    ),
-  ]);
-  return groups.map((g, n) => {
-    const lbType = (g.LoadBalancerArns ?? []).map((a) => lbTypes.get(a)).find((t) => t !== undefined);
-    return toTargetGroup(g, lbType, attributes[n] ?? {});
-  });
-}
-
-async function loadBalancerTypes(c: AwsClients, arns: string[]): Promise<Map<string, string>> {
-  const types = new Map<string, string>();
-  await Promise.all(
-    chunk(arns, LIMITS.elbNamesPerCall).map(async (batch) => {
-      for await (const page of paginateDescribeLoadBalancers(
-        { client: c.elb, ...PAGING },
-        { LoadBalancerArns: batch },
-      )) {
-        for (const lb of page.LoadBalancers ?? [])
-          if (lb.LoadBalancerArn && lb.Type) types.set(lb.LoadBalancerArn, lb.Type);
-      }
-    }),
-  );
-  return types;
-}
-
-function toTargetGroup(
-  g: SdkTargetGroup,
-  lbType: string | undefined,
-  attrs: Record<string, string>,
-): TargetGroup {
-  const delay = Number(attrs["deregistration_delay.timeout_seconds"] ?? "300");
-  return {
-    arn: g.TargetGroupArn ?? "",
-    name: g.TargetGroupName ?? "",
-    type: groupType(lbType, g.Protocol),
-    ...(g.Protocol ? { protocol: g.Protocol } : {}),
-    ...(g.Port !== undefined ? { port: g.Port } : {}),
-    loadBalancerArns: g.LoadBalancerArns ?? [],
-    deregistrationDelaySeconds: Number.isFinite(delay) ? delay : 300,
-    connectionTermination: attrs["deregistration_delay.connection_termination.enabled"] === "true",
-    // Filled by whoever reads the group's targets (DescribeTargetHealth); unknown here.
-    targetCount: 0,
-  };
-}
-
-/** The load balancer's type when known; otherwise the protocol tells: TCP/UDP/TLS only exist on NLBs. */
-export function groupType(lbType: string | undefined, protocol: string | undefined): TargetGroup["type"] {
-  if (lbType === "application" || lbType === "network" || lbType === "gateway") return lbType;
-  switch (protocol) {
-    case "HTTP":
-    case "HTTPS":
-      return "application";
-    case "TCP":
-    case "UDP":
-    case "TLS":
-    case "TCP_UDP":
-    case "QUIC":
-    case "TCP_QUIC":
-      return "network";
-    case "GENEVE":
-      return "gateway";
-    default:
-      return "unknown";
-  }
-}
-
 function pingStatus(s: string | undefined): SsmPingStatus {
   return s === "Online" || s === "ConnectionLost" || s === "Inactive" ? s : "Unknown";
-}
-
-function unique<T>(xs: readonly T[]): T[] {
-  return [...new Set(xs)];
-}
-
-function dedupeBy<T>(xs: T[], key: (x: T) => string): T[] {
-  const seen = new Map<string, T>();
-  for (const x of xs) if (!seen.has(key(x))) seen.set(key(x), x);
-  return [...seen.values()];
 }

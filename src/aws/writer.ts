@@ -12,8 +12,7 @@ import {
 } from "@aws-sdk/client-ssm";
 import { chunk } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
-import { hasCode } from "./errors.js";
-import { call } from "./reader.js";
+import { call, hasCode } from "./errors.js";
 import type { AwsWriter, SendCommandRequest, TargetRef } from "./types.js";
 
 export const WRITE_LIMITS = {
