@@ -91,7 +91,7 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   // 5. Outcome, once nothing is in flight.
   const values = Object.values(s.instances);
   if (!values.some(isInFlight) && admitted === 0) outcome(s, ctx);
-  progress(s, events, now);
+  progress(s, events, now, ctx.connections);
   return { state: s, events };
 }
 
@@ -438,7 +438,7 @@ function forwardFailuresText(s: EngineState, ctx: DecideContext): string {
   return `${forwardFailures(s)} instance(s) failed (max ${ctx.maxFailed})`;
 }
 
-function progress(s: EngineState, events: RolloutEvent[], now: number) {
+function progress(s: EngineState, events: RolloutEvent[], now: number, connections?: Record<string, number>) {
   const phases: Record<string, number> = {};
   let out = 0;
   for (const i of Object.values(s.instances)) {
@@ -449,5 +449,13 @@ function progress(s: EngineState, events: RolloutEvent[], now: number) {
   if (key === s.global.lastProgressKey) return;
   s.global.lastProgressKey = key;
   const total = Object.keys(s.instances).length;
-  events.push({ type: "progress", at: now, phases, inService: total - out, outOfService: out });
+  const e: Extract<RolloutEvent, { type: "progress" }> = {
+    type: "progress",
+    at: now,
+    phases,
+    inService: total - out,
+    outOfService: out,
+  };
+  if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
+  events.push(e);
 }

@@ -106,13 +106,16 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     state = initialState(plan.name, plan.rollout.strategy, fleet, wavePlan, startedAt);
     await journal.append({ type: "begin", at: startedAt, name: plan.name, state });
   }
+  // On resume the planner may skip instances this rollout already holds (e.g. failed ones left out):
+  // those are counted from the journal, not twice.
+  const plannerSkipped = wavePlan.skipped.filter((x) => !state.instances[x.id]);
   emit({
     type: "rollout.started",
     at: startedAt,
     name: plan.name,
     dryRun: false,
     strategy: plan.rollout.strategy,
-    total: Object.keys(state.instances).length + wavePlan.skipped.length,
+    total: Object.keys(state.instances).length + plannerSkipped.length,
     waves: wavePlan.waves.map((w) => ({ index: w.index, kind: w.kind, size: w.instances.length })),
     window: wavePlan.window,
     maxFailed: wavePlan.maxFailed,
@@ -285,9 +288,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       ? { type: "end", at: now(), status: outcome.status }
       : { type: "end", at: now(), status: outcome.status, reason: outcome.reason },
   );
-  const instances = countInstances(state, wavePlan.skipped.length);
+  const instances = countInstances(state, plannerSkipped.length);
   const perInstance: RolloutResult["perInstance"] = {};
-  for (const s of wavePlan.skipped) perInstance[s.id] = { phase: "skipped", reason: s.reason, az: s.az };
+  for (const s of plannerSkipped) perInstance[s.id] = { phase: "skipped", reason: s.reason, az: s.az };
   for (const i of Object.values(state.instances)) {
     perInstance[i.id] =
       i.reason === undefined ? { phase: i.phase, az: i.az } : { phase: i.phase, reason: i.reason, az: i.az };
