@@ -215,7 +215,9 @@ export async function runDeploy(
       await renderer.close();
     }
     if (result.status === "paused" && !interrupted && mode !== "json") {
-      io.stderr.write(`paused: continue with \`rollwave resume ${file}\` (journal ${journalFile})\n`);
+      io.stderr.write(
+        `paused: continue with \`rollwave resume ${file}\` and the same flags (journal ${journalFile})\n`,
+      );
     }
     return exitCodeForStatus(result.status, interrupted);
   } finally {

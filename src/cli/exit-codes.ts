@@ -36,3 +36,12 @@ export function exitCodeForStatus(status: RolloutStatus, interrupted = false): E
       return ExitCode.failed;
   }
 }
+
+/** For `rollwave --help`. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0    succeeded (plan valid, preview printed, rollout succeeded)
+  1    rollout failed or rolled back, or an unexpected error
+  2    bad input (plan, variables, inventory, flags): nothing was changed
+  3    paused: awaiting approval or \`rollwave resume\`
+  4    another rollwave process holds the lock for this plan
+  130  interrupted (Ctrl-C): in-flight work stopped safely`;

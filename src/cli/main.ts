@@ -5,6 +5,7 @@
  *
  *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerPlan } from "./commands/plan.js";
@@ -12,13 +13,32 @@ import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
 import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
-import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
 
 export { ExitCode } from "./exit-codes.js";
 export type { CliIo } from "./io.js";
 
-const VERSION = "0.1.0";
+/** From package.json: two levels up from both src/cli and dist/cli. */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+const EXAMPLES = `Examples:
+  rollwave validate plans/camera-relay.yaml
+  rollwave plan plans/camera-relay.yaml --var release=v2.0.0
+  rollwave plan plans/camera-relay.yaml --inventory fleet.json --var release=v2.0.0 --output json
+  rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
+  rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
+  rollwave resume plans/camera-relay.yaml --var release=v2.0.0
+  rollwave sim --port 4566`;
 
 /** `argv` as `process.argv` gives it: the node binary and script first, then the user's arguments. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -33,14 +53,15 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
   };
   const program = new Command("rollwave")
     .description("Roll a release across a fleet of EC2 servers in connection-aware waves.")
-    .version(VERSION)
+    .version(version())
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError("(add --help for usage)")
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText("after", `\n${EXAMPLES}\n\n${EXIT_CODES_HELP}\n`);
 
   registerValidate(program, io, done);
   registerSchema(program, io, done);

@@ -23,8 +23,8 @@ export function parsePositive(name: string) {
 
 export function addVarOptions(cmd: Command): Command {
   return cmd
-    .option("--var <name=value>", "set a plan variable (repeatable)", collect, [])
-    .option("--var-file <file>", "read variables from a YAML/JSON map (repeatable; --var wins)", collect, []);
+    .option("--var <name=value>", "set a plan variable (repeatable)", collect)
+    .option("--var-file <file>", "read variables from a YAML/JSON map (repeatable; --var wins)", collect);
 }
 
 export function addAwsOptions(cmd: Command): Command {

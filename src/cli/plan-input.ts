@@ -4,8 +4,8 @@ import { printIssues } from "./errors.js";
 import type { CliIo } from "./io.js";
 
 export interface VarFlags {
-  var: string[];
-  varFile: string[];
+  var?: string[];
+  varFile?: string[];
 }
 
 /** commander's accumulator for repeatable flags: `--var a=1 --var b=2` → ["a=1", "b=2"]. */
@@ -20,8 +20,8 @@ export async function loadPlanFromFlags(
   o: { requireVars: boolean; nonInteractive?: boolean; autoApprove?: boolean },
 ): Promise<LoadedPlan> {
   const loaded = await loadPlan(file, {
-    vars: flags.var,
-    varFiles: flags.varFile,
+    vars: flags.var ?? [],
+    varFiles: flags.varFile ?? [],
     requireVars: o.requireVars,
     nonInteractive: o.nonInteractive ?? false,
     autoApprove: o.autoApprove ?? false,

@@ -11,12 +11,12 @@ export function registerValidate(program: Command, io: CliIo, done: CommandResul
     .command("validate")
     .description("check a plan (shape, sizes, durations, variables, cross-field rules) without touching AWS")
     .argument("<plan>", "plan file (YAML or JSON)")
-    .option("--var <name=value>", "set a plan variable (repeatable)", collect, [])
-    .option("--var-file <file>", "read variables from a YAML/JSON map (repeatable)", collect, [])
+    .option("--var <name=value>", "set a plan variable (repeatable)", collect)
+    .option("--var-file <file>", "read variables from a YAML/JSON map (repeatable)", collect)
     .action(async (file: string, flags: VarFlags) => {
       // Without values, a plan can still be checked: required variables are only enforced once
       // the caller supplies some, so `validate` works on a plan meant for CI to fill in.
-      const requireVars = flags.var.length > 0 || flags.varFile.length > 0;
+      const requireVars = (flags.var ?? []).length > 0 || (flags.varFile ?? []).length > 0;
       const loaded = await loadPlanFromFlags(io, file, flags, { requireVars });
       io.stdout.write(`${file}: plan ${loaded.plan.name} is valid (${issueCountLine(loaded.warnings)})\n`);
       done(ExitCode.ok);
