@@ -67,7 +67,8 @@ export class Metrics {
       for (let k = 0; k < this.count; k++) {
         const slot = (this.head - 1 - k + this.cap) % this.cap;
         const t = this.times[slot] as number;
-        if (t < q.start || t >= q.end) continue;
+        if (t < q.start) break; // newest first: everything further back is older still
+        if (t >= q.end) continue;
         const b = q.start + Math.floor((t - q.start) / periodMs) * periodMs;
         const list = buckets.get(b);
         if (list) list.push(column(slot));
