@@ -113,7 +113,8 @@ export class Commands {
     const n = insts.length;
     const maxConcurrency = input.maxConcurrency ?? "50";
     const maxErrors = input.maxErrors ?? "0";
-    const id = uuid(hexId(`cmd/${this.seq++}/${core.now}`, 32));
+    let id = uuid(hexId(`cmd/${this.seq++}/${core.now}`, 32));
+    while (this.byId.has(id)) id = uuid(hexId(`cmd/${this.seq++}/${core.now}`, 32));
     const data: SimCommand = {
       commandId: id,
       documentName: input.documentName,

@@ -34,7 +34,9 @@ export function buildInstances(core: Core): void {
       const asg = group.autoScalingGroup?.replaceAll("{az}", az).replaceAll("{zone}", zone);
       for (let n = 0; n < count; n++) {
         const idx = core.instances.length;
-        const id = `i-0${hexId(`${group.name}/${az}/${n}`, 16)}`;
+        let id = `i-0${hexId(`${group.name}/${az}/${n}`, 16)}`;
+        for (let salt = 1; core.byId.has(id); salt++)
+          id = `i-0${hexId(`${group.name}/${az}/${n}/${salt}`, 16)}`;
         const inst: Inst = {
           idx,
           id,
