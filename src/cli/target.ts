@@ -83,7 +83,11 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
     },
     clock: systemClock,
     region,
-    label: flags.endpointUrl ? `endpoint ${flags.endpointUrl}` : `aws ${region}`,
+    label: flags.endpointUrl
+      ? `endpoint ${flags.endpointUrl}`
+      : io.env.AWS_ENDPOINT_URL
+        ? `endpoint ${io.env.AWS_ENDPOINT_URL} (AWS_ENDPOINT_URL)`
+        : `aws ${region}`,
     close: async () => {},
   };
 }

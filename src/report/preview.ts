@@ -141,7 +141,7 @@ export function formatPlanPreview(p: PlanPreview, chalk: ChalkInstance, source?:
   const label = azLabels(azNames);
   const out: string[] = [];
   const where = [
-    `${p.fleet.source}${source ? ` ${source}` : ""}`,
+    source ?? p.fleet.source,
     p.region ? `region ${p.region}` : "",
     p.account ? `account ${p.account}` : "",
   ]

@@ -39,7 +39,7 @@ export async function readFleet(
     }
     const { loadInventory } = await import("../../fleet/inventory.js");
     const fleet = await loadInventory(flags.inventory, plan.fleet);
-    return { fleet, label: flags.inventory, close: async () => {} };
+    return { fleet, label: `inventory ${flags.inventory}`, close: async () => {} };
   }
   const [{ createReadOnlyAws }, { discoverFleet }] = await Promise.all([
     import("../../aws/connect.js"),
