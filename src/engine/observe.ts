@@ -36,13 +36,23 @@ const METRIC_MAX_AGE_MS = 30_000;
 const HEALTH_PHASES = new Set(["draining", "registering", "warming"]);
 const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stopping", "stopped"];
 
-function healthDue(i: InstanceRun, now: number): boolean {
+/**
+ * Scheduled reads are rounded up to a grid of `pollMs`, so every check falling due within the same
+ * interval shares one read per group (and instances finishing together start the next step together,
+ * in one batched call). Worked example, pollMs 15 s: checks due at 12:00:03, :07 and :14 all happen
+ * on the first tick at or after 12:00:15, in one DescribeTargetHealth per group.
+ */
+function onGrid(t: number, gridMs: number): number {
+  return Math.ceil(t / gridMs) * gridMs;
+}
+
+function healthDue(i: InstanceRun, now: number, gridMs: number): boolean {
   if (i.need) return false;
   if (HEALTH_PHASES.has(i.phase)) {
     if (i.atAlarmGate) return false;
-    return (i.checkAt ?? 0) <= now || (i.deadline !== undefined && i.deadline < now);
+    return onGrid(i.checkAt ?? 0, gridMs) <= now || (i.deadline !== undefined && i.deadline < now);
   }
-  return i.phase === "failed" && i.out && i.checkAt !== undefined && i.checkAt <= now;
+  return i.phase === "failed" && i.out && i.checkAt !== undefined && onGrid(i.checkAt, gridMs) <= now;
 }
 
 export async function observe(
@@ -57,7 +67,7 @@ export async function observe(
   let alarms = false;
   let drainingDue = false;
   for (const i of Object.values(s.instances)) {
-    if (healthDue(i, now)) {
+    if (healthDue(i, now, deps.pollMs)) {
       for (const t of i.targets) groups.add(t.arn);
       if (i.phase === "draining") drainingDue = true;
     }
@@ -95,7 +105,7 @@ export async function observe(
     if (i.commandId && i.deadline !== undefined && i.deadline < now) overdue.add(i.commandId);
   }
   for (const cmd of Object.values(s.global.commands)) {
-    if (cmd.nextPollAt > now && !overdue.has(cmd.id)) continue;
+    if (onGrid(cmd.nextPollAt, deps.pollMs) > now && !overdue.has(cmd.id)) continue;
     jobs.push(
       guard(`ListCommandInvocations ${cmd.id}`, async () => {
         const rows = await deps.reader.listCommandInvocations(cmd.id);
