@@ -25,6 +25,7 @@ import { acquireLock } from "./lock.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { openTarget } from "./target.js";
+import { throttleReporter } from "./throttle-events.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
@@ -100,7 +101,10 @@ export async function runDeploy(
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
   try {
     // A dry run never holds a writer: the read-only facade has no mutating method at all.
-    const mutable: MutableAwsConnection | undefined = flags.dryRun ? undefined : createAws(target.aws);
+    const throttles = throttleReporter(target.clock);
+    const mutable: MutableAwsConnection | undefined = flags.dryRun
+      ? undefined
+      : createAws({ ...target.aws, onThrottle: (op) => throttles.onThrottle(op) });
     const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
     cleanups.unshift(() => aws.close());
     const fleet = await discoverFleet(aws.reader, plan.fleet, { region: target.region });
@@ -202,7 +206,7 @@ export async function runDeploy(
         aws: mutable,
         clock: target.clock,
         signal: controller.signal,
-        emit: (e) => renderer.onEvent(e),
+        emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
         ...(flags.autoApprove ? { autoApprove: true } : {}),

@@ -36,6 +36,16 @@ function isLockHeld(err: unknown): boolean {
   return code === "E_LOCK_HELD" || (err as Error | null)?.name === "LockHeldError";
 }
 
+/** What to try next for the AWS SDK errors people hit first (by the SDK's error name). */
+const AWS_HINTS: Record<string, string> = {
+  CredentialsProviderError:
+    "no AWS credentials: set AWS_PROFILE or pass --profile (or run against the simulator with --simulate)",
+  ExpiredTokenException: "the AWS session has expired: refresh your credentials (e.g. `aws sso login`)",
+  ExpiredToken: "the AWS session has expired: refresh your credentials (e.g. `aws sso login`)",
+  UnrecognizedClientException: "AWS does not recognise these credentials: check the profile and Region",
+  AccessDeniedException: "the credentials lack a permission rollwave needs; the message names the action",
+};
+
 export function reportError(err: unknown, stderr: OutputStream, debug = false): ExitCodeValue {
   if (err instanceof InputError) {
     printIssues(err.issues, stderr);
@@ -57,6 +67,8 @@ export function reportError(err: unknown, stderr: OutputStream, debug = false): 
   }
   const e = err as Error | undefined;
   stderr.write(`error: ${e?.message ?? String(err)}\n`);
+  const hint = AWS_HINTS[e?.name ?? ""];
+  if (hint) stderr.write(`hint: ${hint}\n`);
   if (e?.stack && debug) stderr.write(`${e.stack}\n`);
   return ExitCode.failed;
 }

@@ -111,6 +111,9 @@ export function createPlainRenderer(out: OutputStream, o: PlainRendererOptions =
   const progressEvery = o.progressEveryMs ?? 60_000;
   let lastProgress = Number.NEGATIVE_INFINITY;
   const waitingSince = new Map<string, number>();
+  let throttled = 0;
+  let throttledSincePrint = 0;
+  let lastThrottlePrint = Number.NEGATIVE_INFINITY;
   let finished = false;
   return {
     onEvent(e) {
@@ -127,13 +130,24 @@ export function createPlainRenderer(out: OutputStream, o: PlainRendererOptions =
         waitingSince.set(e.gate, e.at);
       }
       if (e.type === "gate.passed") waitingSince.delete(e.gate);
+      if (e.type === "aws.throttled") {
+        throttled += e.count;
+        throttledSincePrint += e.count;
+        if (e.at - lastThrottlePrint < progressEvery) return;
+        lastThrottlePrint = e.at;
+        out.write(
+          `${chalk.dim(timestamp(e.at))} aws throttled: ${throttledSincePrint} call(s) retried (latest ${e.operation})\n`,
+        );
+        throttledSincePrint = 0;
+        return;
+      }
       const line = formatPlainEvent(e, chalk);
       if (line !== undefined) out.write(`${chalk.dim(timestamp(e.at))} ${line}\n`);
       const note = github ? annotation(e) : undefined;
       if (note) out.write(`${note}\n`);
       if (e.type === "rollout.finished") {
         finished = true;
-        out.write(`\n${formatSummary(e, chalk, { name: o.name })}`);
+        out.write(`\n${formatSummary(e, chalk, { name: o.name, throttled })}`);
       }
     },
     async close() {},

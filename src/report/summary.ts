@@ -25,7 +25,14 @@ export function statusColor(chalk: ChalkInstance, status: RolloutStatus): (s: st
   }
 }
 
-export function formatSummary(e: FinishedEvent, chalk: ChalkInstance, opts: { name?: string } = {}): string {
+export function formatSummary(
+  e: FinishedEvent,
+  chalk: ChalkInstance,
+  opts: {
+    name?: string /** Throttling errors seen (from aws.throttled events), all retried. */;
+    throttled?: number;
+  } = {},
+): string {
   const color = statusColor(chalk, e.status);
   const title = opts.name ? `rollout ${opts.name}` : "rollout";
   const lines: string[] = [];
@@ -36,7 +43,8 @@ export function formatSummary(e: FinishedEvent, chalk: ChalkInstance, opts: { na
     `  instances   ${c.total} total · ${c.succeeded} succeeded · ${c.failed} failed · ${c.skipped} skipped · ${c.rolledBack} rolled back`,
   );
   const perInstance = c.total > 0 ? ` (${(e.apiCalls.total / c.total).toFixed(1)} per instance)` : "";
-  lines.push(`  API calls   ${e.apiCalls.total}${perInstance}`);
+  const throttled = opts.throttled ? ` · ${opts.throttled} throttled and retried` : "";
+  lines.push(`  API calls   ${e.apiCalls.total}${perInstance}${throttled}`);
   const actions = Object.entries(e.apiCalls.byAction).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const width = Math.max(0, ...actions.map(([k]) => k.length));
   for (const [action, n] of actions) lines.push(`    ${action.padEnd(width)}  ${String(n).padStart(7)}`);

@@ -78,6 +78,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
   let finishedEvent: FinishedEvent | undefined;
   let segment: { end: Deferred; run: Promise<unknown>; fleetTask?: TaskLike } | undefined;
   let suspended = false;
+  let throttled = 0;
   const early: RolloutEvent[] = [];
 
   function waveTitle(w: WaveView): string {
@@ -246,6 +247,9 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       case "warning":
         gateLine = `${chalk.yellow("warning")} ${e.code}: ${e.message}`;
         break;
+      case "aws.throttled":
+        throttled += e.count;
+        return;
       case "rollout.finished":
         finishedEvent = e;
         return;
@@ -280,7 +284,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     },
     async close() {
       await endSegment();
-      if (finishedEvent) out.write(`\n${formatSummary(finishedEvent, chalk, { name: o.name })}`);
+      if (finishedEvent) out.write(`\n${formatSummary(finishedEvent, chalk, { name: o.name, throttled })}`);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,44 @@ describe("rollwave deploy: confirmation and input", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/release/);
     expect(r.stderr).toMatch(/nothing was changed/);
+  });
+
+  it("exits 4 when another rollwave process holds the plan's lock", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
+    await mkdir(join(dir, "small-relay"), { recursive: true });
+    await writeFile(join(dir, "small-relay", "lock"), `${process.pid}\n`);
+    const r = await cli([
+      "deploy",
+      SMALL_PLAN,
+      ...FAST,
+      "--var",
+      "release=v2.0.0",
+      "--yes",
+      "--journal-dir",
+      dir,
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`pid ${process.pid}`);
+  });
+
+  it("takes over a lock left by a process that is gone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
+    await mkdir(join(dir, "small-relay"), { recursive: true });
+    await writeFile(join(dir, "small-relay", "lock"), "2147483646\n");
+    const r = await cli([
+      "deploy",
+      SMALL_PLAN,
+      ...FAST,
+      "--var",
+      "release=v2.0.0",
+      "--yes",
+      "--journal-dir",
+      dir,
+      "--output",
+      "json",
+    ]);
+    expect(r.code).toBe(3); // the small plan's canary asks for approval; nobody can answer here
+    expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
   });
 
   it("has nothing to resume when no journal exists", async () => {

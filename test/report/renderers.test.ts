@@ -88,6 +88,29 @@ describe("plain renderer", () => {
     ]);
   });
 
+  it("sums throttling into one line per interval and into the summary", async () => {
+    const out = new StringOutput(false);
+    const events = scriptedRollout();
+    const finished = events.pop();
+    if (!finished) throw new Error("fixture");
+    const throttle = (s: number, count: number) => ({
+      type: "aws.throttled" as const,
+      at: events[0]!.at + s * 1000,
+      operation: "ELBv2.DescribeTargetHealth",
+      count,
+    });
+    await render(createPlainRenderer(out, { env: {} }), [
+      ...events,
+      throttle(1, 5),
+      throttle(2, 7),
+      throttle(70, 1),
+      finished,
+    ]);
+    expect(out.lines().filter((l) => l.includes("aws throttled"))).toHaveLength(2);
+    expect(out.text).toContain("aws throttled: 8 call(s) retried");
+    expect(out.text).toContain("13 throttled and retried");
+  });
+
   it("ends with the summary: status, counts, duration and API calls by action", async () => {
     const out = new StringOutput(false);
     await render(createPlainRenderer(out, { env: {}, name: "web-api" }));
