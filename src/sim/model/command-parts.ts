@@ -88,45 +88,52 @@ export function resolveTargets(core: Core, input: SimSendCommandInput): Inst[] {
 
 /**
  * The command's status from its invocations, the way SSM rolls them up:
- * - not all terminal: InProgress once any has left Pending, else Pending;
- * - all terminal: Cancelled if CancelCommand was called; Success if every one succeeded; Failed if any
- *   failed (Undeliverable and MaxErrors' Terminated included); TimedOut if the rest timed out.
- * ErrorCount counts Failed (Undeliverable included) and Execution Timed Out invocations.
+ * - not all terminal: In Progress once any has left Pending, else Pending;
+ * - all terminal: Cancelled if CancelCommand was called; Success if every one succeeded; Failed when
+ *   errors (Failed, Execution Timed Out; not Undeliverable) exceed MaxErrors — details `Execution Timed
+ *   Out` if they were all timeouts; TimedOut / `Delivery Timed Out` when delivery timeouts exceed
+ *   MaxErrors; otherwise Failed / `Incomplete` (some did not succeed, not enough to fail it).
  */
-export function rollUp(d: SimCommand, invs: SimInvocation[], cancelRequested: boolean): void {
+export function rollUp(
+  d: SimCommand,
+  maxErrors: number,
+  invs: SimInvocation[],
+  cancelRequested: boolean,
+): void {
   let done = 0;
-  let errors = 0;
+  let failed = 0;
+  let undeliverable = 0;
+  let execTimedOut = 0;
   let deliveryTimedOut = 0;
   let started = false;
   let success = 0;
-  let failed = 0;
-  let timedOut = 0;
   for (const inv of invs) {
     const s = inv.status;
     if (s !== "Pending") started = true;
     if (!TERMINAL.has(s)) continue;
     done++;
     if (s === "Success") success++;
-    else if (s === "Failed" || inv.statusDetails === "Terminated") failed++;
-    else if (s === "TimedOut") timedOut++;
-    if (s === "Failed" || inv.statusDetails === "Execution Timed Out") errors++;
-    if (inv.statusDetails === "Delivery Timed Out") deliveryTimedOut++;
+    else if (inv.statusDetails === "Undeliverable") undeliverable++;
+    else if (s === "Failed") failed++;
+    else if (inv.statusDetails === "Execution Timed Out") execTimedOut++;
+    else if (inv.statusDetails === "Delivery Timed Out") deliveryTimedOut++;
   }
+  const errors = failed + execTimedOut;
   d.completedCount = done;
-  d.errorCount = errors;
+  d.errorCount = errors + undeliverable;
   d.deliveryTimedOutCount = deliveryTimedOut;
   if (done < invs.length) {
     d.status = started ? "InProgress" : "Pending";
-    d.statusDetails = started ? "InProgress" : "Pending";
+    d.statusDetails = started ? "In Progress" : "Pending";
     return;
   }
   if (cancelRequested) [d.status, d.statusDetails] = ["Cancelled", "Cancelled"];
   else if (success === invs.length) [d.status, d.statusDetails] = ["Success", "Success"];
-  else if (failed > 0 || timedOut === 0) [d.status, d.statusDetails] = ["Failed", "Failed"];
-  else {
-    d.status = "TimedOut";
-    d.statusDetails = deliveryTimedOut === timedOut ? "Delivery Timed Out" : "Execution Timed Out";
-  }
+  else if (errors > maxErrors) {
+    d.status = "Failed";
+    d.statusDetails = failed === 0 ? "Execution Timed Out" : "Failed";
+  } else if (deliveryTimedOut > maxErrors) [d.status, d.statusDetails] = ["TimedOut", "Delivery Timed Out"];
+  else [d.status, d.statusDetails] = ["Failed", "Incomplete"];
 }
 
 /** Live values a template may print. */

@@ -174,7 +174,7 @@ export class Commands {
       }
       cmd.queue.push(inv);
       core.after(timeoutSeconds * 1000, () => {
-        if (inv.data.status === "Pending") this.finish(inv, "TimedOut", "Delivery Timed Out", -1);
+        if (notStarted(inv)) this.finish(inv, "TimedOut", "Delivery Timed Out", -1);
       });
     }
     this.commands.push(cmd);
@@ -277,6 +277,10 @@ export class Commands {
       this.core.after(200 + this.core.rng() * 800, () => {
         if (inv.gen !== gen || inv.data.status !== "Pending") return;
         if (!inv.inst.ssmOnline || inv.inst.state !== "running") {
+          // SSM keeps retrying an unavailable node until the delivery timeout.
+          inv.data.status = "Delayed";
+          inv.data.statusDetails = "Delayed";
+          this.aggregate(inv.cmd);
           const set = this.waiting.get(inv.inst) ?? new Set<Inv>();
           set.add(inv);
           this.waiting.set(inv.inst, set);
@@ -293,9 +297,9 @@ export class Commands {
   }
 
   private start(inv: Inv): void {
-    if (inv.data.status !== "Pending") return;
+    if (!notStarted(inv)) return;
     inv.data.status = "InProgress";
-    inv.data.statusDetails = "InProgress";
+    inv.data.statusDetails = "In Progress";
     inv.data.executionStartedAt = this.core.now;
     const gen = inv.gen;
     this.core.after(inv.cmd.execTimeoutMs, () => {
@@ -405,10 +409,15 @@ export class Commands {
   private aggregate(cmd: Cmd): void {
     rollUp(
       cmd.data,
+      cmd.maxErr,
       cmd.invs.map((i) => i.data),
       cmd.cancelRequested,
     );
   }
+}
+
+function notStarted(inv: Inv): boolean {
+  return inv.data.status === "Pending" || inv.data.status === "Delayed";
 }
 
 function view(inv: Inv, maxOut: number, maxErr: number): SimInvocation {
