@@ -61,6 +61,11 @@ const targetGroup = z.strictObject({
   deregistrationDelay: duration.prefault(300),
   /** NLB only: close remaining connections at the end of the deregistration delay. */
   connectionTermination: z.boolean().default(false),
+  /**
+   * NLB only: how long a deregistered target still receives new connections (users measure minutes
+   * on real NLBs). Default 0: new connections stop at deregistration.
+   */
+  newConnectionsAfterDeregistration: duration.prefault(0),
   healthCheck: z
     .strictObject({
       interval: duration.prefault(30),
@@ -225,6 +230,9 @@ export function checkFleetSpec(spec: FleetSpecFile): { path: (string | number)[]
         problems.push({ path: [...path, "name"], message: "duplicate target group name" });
       tgNames.add(tg.name);
       if (tg.cameras) cameraGroups++;
+      if (tg.newConnectionsAfterDeregistration > 0 && lb.type !== "network") {
+        problems.push({ path: [...path, "newConnectionsAfterDeregistration"], message: "NLB only" });
+      }
       if (tg.connectionTermination && lb.type !== "network") {
         problems.push({
           path: [...path, "connectionTermination"],

@@ -57,6 +57,8 @@ export interface Target {
   gen: number;
   /** The check result the pending transition is based on (null = none pending). */
   pendingPassing: boolean | null;
+  /** NLB: a deregistered target that was healthy still gets new connections until then. */
+  newConnectionsUntil: number;
 }
 
 const ALB_MAX_TARGETS = 1000;
@@ -237,8 +239,11 @@ export class Elb {
       // silently succeeds and leaves the target in service (as in AWS).
       const t = tg.targets.get(key(ref.id, ref.port ?? tg.spec.port));
       if (!t || t.state === "draining") continue;
+      const lag = tg.spec.newConnectionsAfterDeregistration;
+      t.newConnectionsUntil = t.state === "healthy" && lag > 0 ? this.core.now + lag : 0;
       this.setState(t, "draining", "Target.DeregistrationInProgress", "Target deregistration is in progress");
       this.scheduleRemoval(t);
+      if (t.newConnectionsUntil > 0) this.core.at(t.newConnectionsUntil, () => this.core.hooks.touch(t.inst));
     }
   }
 
@@ -286,6 +291,7 @@ export class Elb {
       firstCheckAt: this.core.now,
       gen: 0,
       pendingPassing: null,
+      newConnectionsUntil: 0,
     };
   }
 

@@ -97,7 +97,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     const accepting =
       serviceUp(inst) &&
       inst.shedRate === 0 &&
-      targets.some((t) => t.tg === cameraTg && t.state === "healthy");
+      targets.some(
+        (t) =>
+          t.tg === cameraTg &&
+          (t.state === "healthy" || (t.state === "draining" && core.now < t.newConnectionsUntil)),
+      );
     cameras.setAccepting(inst.idx, accepting);
     const now = core.now;
     const conns = cameras.connections(inst.idx);

@@ -116,6 +116,34 @@ describe("cameras", () => {
     expect(connectionsOf(t.world, id)).toBe(before);
   });
 
+  it("still land on a deregistered NLB target while the NLB keeps routing new connections to it", async () => {
+    const lagging = makeWorld(
+      await smallSpec((raw) => {
+        rtmp(raw).newConnectionsAfterDeregistration = "120s";
+        rtmp(raw).deregistrationDelay = "300s"; // still draining when the 120 s have passed
+      }),
+    );
+    const prompt = makeWorld(await smallSpec());
+    const moved = async (t: TestWorld, wait: number) => {
+      const [x, y] = instanceIds(t.world) as [string, string];
+      t.world.deregisterTargets(tgArn(t.world, "relay-rtmp"), [{ id: x }]);
+      await t.step(wait);
+      const before = connectionsOf(t.world, x);
+      send(t.world, [y], ["systemctl restart relay"]); // y's cameras look for a new server
+      await t.step(10_000);
+      return connectionsOf(t.world, x) - before;
+    };
+    expect(await moved(lagging, 1_000)).toBeGreaterThan(0);
+    expect(await moved(prompt, 1_000)).toBe(0);
+    const late = makeWorld(
+      await smallSpec((raw) => {
+        rtmp(raw).newConnectionsAfterDeregistration = "120s";
+        rtmp(raw).deregistrationDelay = "300s"; // still draining when the 120 s have passed
+      }),
+    );
+    expect(await moved(late, 125_000)).toBe(0);
+  });
+
   it("are disconnected at the end of an NLB delay when connection termination is on", async () => {
     const spec = await smallSpec((raw) => {
       rtmp(raw).connectionTermination = true;
