@@ -81,8 +81,9 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   canaryGates(s, ctx, events);
 
   // 4. Admissions.
-  const admitted =
-    g.mode === "rollingBack"
+  const admitted = g.interrupted
+    ? 0
+    : g.mode === "rollingBack"
       ? admitRollback(s, ctx, events)
       : g.mode === "running"
         ? admitForward(s, ctx, events)
@@ -367,6 +368,11 @@ function outcome(s: EngineState, ctx: DecideContext) {
   const g = s.global;
   const values = Object.values(s.instances);
   const failed = values.filter((i) => i.phase === "failed").length;
+  if (g.interrupted) {
+    g.pausedFor = "interrupted";
+    g.outcome = { status: "paused", reason: "interrupted: nothing left in flight; resume to continue" };
+    return;
+  }
   if (g.mode === "stopping") {
     if (g.policy.action === "pause") {
       g.pausedFor = "failures";

@@ -195,10 +195,15 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       drainByConnections: !!drainDone,
     };
     for (;;) {
-      if (o.signal.aborted) {
-        conclude("paused", "interrupted: resume to continue");
-        state.global.pausedFor = "interrupted";
-        return;
+      if (o.signal.aborted && !state.global.interrupted) {
+        // A graceful stop: nothing new starts, instances in flight finish (each wait has its
+        // deadline) so none is left deregistered; then the run pauses for `resume`.
+        state = { ...state, global: { ...state.global, interrupted: true } };
+        const inFlight = Object.values(state.instances).filter(isInFlight).length;
+        warn(
+          "W_INTERRUPTED",
+          `interrupted: starting nothing new; ${inFlight} instance(s) in flight finish first`,
+        );
       }
       const t = now();
       const obs = await observe(state, t, obsDeps, cache);
@@ -217,7 +222,13 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const prev = state;
       const d = decide(state, obs, ctx);
       state = d.state;
-      if (state.global.canary.approval === "waiting" && !Object.values(state.instances).some(isInFlight)) {
+      const g = state.global;
+      if (
+        g.canary.approval === "waiting" &&
+        !g.outcome &&
+        !g.interrupted &&
+        !Object.values(state.instances).some(isInFlight)
+      ) {
         await approvalGate();
       }
       await journalDecision(prev, "decision");
@@ -234,11 +245,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         });
       }
       for (const e of a.events) emit(e);
-      if (!(await sleepOrAbort(clock, tickMs, o.signal))) {
-        conclude("paused", "interrupted: resume to continue");
-        state.global.pausedFor = "interrupted";
-        return;
-      }
+      // Once interrupted, the remaining waits ignore the (already aborted) signal.
+      if (state.global.interrupted) await clock.sleep(tickMs);
+      else await sleepOrAbort(clock, tickMs, o.signal);
     }
   }
 
@@ -349,6 +358,7 @@ function reopen(s: EngineState, ended: RolloutStatus | undefined): EngineState {
   }
   g.outcome = undefined;
   g.pausedFor = undefined;
+  g.interrupted = undefined;
   g.heldSince = undefined;
   g.heldReason = undefined;
   g.lastProgressKey = undefined;

@@ -106,6 +106,8 @@ export interface GlobalState {
   /** Set when the rollout must stop and wait for `rollwave resume` (approval in CI, failure pause). */
   pausedFor?: "approval" | "failures" | "capacity" | "interrupted";
   lastProgressKey?: string;
+  /** The AbortSignal fired: start nothing new, let in-flight instances finish, then pause. */
+  interrupted?: boolean;
 }
 
 export interface EngineState {

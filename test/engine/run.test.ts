@@ -268,14 +268,22 @@ describe("guards, Auto Scaling and approval", () => {
     expect(r.status).toBe("aborted");
   });
 
-  it("continues in-flight instances after an interruption and resume, each deployed once", async () => {
+  it("on interruption, lets in-flight instances finish back into service, then resume does the rest once", async () => {
     const h = harness({ n: 8, canary: 1, window: 3 });
+    let outAtAbort = 0;
     const r1 = await drive(h, runRollout(options(h)), (t) => {
-      if (t === 240_000) h.controller.abort();
+      if (t === 240_000) {
+        outAtAbort = 8 - h.aws.inService().length;
+        h.controller.abort();
+      }
     });
+    expect(outAtAbort).toBeGreaterThan(0);
     expect(r1.status).toBe("paused");
-    const inFlight = Object.values(r1.perInstance).filter((p) => !["pending", "done"].includes(p.phase));
-    expect(inFlight.length).toBeGreaterThan(0);
+    expect(r1.reason).toMatch(/interrupted/);
+    const phases = Object.values(r1.perInstance).map((p) => p.phase);
+    expect(phases.every((p) => p === "pending" || p === "done")).toBe(true);
+    expect(phases).toContain("pending");
+    expect(h.aws.inService()).toHaveLength(8);
     h.controller = new AbortController();
     const r2 = await start(h, { resume: true, signal: h.controller.signal });
     expect(r2.status).toBe("succeeded");
