@@ -3,8 +3,8 @@
  * concerns together — instances, target health, cameras, commands, metrics and alarms, invariants,
  * Auto Scaling, parameters — and runs them on one event queue in simulated time.
  *
- * Every API method whose answer depends on time first advances the model to the clock's now, so answers are never staler than the
- * clock, whether or not a ticker calls `advanceTo`.
+ * Every API method whose answer depends on time first advances the model to the clock's now, so
+ * answers are never staler than the clock, whether or not a ticker calls `advanceTo`.
  */
 import type { Clock } from "../../util/clock.js";
 import {
