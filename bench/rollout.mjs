@@ -3,7 +3,7 @@
 // SDK clients on loopback HTTP, at a fixed time scale. Prints one JSON line: wall and simulated time,
 // API calls in total and per instance, the engine's outcome and the simulator's camera stats.
 //
-//   npm run build && node bench/rollout.mjs [--scale 1000] [--strategy window|waves]
+//   npm run build && node bench/rollout.mjs [--scale 200] [--strategy window|waves] [--no-displacement-limit]
 import { parseArgs } from "node:util";
 import { createAws } from "../dist/aws/connect.js";
 import { capacityFloor, memoryJournal, runRollout } from "../dist/engine/index.js";
@@ -15,9 +15,11 @@ import { planWaves } from "../dist/waves/plan-waves.js";
 
 const { values } = parseArgs({
   options: {
-    scale: { type: "string", default: "1000" },
+    scale: { type: "string", default: "200" },
     strategy: { type: "string" },
     release: { type: "string", default: "v2.0.0" },
+    // Drop capacity.connections.maxDisplacedPerMinute, to see what the displacement limit costs.
+    "no-displacement-limit": { type: "boolean", default: false },
   },
 });
 const scale = Number(values.scale);
@@ -33,9 +35,15 @@ const { plan: loaded } = await loadPlan("plans/camera-relay.yaml", {
   vars: [`release=${values.release}`],
   autoApprove: true,
 });
-const plan = values.strategy
+let plan = values.strategy
   ? { ...loaded, rollout: { ...loaded.rollout, strategy: values.strategy } }
   : loaded;
+if (values["no-displacement-limit"] && plan.capacity.connections) {
+  plan = {
+    ...plan,
+    capacity: { connections: { ...plan.capacity.connections, maxDisplacedPerMinute: null } },
+  };
+}
 
 const wall0 = performance.now();
 const sim0 = clock.now();
@@ -106,6 +114,7 @@ console.log(
       cameras: m.cameras,
       maxLoadRatio: m.maxLoadRatio,
     },
+    displacementLimit: plan.capacity.connections?.maxDisplacedPerMinute ?? null,
     maxRssMB: Math.round(maxRss / 1e6),
   }),
 );
