@@ -105,7 +105,8 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       );
     }
   }
-  if (jobs.length === 0) return { state: s, events: [], changed: [], calls: 0 };
+  // An instance in no target group has nothing to (de)register: its need is met without a call.
+  if (!Object.values(s.instances).some((i) => i.need)) return { state: s, events: [], changed: [], calls: 0 };
   await Promise.all(jobs);
 
   const now = deps.now();

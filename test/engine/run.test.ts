@@ -296,3 +296,14 @@ describe("guards, Auto Scaling and approval", () => {
     expect(deployed.size).toBe(8);
   });
 });
+
+describe("edge cases", () => {
+  it("rolls an instance that is in no target group (nothing to drain, nothing to wait for)", async () => {
+    const h = harness({ n: 3, canary: 1, window: 1 });
+    const loner = h.fleet.instances[2];
+    if (loner) loner.targets = [];
+    const r = await start(h);
+    expect(r.status).toBe("succeeded");
+    expect(h.aws.instances.get("i-00002")?.version).toBe("v2");
+  });
+});
