@@ -5,9 +5,10 @@
  * Order inside a tick: advance in-flight instances → failure policy → waves / canary gates →
  * admissions (window, per-AZ caps, admission checks) → outcome when nothing is left in flight.
  */
-import type { GateKind, RolloutEvent } from "./events.js";
-import { fail, startStep, stepInstance, transition } from "./instance-step.js";
-import type { AdmissionContext, DecideContext, Observation } from "./policy.js";
+import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
+import type { RolloutEvent } from "./events.js";
+import { fail, stepInstance } from "./instance-step.js";
+import type { DecideContext, Observation } from "./policy.js";
 import {
   type EngineState,
   forwardFailures,
@@ -16,6 +17,8 @@ import {
   isSettled,
   occupiesSlot,
 } from "./state.js";
+
+export { occupancy, wantsAdmission } from "./admit.js";
 
 export interface Decision {
   state: EngineState;
@@ -96,21 +99,6 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   return { state: s, events };
 }
 
-function gate(
-  events: RolloutEvent[],
-  now: number,
-  kind: GateKind,
-  message: string,
-  waiting: boolean,
-  until?: number,
-) {
-  if (waiting) {
-    const e: RolloutEvent = { type: "gate.waiting", at: now, gate: kind, message };
-    if (until !== undefined) e.until = until;
-    events.push(e);
-  } else events.push({ type: "gate.passed", at: now, gate: kind, message });
-}
-
 function waveEvents(s: EngineState, events: RolloutEvent[], now: number) {
   for (const w of s.global.waves) {
     if (!w.started || w.finished) continue;
@@ -177,191 +165,6 @@ function bakeWatch(s: EngineState, obs: Observation, ctx: DecideContext, events:
     }
   }
   if (Object.keys(obs.health).length > 0 || obs.alarms) c.nextBakeCheckAt = ctx.now + ctx.pollMs;
-}
-
-/** How many slots are taken, overall and per AZ. */
-export function occupancy(s: EngineState): { total: number; perAz: Record<string, number> } {
-  const perAz: Record<string, number> = {};
-  let total = 0;
-  for (const i of Object.values(s.instances)) {
-    if (!occupiesSlot(i)) continue;
-    total++;
-    perAz[i.az] = (perAz[i.az] ?? 0) + 1;
-  }
-  return { total, perAz };
-}
-
-function azCap(ctx: DecideContext, az: string): number {
-  return ctx.window.perAz[az] ?? ctx.window.maxUnavailable;
-}
-
-function inService(s: EngineState): number {
-  let n = 0;
-  for (const i of Object.values(s.instances)) if (!occupiesSlot(i) && i.phase !== "skipped") n++;
-  return n;
-}
-
-/** The waves whose pending instances may start now. */
-function admissibleWaves(s: EngineState): Set<number> {
-  const g = s.global;
-  const out = new Set<number>();
-  const canaryOk = g.canary.wave === null || (g.canary.baked && g.canary.approval !== "waiting");
-  for (const w of g.waves) {
-    if (w.finished) continue;
-    if (w.kind === "canary") {
-      out.add(w.index);
-      break; // nothing else starts before the canary is through
-    }
-    if (!canaryOk) break;
-    out.add(w.index);
-    if (g.strategy === "waves") break; // strict batches: only the first unfinished wave
-  }
-  return out;
-}
-
-/** True when decide would try to admit something this tick (observe reads connections for it). */
-export function wantsAdmission(s: EngineState, ctx: Pick<DecideContext, "window">): boolean {
-  if (s.global.mode === "running") {
-    if (occupancy(s).total >= ctx.window.maxUnavailable) return false;
-    const waves = admissibleWaves(s);
-    return Object.values(s.instances).some((i) => i.phase === "pending" && waves.has(i.wave));
-  }
-  return s.global.mode === "rollingBack";
-}
-
-function admitForward(s: EngineState, ctx: DecideContext, events: RolloutEvent[]): number {
-  const g = s.global;
-  const waves = admissibleWaves(s);
-  if (waves.size === 0) return 0;
-  const occ = occupancy(s);
-  const candidates = Object.values(s.instances)
-    .filter((i) => i.phase === "pending" && waves.has(i.wave))
-    .sort((a, b) => a.seq - b.seq);
-  let admitted = 0;
-  let held: string | undefined;
-  for (const i of candidates) {
-    if (occ.total >= ctx.window.maxUnavailable) break;
-    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
-    const verdict = admissionVerdict(s, i, ctx);
-    if (!verdict.admit) {
-      held = verdict.reason;
-      break; // keep the planned order: later instances do not jump a held one
-    }
-    const spec = ctx.plan.steps.preDrain;
-    const r = spec
-      ? startStep(i, "preDrain", "preDrain", ctx, "preDrain")
-      : (() => {
-          const t = transition(i, "deregistering", ctx.now, `leaving ${i.targets.length} target group(s)`);
-          t.inst.need = "deregister";
-          return t;
-        })();
-    r.inst.out = true;
-    s.instances[i.id] = r.inst;
-    displace(s, i, ctx);
-    const wave = g.waves.find((w) => w.index === i.wave);
-    if (wave && !wave.started) {
-      wave.started = true;
-      events.push({
-        type: "wave.started",
-        at: ctx.now,
-        index: wave.index,
-        kind: wave.kind,
-        instanceIds: wave.ids,
-      });
-    }
-    events.push(...r.events);
-    occ.total++;
-    occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
-    admitted++;
-  }
-  holdBookkeeping(s, ctx, events, held);
-  return admitted;
-}
-
-function holdBookkeeping(
-  s: EngineState,
-  ctx: DecideContext,
-  events: RolloutEvent[],
-  held: string | undefined,
-) {
-  const g = s.global;
-  if (held) {
-    if (g.heldSince === undefined || g.heldReason !== held) {
-      gate(events, ctx.now, "capacity", held, true);
-      g.heldSince = g.heldSince ?? ctx.now;
-      g.heldReason = held;
-    }
-  } else if (g.heldSince !== undefined) {
-    gate(events, ctx.now, "capacity", "capacity available again", false);
-    g.heldSince = undefined;
-    g.heldReason = undefined;
-  }
-}
-
-function admissionVerdict(s: EngineState, i: InstanceRun, ctx: DecideContext) {
-  for (const check of ctx.admission) {
-    const ac: AdmissionContext = {
-      instance: i,
-      state: s,
-      now: ctx.now,
-      plan: ctx.plan,
-      inServiceAfter: inService(s) - 1,
-    };
-    if (ctx.connections) ac.connections = ctx.connections;
-    const v = check(ac);
-    if (!v.admit) return v;
-  }
-  return { admit: true as const };
-}
-
-function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
-  const n = ctx.connections?.[i.id];
-  if (n === undefined) return;
-  s.global.displaced = s.global.displaced.filter((d) => d.at > ctx.now - 60_000);
-  s.global.displaced.push({ at: ctx.now, n });
-}
-
-/**
- * Rollback: once forward work in flight is over, every instance whose deploy ran goes back through
- * drain → rollback command → health, newest first, under the same window.
- */
-function admitRollback(s: EngineState, ctx: DecideContext, events: RolloutEvent[]): number {
-  const values = Object.values(s.instances);
-  if (values.some((i) => isInFlight(i) && !i.rollback)) return 0;
-  const occ = occupancy(s);
-  const queue = values
-    .filter(
-      (i) =>
-        i.deployedAt !== undefined &&
-        !i.rollback &&
-        !i.rollbackTried &&
-        (i.phase === "done" || i.phase === "failed") &&
-        !i.need,
-    )
-    .sort((a, b) => (b.deployedAt as number) - (a.deployedAt as number) || b.seq - a.seq);
-  let admitted = 0;
-  for (const i of queue) {
-    const base: InstanceRun = { ...i, rollback: true, reason: undefined };
-    if (i.out) {
-      // Already out of service (failed and kept out): no drain, its slot is already counted.
-      const r = startStep(base, "rollback", "rollingBack", ctx, "rolling back (already out of service)");
-      s.instances[i.id] = r.inst;
-      events.push(...r.events);
-      admitted++;
-      continue;
-    }
-    if (occ.total >= ctx.window.maxUnavailable) continue;
-    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
-    const r = transition(base, "deregistering", ctx.now, "rolling back: leaving service");
-    r.inst.need = "deregister";
-    r.inst.out = true;
-    s.instances[i.id] = r.inst;
-    events.push(...r.events);
-    occ.total++;
-    occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
-    admitted++;
-  }
-  return admitted;
 }
 
 function outcome(s: EngineState, ctx: DecideContext) {
