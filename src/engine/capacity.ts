@@ -76,9 +76,29 @@ export function connectionCapacityCheck(plan: Plan): AdmissionCheck | null {
   };
 }
 
-/** Drain is done when the instance's connections fall to `drain.untilConnections` (needs a metric). */
-export function connectionDrainPredicate(plan: Plan): DrainPredicate | undefined {
+/** Users measure minutes before a deregistered NLB target stops receiving new connections. */
+export const NLB_NEW_CONNECTION_GRACE_MS = 120_000;
+
+/**
+ * Drain is done when the instance's connections fall to `drain.untilConnections` (needs a metric).
+ * In an NLB group it is not done before `nlbGraceMs` (default 2 min, never past the group's own
+ * deregistration delay) since deregistration: until then the NLB may still send new connections,
+ * so a momentary zero proves nothing. `fleet` tells which groups are NLBs.
+ */
+export function connectionDrainPredicate(
+  plan: Plan,
+  fleet?: Fleet,
+  nlbGraceMs = NLB_NEW_CONNECTION_GRACE_MS,
+): DrainPredicate | undefined {
   const until = plan.drain.untilConnections;
   if (until === null || plan.capacity.connections?.source.kind !== "metric") return undefined;
-  return ({ connections }) => connections !== undefined && connections <= until;
+  const grace = new Map<string, number>();
+  for (const tg of fleet?.targetGroups ?? []) {
+    if (tg.type === "network") grace.set(tg.arn, Math.min(nlbGraceMs, tg.deregistrationDelaySeconds * 1000));
+  }
+  return ({ instance, connections, now }) => {
+    if (connections === undefined || connections > until) return false;
+    const wait = Math.max(0, ...instance.targets.map((t) => grace.get(t.arn) ?? 0));
+    return now - instance.phaseSince >= wait;
+  };
 }

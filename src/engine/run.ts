@@ -173,7 +173,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const cc = connectionCapacityCheck(plan);
     if (cc) admission.push(cc);
     admission.push(...(o.admission ?? []));
-    const drainDone = o.drainDone ?? connectionDrainPredicate(plan);
+    const drainDone = o.drainDone ?? connectionDrainPredicate(plan, fleet);
     const drainDelayMs: Record<string, number> = {};
     for (const tg of fleet.targetGroups) drainDelayMs[tg.arn] = tg.deregistrationDelaySeconds * 1000;
     const fleetIds = Object.keys(state.instances);

@@ -67,8 +67,17 @@ export async function drive(
       out = { e };
     },
   );
+  // Time moves only while the engine is parked in a sleep: real I/O (a file journal) may take
+  // longer than a microtask flush, and simulated time must not run ahead of it.
   let t = 0;
+  let idle = 0;
   while (!out && t < maxMs) {
+    if (h.clock.pending === 0) {
+      if (++idle > 5_000) throw new Error("the engine neither sleeps nor finishes");
+      await new Promise((r) => setTimeout(r, 1));
+      continue;
+    }
+    idle = 0;
     await h.clock.advance(5_000);
     t += 5_000;
     onTick?.(t);

@@ -50,7 +50,7 @@ describe("the file journal", () => {
     const j2 = await openFileJournal(path, { sync: false });
     const r2 = await drive(h, runRollout(options(h, { journal: j2, resume: true })));
     await j2.close();
-    expect(r2.status).toBe("succeeded");
+    expect(`${r2.status} ${r2.reason ?? ""}`).toBe("succeeded ");
     expect(r2.instances.succeeded).toBe(6);
     // A finished run is not reopened.
     const j3 = await openFileJournal(path, { sync: false });
@@ -98,5 +98,51 @@ describe("preview and capacity floor", () => {
     ]);
     expect(p.waves[0]?.gateAfter).toBe("bake 1m");
     expect(h.aws.calls().total).toBe(0);
+  });
+});
+
+describe("connection-aware drain", () => {
+  it("does not trust a zero from an NLB target deregistered less than two minutes ago", async () => {
+    const { connectionDrainPredicate } = await import("../../src/engine/capacity.js");
+    const plan = makePlan({
+      drain: { untilConnections: 0 },
+      capacity: {
+        connections: {
+          source: {
+            kind: "metric",
+            namespace: "CameraRelay",
+            name: "ActiveConnections",
+            dimension: "InstanceId",
+            statistic: "Maximum",
+          },
+          perInstanceLimit: 250,
+          headroom: 0.1,
+          maxDisplacedPerMinute: null,
+        },
+      },
+    });
+    const h = harness({ n: 1 });
+    const done = connectionDrainPredicate(plan, h.fleet);
+    const inst = {
+      id: "i-00000",
+      az: "a",
+      wave: 0,
+      seq: 0,
+      targets: [{ arn: TG_A }],
+      phase: "draining" as const,
+      phaseSince: 0,
+      need: null,
+      out: true,
+      rollback: false,
+      actErrors: 0,
+    };
+    // The fake fleet's groups are NLBs with a 30 s delay: the grace is capped by it.
+    expect(done?.({ instance: inst, connections: 0, now: 10_000 })).toBe(false);
+    expect(done?.({ instance: inst, connections: 0, now: 30_000 })).toBe(true);
+    expect(done?.({ instance: inst, connections: 3, now: 60_000 })).toBe(false);
+    const slow = harness({ n: 1 }, plan, { drainDelayMs: 300_000 });
+    const done2 = connectionDrainPredicate(plan, slow.fleet);
+    expect(done2?.({ instance: inst, connections: 0, now: 119_000 })).toBe(false);
+    expect(done2?.({ instance: inst, connections: 0, now: 120_000 })).toBe(true);
   });
 });
