@@ -11,6 +11,7 @@ export interface OutputStream {
   /** True for a terminal; renderers use it to decide on colour and live redraws. */
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 /** A consumer of engine events. `close` flushes and stops any live view. */

@@ -28,6 +28,8 @@ export interface TtyRendererOptions {
    * listr2 wraps each stream's write while rendering. Default: discarded.
    */
   err?: OutputStream;
+  /** Waves per live view (default: what fits the terminal's rows). */
+  maxWaves?: number;
 }
 
 interface Deferred {
@@ -66,18 +68,39 @@ interface WaveView {
 
 type Started = Extract<RolloutEvent, { type: "rollout.started" }>;
 type TaskLike = { title: string; output: string };
+interface Segment {
+  end: Deferred;
+  run: Promise<unknown>;
+  fleetTask?: TaskLike;
+  /** Ended on purpose (suspend, finish): do not roll on to the next waves. */
+  ended: boolean;
+}
 
 export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {}): Renderer {
   const env = o.env ?? {};
   if (!out.isTTY) return createPlainRenderer(out, { env, name: o.name });
   const chalk = makeChalk(colorEnabled(out, env));
+  // What listr2 draws on: `out`, with a sane width when the terminal reports none (some CI
+  // pseudo-terminals say 0 columns, which would wrap every character onto its own line).
+  const screen = {
+    write: (chunk: string) => out.write(chunk),
+    get columns() {
+      return out.columns || 80;
+    },
+    get rows() {
+      return out.rows || 24;
+    },
+    isTTY: true,
+  };
+  const maxWaves = o.maxWaves ?? Math.max(3, (out.rows || 24) - 8);
   const waves = new Map<number, WaveView>();
   let started: Started | undefined;
   let fleetLine = "starting";
   let gateLine = "";
   let finishedEvent: FinishedEvent | undefined;
-  let segment: { end: Deferred; run: Promise<unknown>; fleetTask?: TaskLike } | undefined;
+  let segment: Segment | undefined;
   let suspended = false;
+  const shown = new Set<number>();
   let throttled = 0;
   const early: RolloutEvent[] = [];
 
@@ -110,11 +133,15 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     if (!started || segment || finishedEvent) return;
     const end = deferred();
     const name = started.name;
-    const seg: { end: Deferred; run: Promise<unknown>; fleetTask?: TaskLike } = {
-      end,
-      run: Promise.resolve(),
-    };
-    const remaining = [...waves.values()].filter((w) => !w.isFinished);
+    const seg: Segment = { end, run: Promise.resolve(), ended: false };
+    // A terminal shows `rows` lines and log-update cuts the top off anything taller, so a view
+    // holds at most `maxWaves`; when they are all done the view ends (staying on screen as
+    // history) and the next one takes the following waves.
+    const remaining = [...waves.values()].filter((w) => !w.isFinished).slice(0, maxWaves);
+    // Every wave done (ASG processes still resuming): nothing left to draw live; the summary follows.
+    if (remaining.length === 0) return;
+    const allDone = Promise.all(remaining.map((w) => w.finished.promise));
+    for (const w of remaining) shown.add(w.index);
     // One timer redraws every wave's title, queued ones included: under the sliding window a later
     // wave is often under way while the one before it is still finishing.
     let waveList: { title$: string }[] = [];
@@ -139,7 +166,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
           task: async (_: unknown, task: TaskLike) => {
             seg.fleetTask = task;
             refreshFleet();
-            await end.promise;
+            await Promise.race([end.promise, allDone]);
           },
         },
         {
@@ -163,7 +190,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
             useIcons: true,
             toStderr: [],
             processOutput: new ProcessOutput(
-              out as NodeJS.WriteStream,
+              screen as unknown as NodeJS.WriteStream,
               (o.err ?? { write: () => true }) as NodeJS.WriteStream,
               { leaveEmptyLine: false },
             ),
@@ -176,15 +203,22 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     seg.run = list
       .run()
       .catch(() => undefined)
-      .finally(() => clearInterval(timer));
+      .finally(() => {
+        clearInterval(timer);
+        if (segment !== seg) return;
+        segment = undefined;
+        if (!seg.ended && !suspended) startSegment();
+      });
     segment = seg;
   }
 
   async function endSegment(): Promise<void> {
     const seg = segment;
     if (!seg) return;
+    seg.ended = true;
     seg.end.resolve();
-    await seg.run;
+    // The view ends within a frame or two; never let a stuck view hold the summary (or exit) hostage.
+    await Promise.race([seg.run, new Promise((r) => setTimeout(r, 2_000).unref())]);
     if (segment === seg) segment = undefined;
   }
 
@@ -284,6 +318,12 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     },
     async close() {
       await endSegment();
+      // Waves that finished between two views (or after the last one) still get their line.
+      for (const w of waves.values()) {
+        if (shown.has(w.index)) continue;
+        const icon = !w.isFinished ? "◼" : w.failed > 0 ? chalk.red("✖") : chalk.green("✔");
+        out.write(`  ${icon} ${waveTitle(w)}\n`);
+      }
       if (finishedEvent) out.write(`\n${formatSummary(finishedEvent, chalk, { name: o.name, throttled })}`);
     },
   };

@@ -221,4 +221,41 @@ describe("tty renderer", () => {
     expect(out.text).toMatch(/wave 1 batch · 0\/2 done · draining 1/);
     await r.close();
   });
+
+  it("shows a long rollout a screenful of waves at a time, keeping finished views as history", async () => {
+    const out = new StringOutput(true, 100);
+    const r = createTtyRenderer(out, { env: { NO_COLOR: "1" }, maxWaves: 1 });
+    const events = scriptedRollout();
+    const firstDone = events.findIndex((e) => e.type === "wave.finished");
+    for (const e of events.slice(0, firstDone)) r.onEvent(e);
+    await new Promise((res) => setTimeout(res, 150));
+    expect(out.text).toContain("wave 0 canary");
+    expect(out.text).not.toContain("wave 1 batch");
+    r.onEvent(events[firstDone]!);
+    await new Promise((res) => setTimeout(res, 250));
+    expect(out.text).toMatch(/✔ wave 0 canary · 2\/2 done/);
+    expect(out.text).toMatch(/wave 1 batch · 2 instances/);
+    for (const e of events.slice(firstDone + 1)) r.onEvent(e);
+    await r.close();
+    expect(out.text).toMatch(/wave 1 batch · 2\/2 done · 1 failed/);
+  });
+
+  it("idles quietly once every wave is done but the rollout has not finished", async () => {
+    const out = new StringOutput(true, 100);
+    const r = createTtyRenderer(out, { env: { NO_COLOR: "1" }, maxWaves: 1 });
+    const events = scriptedRollout();
+    const finished = events.pop();
+    if (!finished) throw new Error("fixture");
+    for (const e of events) r.onEvent(e);
+    await new Promise((res) => setTimeout(res, 300));
+    // Each live view starts by hiding the cursor: one view for wave 0, one for wave 1, none after.
+    const views = () => out.text.split("\u001b[?25l").length - 1;
+    expect(views()).toBeLessThanOrEqual(2);
+    const settled = views();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(views()).toBe(settled);
+    r.onEvent(finished);
+    await r.close();
+    expect(out.text).toContain("rollout failed in 12m43s");
+  });
 });
