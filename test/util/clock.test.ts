@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/util/clock.js";
 import { formatDuration, parseDuration } from "../../src/util/duration.js";
-import { parseSize, resolveSize } from "../../src/util/size.js";
 import { shellQuote } from "../../src/util/shell.js";
+import { parseSize, resolveSize } from "../../src/util/size.js";
 
 describe("ManualClock", () => {
   it("wakes sleepers in deadline order and only when time reaches them", async () => {
@@ -36,7 +36,9 @@ describe("durations", () => {
     ["0", 0],
   ])("parses %s", (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(["", "5", "m5", "1x", "-5s", "5 m"])("rejects %j", (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(["", "5", "m5", "1x", "-5s", "5 m"])("rejects %j", (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 
   it("formats compactly", () => {
     expect(formatDuration(5_400_000)).toBe("1h30m");
