@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TargetHealthDescription } from "../../src/aws/types.js";
+import { connectionCapacityCheck } from "../../src/engine/capacity.js";
 import { decide } from "../../src/engine/decide.js";
 import { commandFailureReason } from "../../src/engine/instance-step.js";
 import type { DecideContext, Observation } from "../../src/engine/policy.js";
@@ -346,5 +347,69 @@ describe("decide: failure policy", () => {
       .sort((a, b) => (b.deployedAt ?? 0) - (a.deployedAt ?? 0));
     expect(rb.map((i) => i.id)).toEqual(["i-00005", "i-00004", "i-00003", "i-00002"]);
     expect(phases(d.state)["i-00000"]).toBe("done");
+  });
+});
+
+describe("connection capacity check", () => {
+  const capPlan = (maxDisplacedPerMinute: number | null) =>
+    makePlan({
+      capacity: {
+        connections: {
+          source: {
+            kind: "metric",
+            namespace: "CameraRelay",
+            name: "ActiveConnections",
+            dimension: "InstanceId",
+            statistic: "Maximum",
+          },
+          perInstanceLimit: 250,
+          headroom: 0.1,
+          maxDisplacedPerMinute,
+        },
+      },
+    });
+
+  function verdict(
+    plan: Plan,
+    inServiceAfter: number,
+    total: number,
+    displaced: { at: number; n: number }[] = [],
+  ) {
+    const check = connectionCapacityCheck(plan);
+    if (!check) throw new Error("no check");
+    const { state } = setup({ n: 2 }, plan);
+    state.global.displaced = displaced;
+    const connections: Record<string, number> = { "i-00000": 180, rest: total - 180 };
+    return check({
+      instance: state.instances["i-00000"] as InstanceRun,
+      state,
+      now: NOW,
+      plan,
+      connections,
+      inServiceAfter,
+    });
+  }
+
+  it("admits while everything connected fits on the instances that stay, at 1 − headroom", () => {
+    // 800 × 250 × 0.9 = 180,000: exactly fits.
+    expect(verdict(capPlan(null), 800, 180_000)).toEqual({ admit: true });
+  });
+
+  it("holds back, with the numbers, when the rest would be over capacity", () => {
+    const v = verdict(capPlan(null), 790, 180_000);
+    expect(v).toEqual({
+      admit: false,
+      reason: "capacity: 180000 connections would not fit on 790 instance(s) (177750 with 10% headroom)",
+    });
+  });
+
+  it("limits connections displaced per minute, but always lets the first of a quiet minute go", () => {
+    expect(verdict(capPlan(100), 900, 180_000)).toEqual({ admit: true });
+    const busy = verdict(capPlan(3_000), 900, 180_000, [{ at: NOW - 30_000, n: 2_900 }]);
+    expect(busy).toMatchObject({
+      admit: false,
+      reason: expect.stringMatching(/exceed 3000\/min \(2900 in the last minute\)/),
+    });
+    expect(verdict(capPlan(3_000), 900, 180_000, [{ at: NOW - 61_000, n: 2_900 }])).toEqual({ admit: true });
   });
 });
