@@ -171,10 +171,17 @@ export async function runDeploy(
     const controller = new AbortController();
     let interrupted = false;
     const offs: (() => void)[] = [];
+    const force = (signal: "SIGINT" | "SIGTERM") => () => {
+      for (const off of offs.splice(0)) off();
+      io.stderr.write(
+        "\nforced: stopping now; instances in flight stay as they are (`rollwave resume` picks them up)\n",
+      );
+      io.forceExit?.(signal);
+    };
     const onSignal = () => {
       interrupted = true;
-      // Unsubscribing hands the next Ctrl-C back to Node's default: terminate immediately.
       for (const off of offs.splice(0)) off();
+      offs.push(io.onSignal("SIGINT", force("SIGINT")), io.onSignal("SIGTERM", force("SIGTERM")));
       io.stderr.write(
         "\ninterrupted: stopping safely — no new instances start, Auto Scaling processes are resumed (Ctrl-C again to force)\n",
       );

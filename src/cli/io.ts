@@ -13,6 +13,11 @@ export interface CliIo {
   cwd: string;
   /** Subscribe to SIGINT/SIGTERM; returns an unsubscribe function. */
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
+  /**
+   * The second Ctrl-C: end the process now, as the signal would by default (exit status 130 for
+   * SIGINT), after putting the terminal's cursor back. Absent in tests.
+   */
+  forceExit?(signal: "SIGINT" | "SIGTERM"): void;
 }
 
 export function processIo(): CliIo {
@@ -28,6 +33,12 @@ export function processIo(): CliIo {
     onSignal(signal, handler) {
       process.on(signal, handler);
       return () => process.off(signal, handler);
+    },
+    forceExit(signal) {
+      if (process.stdout.isTTY) process.stdout.write("\u001b[?25h");
+      // With our handlers gone, re-raising the signal takes Node's default action: terminate.
+      for (const l of process.listeners(signal)) process.off(signal, l);
+      process.kill(process.pid, signal);
     },
   };
 }

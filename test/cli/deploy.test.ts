@@ -195,6 +195,7 @@ describe("rollwave deploy --simulate", () => {
       await new Promise((res) => setTimeout(res, 10));
     }
     io.signal("SIGINT");
+    expect(io.forced).toEqual([]);
     const r = await run;
     expect(r.code).toBe(130);
     expect(r.stderr).toContain("interrupted");
@@ -203,5 +204,31 @@ describe("rollwave deploy --simulate", () => {
     expect(suspended).toBeGreaterThan(0);
     expect(all.filter((e) => e.type === "asg.resumed")).toHaveLength(suspended);
     expect(all.at(-1)?.type).toBe("rollout.finished");
+  });
+
+  it("forces the exit on a second Ctrl-C", async () => {
+    const io = fakeIo();
+    const run = cli(
+      [
+        "deploy",
+        SMALL_PLAN,
+        ...FAST,
+        "--var",
+        "release=v2.0.0",
+        "--yes",
+        "--auto-approve",
+        "--output",
+        "json",
+      ],
+      io,
+    );
+    for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    io.signal("SIGINT");
+    io.signal("SIGINT");
+    expect(io.forced).toEqual(["SIGINT"]);
+    expect(io.stderr.text).toContain("forced: stopping now");
+    expect((await run).code).toBe(130);
   });
 });

@@ -16,13 +16,20 @@ export interface FakeIo extends CliIo {
   stdinStream: PassThrough;
   /** Deliver a signal to the handlers the CLI registered. */
   signal(name: "SIGINT" | "SIGTERM"): void;
+  /** Signals the CLI asked to force-exit with (a real process would be gone). */
+  forced: string[];
 }
 
 export function fakeIo(o: { tty?: boolean; env?: Record<string, string | undefined> } = {}): FakeIo {
   const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
   stdin.isTTY = o.tty ?? false;
   const handlers = new Map<string, Set<() => void>>();
+  const forced: string[] = [];
   return {
+    forced,
+    forceExit(signal) {
+      forced.push(signal);
+    },
     stdout: new StringOutput(o.tty ?? false),
     stderr: new StringOutput(o.tty ?? false),
     stdin,
