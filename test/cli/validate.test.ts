@@ -61,6 +61,24 @@ describe("rollwave validate", () => {
     expect(r.stderr).toMatch(/5 errors, \d+ warnings?: nothing was changed/);
   });
 
+  it("reads variables from --var-file, and lets --var override them", async () => {
+    const vars = await tempFile("vars.yaml", "release: v1.10.0\n");
+    expect((await cli(["validate", "plans/camera-relay.yaml", "--var-file", vars])).code).toBe(0);
+    const bad = await tempFile("bad-vars.yaml", "release: latest\n");
+    const r = await cli(["validate", "plans/camera-relay.yaml", "--var-file", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(bad);
+    const fixed = await cli([
+      "validate",
+      "plans/camera-relay.yaml",
+      "--var-file",
+      bad,
+      "--var",
+      "release=v1.2.3",
+    ]);
+    expect(fixed.code).toBe(0);
+  });
+
   it("rejects a --var without '=' naming the flag, with exit 2", async () => {
     const r = await cli(["validate", "plans/camera-relay.yaml", "--var", "release"]);
     expect(r.code).toBe(2);
