@@ -22,6 +22,11 @@ export interface ObserveDeps {
   /** Instance ids whose connections feed the capacity check (the planned fleet). */
   fleetIds: string[];
   drainByConnections: boolean;
+  /**
+   * With the built-in connection drain: re-read a draining instance's groups only once the metric
+   * says it is drained, or its deregistration delay can be over (not every poll for 300 s).
+   */
+  drainGate?: { untilConnections: number; drainDelayMs: Record<string, number> };
   warn: (code: string, message: string) => void;
 }
 
@@ -65,14 +70,20 @@ export async function observe(
   const groups = new Set<string>();
   const suspects: string[] = [];
   let alarms = false;
-  let drainingDue = false;
+  const draining: InstanceRun[] = [];
   for (const i of Object.values(s.instances)) {
     if (healthDue(i, now, deps.pollMs)) {
-      for (const t of i.targets) groups.add(t.arn);
-      if (i.phase === "draining") drainingDue = true;
+      if (i.phase === "draining") draining.push(i);
+      else for (const t of i.targets) groups.add(t.arn);
     }
     if (i.atAlarmGate) alarms = true;
     if (i.suspect && !i.ec2Checked) suspects.push(i.id);
+  }
+  const drainingDue = draining.length > 0;
+  // Connections first (when needed): they decide which draining instances are worth a health read.
+  await readConnections(s, now, deps, cache, obs, drainingDue);
+  for (const i of draining) {
+    if (drainHealthWanted(i, now, deps, obs.connections)) for (const t of i.targets) groups.add(t.arn);
   }
   const c = s.global.canary;
   if (c.wave !== null && c.bakeUntil !== undefined && !c.baked && (c.nextBakeCheckAt ?? 0) <= now) {
@@ -122,32 +133,6 @@ export async function observe(
       }),
     );
   } else if (alarms) obs.alarms = [];
-  const src = deps.plan.capacity.connections?.source;
-  const needConns = (drainingDue && deps.drainByConnections) || wantsAdmission(s, deps);
-  if (
-    src?.kind === "metric" &&
-    needConns &&
-    (cache.at === undefined || now - cache.at >= Math.max(deps.pollMs, METRIC_MAX_AGE_MS))
-  ) {
-    jobs.push(
-      guard("GetMetricData", async () => {
-        const periodSeconds = 60;
-        const values = await deps.reader.getInstanceMetric({
-          namespace: src.namespace,
-          metricName: src.name,
-          dimension: src.dimension,
-          statistic: src.statistic,
-          instanceIds: deps.fleetIds,
-          periodSeconds,
-          start: new Date(now - 5 * periodSeconds * 1000),
-          end: new Date(now + 1000),
-        });
-        cache.values = values;
-        cache.at = now;
-        obs.connections = values;
-      }),
-    );
-  } else if (cache.values && drainingDue) obs.connections = cache.values;
   if (suspects.length > 0) {
     jobs.push(
       guard("DescribeInstances", async () => {
@@ -161,4 +146,56 @@ export async function observe(
   }
   await Promise.all(jobs);
   return obs;
+}
+
+async function readConnections(
+  s: EngineState,
+  now: number,
+  deps: ObserveDeps,
+  cache: ConnectionCache,
+  obs: Observation,
+  drainingDue: boolean,
+): Promise<void> {
+  const src = deps.plan.capacity.connections?.source;
+  const needConns = (drainingDue && deps.drainByConnections) || wantsAdmission(s, deps);
+  if (
+    src?.kind === "metric" &&
+    needConns &&
+    (cache.at === undefined || now - cache.at >= Math.max(deps.pollMs, METRIC_MAX_AGE_MS))
+  ) {
+    try {
+      const periodSeconds = 60;
+      const values = await deps.reader.getInstanceMetric({
+        namespace: src.namespace,
+        metricName: src.name,
+        dimension: src.dimension,
+        statistic: src.statistic,
+        instanceIds: deps.fleetIds,
+        periodSeconds,
+        start: new Date(now - 5 * periodSeconds * 1000),
+        end: new Date(now + 1000),
+      });
+      cache.values = values;
+      cache.at = now;
+    } catch (e) {
+      deps.warn("E_OBSERVE", `GetMetricData failed, retrying next tick: ${(e as Error).message}`);
+    }
+  }
+  if (cache.values && drainingDue) obs.connections = cache.values;
+}
+
+/** Is a health read of this draining instance useful now? Always, unless the drain gate says not yet. */
+function drainHealthWanted(
+  i: InstanceRun,
+  now: number,
+  deps: ObserveDeps,
+  conns: Record<string, number> | undefined,
+): boolean {
+  const gate = deps.drainGate;
+  if (!gate) return true;
+  if (i.deadline !== undefined && i.deadline < now) return true;
+  const delay = Math.max(0, ...i.targets.map((t) => gate.drainDelayMs[t.arn] ?? 300_000));
+  if (now >= i.phaseSince + delay) return true;
+  const n = conns?.[i.id];
+  return n === undefined || n <= gate.untilConnections;
 }

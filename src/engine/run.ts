@@ -14,7 +14,7 @@ import { connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js
 import { decide } from "./decide.js";
 import type { EventSink, InstanceCounts, InstancePhase, RolloutEvent, RolloutStatus } from "./events.js";
 import { type Journal, replayJournal, slimGlobal } from "./journal.js";
-import { type ConnectionCache, observe } from "./observe.js";
+import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
 import type { AdmissionCheck, DecideContext, DrainPredicate } from "./policy.js";
 import { countInstances, type EngineState, forwardFailures, initialState, isInFlight } from "./state.js";
 
@@ -177,7 +177,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const drainDelayMs: Record<string, number> = {};
     for (const tg of fleet.targetGroups) drainDelayMs[tg.arn] = tg.deregistrationDelaySeconds * 1000;
     const fleetIds = Object.keys(state.instances);
-    const obsDeps = {
+    const obsDeps: ObserveDeps = {
       reader: o.aws.reader,
       plan,
       window: wavePlan.window,
@@ -186,6 +186,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       drainByConnections: !!drainDone,
       warn,
     };
+    const until = plan.drain.untilConnections;
+    if (drainDone && !o.drainDone && until !== null)
+      obsDeps.drainGate = { untilConnections: until, drainDelayMs };
     const actDeps = {
       writer: o.aws.writer,
       plan,
