@@ -128,6 +128,30 @@ describe("the real fleet model behind the wire (plans/sim/small-fleet.yaml)", ()
     expect(listed.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output?.trim()).toBe(String(live));
   });
 
+  it("carries a failed command's stderr in the listed plugin output after the agent's ERROR title", async () => {
+    const ssm = new SSMClient(opts);
+    const [id] = await instanceIds();
+    sim.world.control({ op: "commandFailures", probability: 1, match: "install" });
+    try {
+      const sent = await ssm.send(
+        new SendCommandCommand({
+          DocumentName: "AWS-RunShellScript",
+          InstanceIds: [id as string],
+          Parameters: { commands: ["/opt/relay/bin/install v9.9.9"] },
+        }),
+      );
+      await clock.advance(120_000);
+      const listed = await ssm.send(
+        new ListCommandInvocationsCommand({ CommandId: sent.Command?.CommandId, Details: true }),
+      );
+      const plugin = listed.CommandInvocations?.[0]?.CommandPlugins?.[0];
+      expect(plugin?.Status).toBe("Failed");
+      expect(plugin?.Output).toMatch(/\n----------ERROR-------\ninstall: checksum mismatch for v9\.9\.9/);
+    } finally {
+      sim.world.control({ op: "commandFailures", probability: 0, match: "install" });
+    }
+  });
+
   it("makes PutParameter without Overwrite an atomic create-if-absent", async () => {
     const ssm = new SSMClient(opts);
     await ssm.send(new PutParameterCommand({ Name: "/rollwave/lock/relay", Value: "a", Type: "String" }));

@@ -12,6 +12,7 @@ import {
   SSMClient,
 } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pluginOutput } from "../../../src/sim/wire/services/ssm.js";
 import { ManualClock } from "../../../src/util/clock.js";
 import { startTestSim, type TestSim } from "./helpers.js";
 
@@ -226,5 +227,14 @@ describe("SSM Parameter Store over JSON 1.1", () => {
     await ssm.send(new DeleteParameterCommand({ Name: "temp" }));
     const err = await ssm.send(new GetParameterCommand({ Name: "temp" })).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: "ParameterNotFound" });
+  });
+});
+
+describe("plugin output", () => {
+  it("keeps stderr whole and cuts stdout first when the output exceeds 2,500 characters", () => {
+    const out = pluginOutput("p".repeat(30_000), "install: checksum mismatch");
+    expect(out).toHaveLength(2_500);
+    expect(out.endsWith("\n----------ERROR-------\ninstall: checksum mismatch")).toBe(true);
+    expect(pluginOutput("ok", "")).toBe("ok");
   });
 });

@@ -275,7 +275,7 @@ function invocation(inv: SimInvocation, details: boolean): JsonObject {
           inv.executionStartedAt === undefined ? undefined : epochSeconds(inv.executionStartedAt),
         ResponseFinishDateTime:
           inv.executionEndedAt === undefined ? undefined : epochSeconds(inv.executionEndedAt),
-        Output: inv.stdout.slice(0, SSM_LIMITS.listOutputChars),
+        Output: pluginOutput(inv.stdout, inv.stderr),
         StandardOutputUrl: "",
         StandardErrorUrl: "",
         OutputS3Region: "",
@@ -285,6 +285,21 @@ function invocation(inv: SimInvocation, details: boolean): JsonObject {
     ];
   }
   return out;
+}
+
+/**
+ * The agent reports a shell plugin's `Output` as stdout followed, when there is any stderr, by an
+ * `----------ERROR-------` title and stderr, the whole cut at 2,500 characters. Clients (rollwave's
+ * reader among them) split on the title to quote stderr in failure reasons. Stdout gives way first
+ * so the error text survives the cut: 30,000 characters of progress output plus "checksum mismatch"
+ * still shows "checksum mismatch".
+ */
+export function pluginOutput(stdout: string, stderr: string): string {
+  const max = SSM_LIMITS.listOutputChars;
+  if (!stderr) return stdout.slice(0, max);
+  const title = "\n----------ERROR-------\n";
+  const err = stderr.slice(0, Math.max(0, max - title.length));
+  return stdout.slice(0, Math.max(0, max - title.length - err.length)) + title + err;
 }
 
 function instanceInformation(i: SimInstanceInformation): JsonObject {
