@@ -20,7 +20,7 @@ import type { RunningSimulator } from "../sim/index.js";
 import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
-import type { CliIo } from "./io.js";
+import { type CliIo, note } from "./io.js";
 import { acquireLock } from "./lock.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
@@ -107,6 +107,7 @@ export async function runDeploy(
       : createAws({ ...target.aws, onThrottle: (op) => throttles.onThrottle(op) });
     const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
     cleanups.unshift(() => aws.close());
+    note(io, `discovering the fleet (${target.label})…`);
     const fleet = await discoverFleet(aws.reader, plan.fleet, { region: target.region });
     const wavePlan = planWaves(fleet, plan, { source: file });
 

@@ -42,3 +42,11 @@ export function processIo(): CliIo {
     },
   };
 }
+
+/**
+ * A progress note for a person at a terminal ("discovering the fleet…" while AWS answers), kept
+ * out of redirected stderr so scripts see only warnings and errors there.
+ */
+export function note(io: CliIo, message: string): void {
+  if (io.stderr.isTTY) io.stderr.write(`${message}\n`);
+}

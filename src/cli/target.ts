@@ -8,7 +8,7 @@ import type { Plan } from "../plan/types.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type Clock, ScaledClock, systemClock } from "../util/clock.js";
 import { UsageError } from "./errors.js";
-import type { CliIo } from "./io.js";
+import { type CliIo, note } from "./io.js";
 
 export interface TargetFlags {
   /** `--simulate` alone is `true`; `--simulate fleet.yaml` is the path. */
@@ -42,6 +42,7 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
     if (flags.endpointUrl) {
       throw new UsageError("--simulate and --endpoint-url both choose where AWS calls go", "use one of them");
     }
+    note(io, "starting the simulator…");
     const { startSimulator } = await import("../sim/index.js");
     const clock = new ScaledClock(flags.timeScale ?? DEFAULT_TIME_SCALE);
     const sim = await startSimulator({

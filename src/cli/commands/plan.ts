@@ -15,7 +15,7 @@ import { planWaves } from "../../waves/plan-waves.js";
 import { summarizeFleet } from "../../waves/summary.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
-import type { CliIo } from "../io.js";
+import { type CliIo, note } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption } from "../options.js";
 import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
 import { openTarget, type TargetFlags } from "../target.js";
@@ -48,6 +48,7 @@ export async function readFleet(
   const target = await openTarget(io, plan, flags);
   const aws = createReadOnlyAws(target.aws);
   try {
+    note(io, `discovering the fleet (${target.label})…`);
     const found = await discoverFleet(aws.reader, plan.fleet, { region: target.region });
     const fleet: Fleet = target.sim ? { ...found, source: "simulator" } : found;
     return {
