@@ -71,12 +71,19 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   }
 
   // 2. Failure policy: counted over the whole rollout (minus failures an operator resumed past).
+  // The canary is a gate of its own: any failure in it (unless an operator resumed past it) stops
+  // the rollout before the fleet sees the release, whatever maxFailed allows for the whole fleet.
   const failed = forwardFailures(s) - g.policy.acknowledgedFailures;
-  if (g.mode === "running" && failed > ctx.maxFailed) {
+  const canary = canaryFailures(s);
+  if (g.mode === "running" && (failed > ctx.maxFailed || canary.failed > g.policy.acknowledgedFailures)) {
     const action = ctx.plan.rollout.failures.action;
-    g.policy.action = action;
+    const reason =
+      failed > ctx.maxFailed
+        ? `${failed} instance(s) failed, more than maxFailed ${ctx.maxFailed}`
+        : `canary failed: ${canary.failed} of ${canary.size} instance(s)`;
+    g.policy = { ...g.policy, action, reason };
     g.mode = action === "rollback" ? "rollingBack" : "stopping";
-    events.push({ type: "policy.triggered", at: now, action, failed, maxFailed: ctx.maxFailed });
+    events.push({ type: "policy.triggered", at: now, action, failed, maxFailed: ctx.maxFailed, reason });
   }
 
   // 3. Waves and the canary gates.
@@ -181,12 +188,12 @@ function outcome(s: EngineState, ctx: DecideContext) {
       g.pausedFor = "failures";
       g.outcome = {
         status: "paused",
-        reason: `${failed} instance(s) failed (max ${ctx.maxFailed}); paused, resume to continue`,
+        reason: `${forwardFailuresText(s, ctx)}; paused, resume to continue`,
       };
     } else
       g.outcome = {
         status: "aborted",
-        reason: `${failed} instance(s) failed (max ${ctx.maxFailed}); aborted`,
+        reason: `${forwardFailuresText(s, ctx)}; aborted`,
       };
     return;
   }
@@ -244,7 +251,17 @@ function outcome(s: EngineState, ctx: DecideContext) {
 }
 
 function forwardFailuresText(s: EngineState, ctx: DecideContext): string {
-  return `${forwardFailures(s)} instance(s) failed (max ${ctx.maxFailed})`;
+  return s.global.policy.reason ?? `${forwardFailures(s)} instance(s) failed (max ${ctx.maxFailed})`;
+}
+
+/** Failed instances of the canary wave (those a rollback has not touched yet count). */
+function canaryFailures(s: EngineState): { failed: number; size: number } {
+  const w = s.global.waves.find((x) => x.index === s.global.canary.wave);
+  if (!w) return { failed: 0, size: 0 };
+  const failed = w.ids.filter(
+    (id) => s.instances[id]?.phase === "failed" && !s.instances[id]?.rollbackTried,
+  ).length;
+  return { failed, size: w.ids.length };
 }
 
 function progress(s: EngineState, events: RolloutEvent[], now: number, connections?: Record<string, number>) {

@@ -84,6 +84,8 @@ export type RolloutEvent =
       action: "rollback" | "pause" | "abort";
       failed: number;
       maxFailed: number;
+      /** Why, in words, e.g. "canary failed: 2 of 3 instances" or "7 failures, more than maxFailed 6". */
+      reason?: string;
     }
   | { type: "asg.suspended"; at: number; group: string; processes: string[] }
   | { type: "asg.resumed"; at: number; group: string; processes: string[] }

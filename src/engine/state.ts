@@ -94,7 +94,7 @@ export interface GlobalState {
     approval: "none" | "waiting" | "approved";
     nextBakeCheckAt?: number;
   };
-  policy: { action: FailureAction | null; acknowledgedFailures: number };
+  policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
   commands: Record<string, CommandRun>;

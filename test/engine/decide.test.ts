@@ -318,6 +318,29 @@ describe("decide: failure policy", () => {
     expect(leaving(d.state).length).toBeGreaterThan(0);
   });
 
+  it("treats any canary failure as a failed gate, even within maxFailed", () => {
+    const { state, ctx } = setup({ n: 10, canary: 2, window: 4, maxFailed: 5 });
+    let s = put(state, "i-00000", { phase: "failed", out: true, deployedAt: 1 });
+    s = put(s, "i-00001", { phase: "done" });
+    s.global.waves[0] = { ...(s.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
+    const d = decide(s, obs(), ctx);
+    expect(d.events).toContainEqual(
+      expect.objectContaining({
+        type: "policy.triggered",
+        action: "pause",
+        reason: "canary failed: 1 of 2 instance(s)",
+      }),
+    );
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome).toEqual({
+      status: "paused",
+      reason: "canary failed: 1 of 2 instance(s); paused, resume to continue",
+    });
+    // Once an operator resumes past it, the same canary failure does not trip the gate again.
+    s.global.policy = { action: null, acknowledgedFailures: 1 };
+    expect(decide(s, obs(), ctx).state.global.mode).toBe("running");
+  });
+
   it("pauses: stops starting instances once failures exceed maxFailed", () => {
     const { s, ctx } = withFailures(3, 2, "pause");
     const d = decide(s, obs(), ctx);

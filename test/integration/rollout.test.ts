@@ -70,6 +70,15 @@ describe("failures against the simulator", () => {
     expect(r.result.status).toBe("rolled-back");
     const canary = r.wavePlan.waves[0]?.instances.map((i) => i.id) ?? [];
     for (const id of canary) expect(r.result.perInstance[id]?.phase).toBe("rolledBack");
+    // Nothing past the canary was started.
+    const rest = r.wavePlan.waves
+      .slice(1)
+      .flatMap((w) => w.instances.map((i) => r.result.perInstance[i.id]?.phase));
+    expect(new Set(rest)).toEqual(new Set(["pending"]));
+    expect(r.events.find((e) => e.type === "policy.triggered")).toMatchObject({
+      action: "rollback",
+      reason: expect.stringMatching(/^canary failed: [1-3] of 3 instance\(s\)$/),
+    });
     const versions = r.sim.state().instances.map((i) => i.version);
     expect(versions.every((v) => v === "v1.9.0")).toBe(true);
     expect(r.sim.metrics().invariantViolations).toEqual([]);
@@ -80,7 +89,12 @@ describe("failures against the simulator", () => {
     it(`runs ${action} when 5% of deploy commands fail with maxFailed 2%`, async () => {
       const r = await run({
         plan: (p) => ({ ...p, rollout: { ...p.rollout, failures: { ...p.rollout.failures, action } } }),
-        before: (sim) => sim.world.control({ op: "commandFailures", probability: 0.05, match: "install v" }),
+        // From the first wave after the canary (a failed canary would trip the canary gate instead).
+        onEvent: (e, sim) => {
+          if (e.type === "wave.started" && e.index === 1) {
+            sim.world.control({ op: "commandFailures", probability: 0.05, match: "install v" });
+          }
+        },
       });
       const triggered = r.events.find((e) => e.type === "policy.triggered");
       expect(triggered).toMatchObject({ action, maxFailed: 6 });
