@@ -291,12 +291,21 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
 function stepHealth(i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
   if (i.need === "register") return { inst: i, events: [] };
   if (i.atAlarmGate) {
-    if (!obs.alarms) return { inst: i, events: [] };
+    if (!obs.alarms) {
+      // Alarms could not be read: wait, but not forever.
+      if (i.deadline !== undefined && ctx.now > i.deadline)
+        return fail(i, "alarm gate: the alarms could not be read", ctx);
+      return { inst: i, events: [] };
+    }
     const firing = obs.alarms.filter((a) => a.state === "ALARM");
     if (firing.length > 0) {
       const names = firing.map((a) => a.name).join(", ");
       return fail(i, `alarm gate: ${names} in ALARM after the update`, ctx);
     }
+    // A gate on an alarm that does not exist would pass silently forever: refuse it.
+    const seen = new Set(obs.alarms.map((a) => a.name));
+    const missing = ctx.plan.health.alarms.filter((n) => !seen.has(n));
+    if (missing.length > 0) return fail(i, `alarm gate: alarm(s) not found: ${missing.join(", ")}`, ctx);
     return finish(i, ctx, "healthy, stable, alarms OK");
   }
   const h = freshHealth(i, obs);
@@ -359,7 +368,12 @@ function gateIfStable(r: StepOut, ctx: DecideContext): StepOut {
     return r;
   }
   if (ctx.plan.health.alarms.length > 0) {
-    r.inst = { ...i, atAlarmGate: true, checkAt: ctx.now };
+    r.inst = {
+      ...i,
+      atAlarmGate: true,
+      checkAt: ctx.now,
+      deadline: ctx.now + Math.max(120_000, 4 * ctx.pollMs),
+    };
     return r;
   }
   const f = finish(i, ctx, "healthy and stable");

@@ -293,6 +293,13 @@ describe("decide: commands and health", () => {
     );
   });
 
+  it("fails at the alarm gate when a listed alarm does not exist, rather than passing silently", () => {
+    const plan = makePlan({ health: { alarms: ["relay-5xx", "relay-typo"] } });
+    const { s, ctx } = inPhase({ phase: "warming", healthySince: NOW - 60_000, atAlarmGate: true }, plan);
+    const d = decide(s, obs({ alarms: [{ name: "relay-5xx", state: "OK" }] }), ctx);
+    expect(d.state.instances["i-00000"]?.reason).toBe("alarm gate: alarm(s) not found: relay-typo");
+  });
+
   it("fails at the alarm gate when a listed alarm is in ALARM", () => {
     const plan = makePlan({ health: { alarms: ["relay-5xx"] } });
     const { s, ctx } = inPhase({ phase: "warming", healthySince: NOW - 60_000, atAlarmGate: true }, plan);
