@@ -48,7 +48,7 @@ export interface SimRunResult {
 }
 
 export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
-  const clock = new ScaledClock(o.scale ?? 600);
+  const clock = new ScaledClock(o.scale ?? 300);
   const sim = await startSimulator({ fleet: o.fleetSpec ?? FLEET_300, clock, seed: o.seed ?? 7 });
   try {
     const aws = createAws({
