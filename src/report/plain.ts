@@ -12,6 +12,7 @@
 import type { ChalkInstance } from "chalk";
 import type { InstancePhase, RolloutEvent } from "../engine/events.js";
 import { formatDuration } from "../util/duration.js";
+import { createOutcomeTracker } from "./outcomes.js";
 import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./output.js";
 import { formatSummary, statusColor } from "./summary.js";
 
@@ -113,10 +114,12 @@ export function createPlainRenderer(out: OutputStream, o: PlainRendererOptions =
   const waitingSince = new Map<string, number>();
   let throttled = 0;
   let throttledSincePrint = 0;
+  const outcomes = createOutcomeTracker();
   let lastThrottlePrint = Number.NEGATIVE_INFINITY;
   let finished = false;
   return {
     onEvent(e) {
+      outcomes.onEvent(e);
       if (finished) return;
       if (e.type === "progress") {
         if (e.at - lastProgress < progressEvery) return;
@@ -147,7 +150,7 @@ export function createPlainRenderer(out: OutputStream, o: PlainRendererOptions =
       if (note) out.write(`${note}\n`);
       if (e.type === "rollout.finished") {
         finished = true;
-        out.write(`\n${formatSummary(e, chalk, { name: o.name, throttled })}`);
+        out.write(`\n${formatSummary(e, chalk, { name: o.name, throttled, problems: outcomes.problems() })}`);
       }
     },
     async close() {},

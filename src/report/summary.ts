@@ -11,6 +11,7 @@
 import type { ChalkInstance } from "chalk";
 import type { RolloutEvent, RolloutStatus } from "../engine/events.js";
 import { formatDuration } from "../util/duration.js";
+import type { InstanceOutcome } from "./outcomes.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
 
@@ -31,6 +32,9 @@ export function formatSummary(
   opts: {
     name?: string /** Throttling errors seen (from aws.throttled events), all retried. */;
     throttled?: number;
+    /** Instances that did not end done (from the outcome tracker); listed up to `maxProblems`. */
+    problems?: InstanceOutcome[];
+    maxProblems?: number;
   } = {},
 ): string {
   const color = statusColor(chalk, e.status);
@@ -42,6 +46,23 @@ export function formatSummary(
   lines.push(
     `  instances   ${c.total} total · ${c.succeeded} succeeded · ${c.failed} failed · ${c.skipped} skipped · ${c.rolledBack} rolled back`,
   );
+  const problems = opts.problems ?? [];
+  const shown = problems.slice(0, opts.maxProblems ?? 25);
+  const idWidth = Math.max(0, ...shown.map((p) => p.id.length));
+  const azWidth = Math.max(0, ...shown.map((p) => p.az.length));
+  for (const p of shown) {
+    const label =
+      p.outcome === "failed" ? chalk.red("failed ") : p.outcome === "skipped" ? "skipped" : "rolled ";
+    const where = p.outcome === "failed" ? `in ${p.phase}: ` : "";
+    // One row per instance: a multi-line reason (stderr) is folded onto the row.
+    const reason = p.reason.trim().split(/\r?\n/).join(" | ");
+    lines.push(`    ${label} ${p.id.padEnd(idWidth)}  ${p.az.padEnd(azWidth)}  ${where}${reason}`);
+  }
+  if (problems.length > shown.length) {
+    lines.push(
+      `    … and ${problems.length - shown.length} more (every one is in the journal and the json events)`,
+    );
+  }
   const perInstance = c.total > 0 ? ` (${(e.apiCalls.total / c.total).toFixed(1)} per instance)` : "";
   const throttled = opts.throttled ? ` · ${opts.throttled} throttled and retried` : "";
   lines.push(`  API calls   ${e.apiCalls.total}${perInstance}${throttled}`);

@@ -16,6 +16,7 @@
  */
 import { Listr, ListrLogger, ProcessOutput } from "listr2";
 import type { InstancePhase, RolloutEvent } from "../engine/events.js";
+import { createOutcomeTracker } from "./outcomes.js";
 import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./output.js";
 import { createPlainRenderer, formatPhases } from "./plain.js";
 import { type FinishedEvent, formatSummary } from "./summary.js";
@@ -102,6 +103,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
   let suspended = false;
   const shown = new Set<number>();
   let throttled = 0;
+  const outcomes = createOutcomeTracker();
   const early: RolloutEvent[] = [];
 
   function waveTitle(w: WaveView): string {
@@ -223,6 +225,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
   }
 
   function apply(e: RolloutEvent) {
+    outcomes.onEvent(e);
     switch (e.type) {
       case "rollout.started":
         started = e;
@@ -324,7 +327,10 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
         const icon = !w.isFinished ? "◼" : w.failed > 0 ? chalk.red("✖") : chalk.green("✔");
         out.write(`  ${icon} ${waveTitle(w)}\n`);
       }
-      if (finishedEvent) out.write(`\n${formatSummary(finishedEvent, chalk, { name: o.name, throttled })}`);
+      if (finishedEvent)
+        out.write(
+          `\n${formatSummary(finishedEvent, chalk, { name: o.name, throttled, problems: outcomes.problems() })}`,
+        );
     },
   };
 }
