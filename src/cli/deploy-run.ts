@@ -88,6 +88,7 @@ export async function runDeploy(
     requireVars: true,
     nonInteractive: !interactive,
     autoApprove: flags.autoApprove ?? false,
+    forRollout: !flags.dryRun,
   });
 
   const [{ createAws, createReadOnlyAws }, { discoverFleet }, { planWaves }, engine] = await Promise.all([

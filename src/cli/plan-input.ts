@@ -17,7 +17,7 @@ export async function loadPlanFromFlags(
   io: CliIo,
   file: string,
   flags: VarFlags,
-  o: { requireVars: boolean; nonInteractive?: boolean; autoApprove?: boolean },
+  o: { requireVars: boolean; nonInteractive?: boolean; autoApprove?: boolean; forRollout?: boolean },
 ): Promise<LoadedPlan> {
   const loaded = await loadPlan(file, {
     vars: flags.var ?? [],
@@ -25,6 +25,7 @@ export async function loadPlanFromFlags(
     requireVars: o.requireVars,
     nonInteractive: o.nonInteractive ?? false,
     autoApprove: o.autoApprove ?? false,
+    forRollout: o.forRollout ?? false,
   });
   // Warnings never stop a run, but they go to stderr so JSON on stdout stays parseable.
   printIssues(loaded.warnings, io.stderr);

@@ -12,6 +12,8 @@ import type { InputIssue } from "./types.js";
 export interface CheckOptions {
   nonInteractive?: boolean;
   autoApprove?: boolean;
+  /** The plan is about to drive a real (not dry) rollout: problems only a run would hit become errors. */
+  forRollout?: boolean;
 }
 
 /** SSM: delivery TimeoutSeconds is 30–2592000 s; the engine derives it from the step timeout. */
@@ -128,6 +130,16 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
         sources.length ? "give either metric or probe, not both" : "needs a source: metric or probe",
         "metric: { namespace, name, dimension } reads CloudWatch; probe: { command } asks each instance",
       );
+    }
+    if (conn.probe !== undefined) {
+      // Accepted by the format so plans can be written now, but the engine reads connection counts
+      // only from a metric so far. A rollout must not run believing a capacity guard is in place.
+      const message =
+        "the probe source is not read by the engine yet: deploy would have no connection-capacity guard and no connection-aware drain";
+      const hint =
+        "publish the count as a CloudWatch metric and use metric: { namespace, name, dimension }; the probe is planned";
+      if (opts.forRollout) err(["capacity", "connections", "probe"], message, hint);
+      else warn(["capacity", "connections", "probe"], `${message}, so it refuses this plan`, hint);
     }
     const headroom = stringAt(raw, ["capacity", "connections", "headroom"]);
     if (headroom !== undefined && Number(headroom.trim().replace("%", "")) >= 100) {

@@ -23,6 +23,8 @@ export interface LoadPlanOptions {
   /** No way to answer an approval prompt (CI, no TTY): `approve: true` then earns a warning. */
   nonInteractive?: boolean;
   autoApprove?: boolean;
+  /** Loading for a real rollout (deploy/resume without --dry-run): what only a run would trip on is an error. */
+  forRollout?: boolean;
 }
 
 export interface LoadedPlan {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,25 @@ describe("rollwave deploy: confirmation and input", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/release/);
     expect(r.stderr).toMatch(/nothing was changed/);
+  });
+
+  it("refuses a plan whose connection source is a probe (not read yet) instead of rolling unguarded", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-probe-"));
+    const plan = join(dir, "probe.yaml");
+    const text = (await readFile(SMALL_PLAN, "utf8")).replace(
+      /metric: \{[^}]*\}/,
+      `probe: { command: "ss -Htn state established | wc -l" }`,
+    );
+    expect(text).toContain("probe:");
+    await writeFile(plan, text);
+    const r = await cli(["deploy", plan, ...FAST, "--var", "release=v2.0.0", "--yes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /probe\.yaml:\d+:\d+ {2}capacity\.connections\.probe {2}the probe source is not read/,
+    );
+    const dry = await cli(["deploy", plan, ...FAST, "--var", "release=v2.0.0", "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(/warning: .*probe source is not read/);
   });
 
   it("exits 4 when another rollwave process holds the plan's lock", async () => {

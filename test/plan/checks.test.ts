@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: plans write variables as ${name}
 import { describe, expect, it } from "vitest";
-import { edit, errorsOf, MINIMAL, warningsOf } from "./helpers.js";
+import { edit, errorsOf, MINIMAL, WITH_RELEASE, warningsOf } from "./helpers.js";
 
 const rollout = (yaml: string) => edit("  maxUnavailable: 10%\n", yaml);
 const messages = (text: string) => errorsOf(text).map((e) => `${e.path}: ${e.message}`);
@@ -71,6 +71,17 @@ describe("cross-field checks", () => {
     const none = `${MINIMAL}capacity:\n  connections:\n    perInstanceLimit: 250\n`;
     expect(messages(both)).toEqual(["capacity.connections: give either metric or probe, not both"]);
     expect(messages(none)).toEqual(["capacity.connections: needs a source: metric or probe"]);
+  });
+
+  it("warns that a probe source is not read yet, and refuses it for a real rollout rather than run unguarded", () => {
+    const text = `${MINIMAL}capacity:\n  connections:\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n`;
+    const previewWarnings = warningsOf(text).filter((w) => w.path === "capacity.connections.probe");
+    expect(previewWarnings).toHaveLength(1);
+    expect(previewWarnings[0]?.message).toMatch(/not read by the engine yet.*refuses this plan/);
+    expect(errorsOf(text)).toEqual([]);
+    const rollout = errorsOf(text, { ...WITH_RELEASE, forRollout: true });
+    expect(rollout.map((e) => [e.path, e.line, e.column])).toEqual([["capacity.connections.probe", 13, 12]]);
+    expect(rollout[0]?.hint).toMatch(/metric/);
   });
 
   it("rejects a headroom that leaves nothing usable", () => {
