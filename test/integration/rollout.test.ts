@@ -102,8 +102,10 @@ describe("failures against the simulator", () => {
       const failed = Object.values(r.result.perInstance).filter((p) => p.phase === "failed");
       if (action !== "rollback") {
         expect(failed.length).toBeGreaterThan(6);
-        // (The first lines of stderr follow when SSM returns them in the plugin output.)
-        expect(failed[0]?.reason).toMatch(/^deploy: the command failed with exit code 3/);
+        // The reason quotes the first lines of stderr, which SSM returns in the plugin output.
+        expect(failed[0]?.reason).toMatch(
+          /^deploy: the command failed with exit code 3 \(Failed\): install: checksum mismatch for v2\.0\.0/,
+        );
       }
       if (action === "rollback")
         expect(r.sim.state().instances.every((i) => i.version === "v1.9.0")).toBe(true);
