@@ -18,6 +18,18 @@ export type InstancePhase =
   | "rollingBack"
   | "rolledBack";
 
+/** Phases in which an instance is being worked on (out of service, or on its way out or back). */
+export const IN_FLIGHT_PHASES: ReadonlySet<InstancePhase> = new Set<InstancePhase>([
+  "preDrain",
+  "deregistering",
+  "draining",
+  "deploying",
+  "validating",
+  "registering",
+  "warming",
+  "rollingBack",
+]);
+
 export type RolloutStatus = "succeeded" | "failed" | "rolled-back" | "paused" | "aborted";
 
 export type GateKind = "bake" | "approval" | "capacity" | "alarms" | "window";

@@ -5,7 +5,7 @@
 import type { Fleet } from "../fleet/types.js";
 import type { FailureAction } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
-import type { InstanceCounts, InstancePhase, RolloutStatus } from "./events.js";
+import { IN_FLIGHT_PHASES, type InstanceCounts, type InstancePhase, type RolloutStatus } from "./events.js";
 
 export type StepName = "preDrain" | "deploy" | "validate" | "rollback";
 
@@ -115,16 +115,7 @@ export interface EngineState {
   instances: Record<string, InstanceRun>;
 }
 
-const IN_FLIGHT: ReadonlySet<InstancePhase> = new Set([
-  "preDrain",
-  "deregistering",
-  "draining",
-  "deploying",
-  "validating",
-  "registering",
-  "warming",
-  "rollingBack",
-]);
+const IN_FLIGHT = IN_FLIGHT_PHASES;
 
 export function isInFlight(i: InstanceRun): boolean {
   return IN_FLIGHT.has(i.phase) || (i.phase === "failed" && i.need !== null);

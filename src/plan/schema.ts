@@ -5,25 +5,13 @@
  * this same schema, so the editor and `rollwave validate` never disagree about what a key is.
  */
 import { z } from "zod";
+import { SCALING_PROCESSES } from "../util/auto-scaling.js";
 import { parseDuration } from "../util/duration.js";
 import { parseSize } from "../util/size.js";
 
 export const SIZE_HINT =
   "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
 export const DURATION_HINT = "write a number with a unit: 500ms, 90s, 5m, 1h30m, 2h, 1d";
-
-/** The processes `SuspendProcesses` accepts. */
-export const SCALING_PROCESSES = [
-  "Launch",
-  "Terminate",
-  "AddToLoadBalancer",
-  "AlarmNotification",
-  "AZRebalance",
-  "HealthCheck",
-  "InstanceRefresh",
-  "ReplaceUnhealthy",
-  "ScheduledActions",
-] as const;
 
 /** Must stay a safe directory name: the CLI keeps `.rollwave/<name>/journal.ndjson`. */
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -15,7 +15,7 @@
  * terminal it falls back to the plain renderer, so redirecting a tty run still gives a readable log.
  */
 import { Listr, ListrLogger, ProcessOutput } from "listr2";
-import type { InstancePhase, RolloutEvent } from "../engine/events.js";
+import { IN_FLIGHT_PHASES, type InstancePhase, type RolloutEvent } from "../engine/events.js";
 import { createOutcomeTracker } from "./outcomes.js";
 import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./output.js";
 import { createPlainRenderer, formatPhases } from "./plain.js";
@@ -45,16 +45,7 @@ function deferred(): Deferred {
   return { promise, resolve };
 }
 
-const ACTIVE = new Set<InstancePhase>([
-  "preDrain",
-  "deregistering",
-  "draining",
-  "deploying",
-  "validating",
-  "registering",
-  "warming",
-  "rollingBack",
-]);
+const ACTIVE = IN_FLIGHT_PHASES;
 
 interface WaveView {
   index: number;

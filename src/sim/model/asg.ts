@@ -1,18 +1,8 @@
 /** Auto Scaling groups in the model: membership and suspended processes (no scaling activity). */
+
+import { isScalingProcess, SCALING_PROCESSES } from "../../util/auto-scaling.js";
 import { SimApiError, type SimAutoScalingGroup } from "./api.js";
 import { type Core, hexId, type Inst } from "./core.js";
-
-export const SCALING_PROCESSES = [
-  "Launch",
-  "Terminate",
-  "AddToLoadBalancer",
-  "AlarmNotification",
-  "AZRebalance",
-  "HealthCheck",
-  "InstanceRefresh",
-  "ReplaceUnhealthy",
-  "ScheduledActions",
-];
 
 interface Group {
   name: string;
@@ -115,9 +105,9 @@ export class AutoScaling {
   }
 
   private processes(list: string[] | undefined): string[] {
-    if (!list || list.length === 0) return SCALING_PROCESSES;
+    if (!list || list.length === 0) return [...SCALING_PROCESSES];
     for (const p of list) {
-      if (!SCALING_PROCESSES.includes(p))
+      if (!isScalingProcess(p))
         throw new SimApiError("ValidationError", `Process '${p}' is not a valid scaling process`);
     }
     return list;

@@ -1,19 +1,7 @@
+import { isScalingProcess } from "../../../util/auto-scaling.js";
 import { SimApiError } from "../../model/api.js";
 import type { QueryParams } from "../query-params.js";
 import type { QueryService } from "./types.js";
-
-/** The processes SuspendProcesses/ResumeProcesses accept (aws-facts.md, Auto Scaling). */
-export const SCALING_PROCESSES = [
-  "Launch",
-  "Terminate",
-  "AddToLoadBalancer",
-  "AlarmNotification",
-  "AZRebalance",
-  "HealthCheck",
-  "InstanceRefresh",
-  "ReplaceUnhealthy",
-  "ScheduledActions",
-] as const;
 
 /** Auto Scaling: query protocol, version 2011-01-01, lists as `InstanceIds.member.N`. */
 export const autoScalingService: QueryService = {
@@ -112,7 +100,7 @@ function maxRecords(p: QueryParams, max: number): number | undefined {
 function processes(p: QueryParams): string[] | undefined {
   const list = p.list("ScalingProcesses");
   for (const name of list ?? []) {
-    if (!(SCALING_PROCESSES as readonly string[]).includes(name)) {
+    if (!isScalingProcess(name)) {
       throw new SimApiError("ValidationError", `Process '${name}' is not a valid scaling process`);
     }
   }
