@@ -251,3 +251,49 @@ describe("rollwave deploy --simulate", () => {
     expect((await run).code).toBe(130);
   });
 });
+
+describe("rollwave resume", () => {
+  it("continues a rollout paused at the canary gate in CI: exit 3, then resume --auto-approve ends it with exit 0", async () => {
+    // Each --simulate run starts a fresh simulated fleet, so this asserts the journal-driven flow
+    // (what resume skips and finishes), not versions across the two processes; the engine's own
+    // tests hold resume to the fleet's state.
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-resume-"));
+    const args = [
+      SMALL_PLAN,
+      ...FAST,
+      "--var",
+      "release=v2.0.0",
+      "--yes",
+      "--journal-dir",
+      dir,
+      "--output",
+      "json",
+    ];
+
+    const first = await cli(["deploy", ...args]);
+    expect(first.code, first.stderr).toBe(3);
+    const paused = events(first.stdout);
+    expect(paused.at(-1)).toMatchObject({ type: "rollout.finished", status: "paused" });
+    const canary = paused
+      .filter((e) => e.type === "instance.phase" && e.to === "done")
+      .map((e) => e.type === "instance.phase" && e.id);
+    expect(canary.length).toBeGreaterThan(0);
+
+    const second = await cli(["resume", ...args, "--auto-approve"]);
+    expect(second.code, second.stderr).toBe(0);
+    const resumed = events(second.stdout);
+    expect(resumed.at(-1)).toMatchObject({
+      type: "rollout.finished",
+      status: "succeeded",
+      instances: { total: 12, succeeded: 12, failed: 0 },
+    });
+    // The canary finished before the pause is not rolled again.
+    const movedAgain = resumed.filter(
+      (e) => e.type === "instance.phase" && canary.includes(e.id) && e.to === "deploying",
+    );
+    expect(movedAgain).toEqual([]);
+    // And a finished rollout is not resumable.
+    const third = await cli(["resume", ...args, "--auto-approve"]);
+    expect(third.code).toBe(2);
+  });
+});
