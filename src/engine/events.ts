@@ -107,6 +107,11 @@ export type RolloutEvent =
       phases: Partial<Record<InstancePhase, number>>;
       inService: number;
       outOfService: number;
+      /**
+       * Devices connected across the fleet as the connection metric reports them: the sum of each
+       * instance's statistic (Maximum by default) over the last minute, so devices that moved
+       * during that minute count on both instances. An upper bound, which is what a capacity check wants.
+       */
       connections?: number;
     }
   | { type: "warning"; at: number; code: string; message: string }

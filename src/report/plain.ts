@@ -76,7 +76,7 @@ export function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string 
     case "asg.resumed":
       return `asg ${e.group}: resumed ${e.processes.join(", ")}`;
     case "progress": {
-      const conn = e.connections !== undefined ? `, ${e.connections} connections` : "";
+      const conn = e.connections !== undefined ? `, ≤${e.connections} connections (1-min max)` : "";
       const phases = formatPhases(e.phases);
       return `progress: ${e.inService} in service, ${e.outOfService} out of service${conn}${phases ? ` | ${phases}` : ""}`;
     }

@@ -3,7 +3,7 @@
  * and a "fleet" line on top with in-service / out-of-service instances, connected cameras and the
  * gate being waited on. The engine drives it purely through events; nothing here polls AWS.
  *
- *   ⠙ fleet: 980 in service · 20 out of service · 179,412 connections
+ *   ⠙ fleet: 980 in service · 20 out of service · ≤179,412 connections (1-min max)
  *     › waiting bake: baking canary for 10m
  *   ❯ rollout camera-relay
  *     ✔ wave 0 canary · 3/3 done
@@ -259,7 +259,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       }
       case "progress": {
         const conn =
-          e.connections !== undefined ? ` · ${e.connections.toLocaleString("en-US")} connections` : "";
+          e.connections !== undefined ? ` · ≤${e.connections.toLocaleString("en-US")} connections (1-min max)` : "";
         fleetLine = `${e.inService} in service · ${e.outOfService} out of service${conn}`;
         break;
       }

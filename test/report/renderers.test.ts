@@ -259,3 +259,22 @@ describe("tty renderer", () => {
     expect(out.text).toContain("rollout failed in 12m43s");
   });
 });
+
+describe("connection counts in progress", () => {
+  it("says the metric-based count is an upper bound over the last minute, not an exact count", async () => {
+    const out = new StringOutput(false);
+    const r = createPlainRenderer(out, { env: {}, progressEveryMs: 0 });
+    const events = scriptedRollout();
+    const started = events.findIndex((e) => e.type === "rollout.started");
+    events.splice(started + 1, 0, {
+      type: "progress",
+      at: events[started]?.at ?? 0,
+      phases: { pending: 4 },
+      inService: 4,
+      outOfService: 0,
+      connections: 182_995,
+    });
+    await render(r, events);
+    expect(out.text).toContain("≤182995 connections (1-min max)");
+  });
+});
