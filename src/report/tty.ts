@@ -259,7 +259,9 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       }
       case "progress": {
         const conn =
-          e.connections !== undefined ? ` · ≤${e.connections.toLocaleString("en-US")} connections (1-min max)` : "";
+          e.connections !== undefined
+            ? ` · ≤${e.connections.toLocaleString("en-US")} connections (1-min max)`
+            : "";
         fleetLine = `${e.inService} in service · ${e.outOfService} out of service${conn}`;
         break;
       }
