@@ -18,6 +18,18 @@ function events(stdout: string): RolloutEvent[] {
     .map((l) => JSON.parse(l) as RolloutEvent);
 }
 
+/** Start a simulated deploy and return once its first wave has started (to interrupt it there). */
+async function deployUntilFirstWave() {
+  const io = fakeIo();
+  const args = ["deploy", SMALL_PLAN, ...FAST, "--var", "release=v2.0.0", "--yes", "--auto-approve"];
+  const run = cli([...args, "--output", "json"], io);
+  for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  expect(io.stdout.text).toContain('"wave.started"');
+  return { io, run };
+}
+
 describe("rollwave deploy: confirmation and input", () => {
   it("refuses to start without --yes when stdin is not a terminal, before touching AWS", async () => {
     const r = await cli([
@@ -197,24 +209,7 @@ describe("rollwave deploy --simulate", () => {
   });
 
   it("stops safely on Ctrl-C: exit 130, Auto Scaling processes resumed, finished event last", async () => {
-    const io = fakeIo();
-    const run = cli(
-      [
-        "deploy",
-        SMALL_PLAN,
-        ...FAST,
-        "--var",
-        "release=v2.0.0",
-        "--yes",
-        "--auto-approve",
-        "--output",
-        "json",
-      ],
-      io,
-    );
-    for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    const { io, run } = await deployUntilFirstWave();
     io.signal("SIGINT");
     expect(io.forced).toEqual([]);
     const r = await run;
@@ -228,24 +223,7 @@ describe("rollwave deploy --simulate", () => {
   });
 
   it("forces the exit on a second Ctrl-C", async () => {
-    const io = fakeIo();
-    const run = cli(
-      [
-        "deploy",
-        SMALL_PLAN,
-        ...FAST,
-        "--var",
-        "release=v2.0.0",
-        "--yes",
-        "--auto-approve",
-        "--output",
-        "json",
-      ],
-      io,
-    );
-    for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    const { io, run } = await deployUntilFirstWave();
     io.signal("SIGINT");
     io.signal("SIGINT");
     expect(io.forced).toEqual(["SIGINT"]);
