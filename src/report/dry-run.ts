@@ -36,15 +36,11 @@ export function formatDryRun(r: DryRunReport, chalk: ChalkInstance): string {
   out.push(
     chalk.bold(`dry run of ${r.name}: ${planned} instances in ${r.waves.length} waves; nothing is changed`),
   );
-  const perAz = Object.entries(r.window.perAz)
-    .map(([az, n]) => `${az} ${n}`)
-    .join(", ");
+  const perAz = byAz(r.window.perAz);
   out.push(
     `strategy ${r.strategy} · window ${r.window.maxUnavailable}${perAz ? ` (per AZ: ${perAz})` : ""} · max failed ${r.maxFailed}, then ${r.failureAction}`,
   );
-  const floorAz = Object.entries(r.floor.perAz)
-    .map(([az, n]) => `${az} ${n}`)
-    .join(", ");
+  const floorAz = byAz(r.floor.perAz);
   out.push(`keeps in service at least ${r.floor.total}${floorAz ? ` (per AZ: ${floorAz})` : ""}`);
   if (r.perInstance.length > 0) out.push(`every instance: ${r.perInstance.join(" → ")}`);
   if (r.before.length > 0) {
@@ -74,4 +70,12 @@ export function formatDryRun(r: DryRunReport, chalk: ChalkInstance): string {
     for (const w of r.warnings) out.push(`  ${chalk.yellow("!")} ${w}`);
   }
   return `${out.join("\n")}\n`;
+}
+
+/** `ap-northeast-1a 43, ap-northeast-1c 40`: AZs in name order, whatever order the counts came in. */
+function byAz(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([az, n]) => `${az} ${n}`)
+    .join(", ");
 }

@@ -151,6 +151,14 @@ describe("rollwave deploy --dry-run against AWS (the simulator, from outside)", 
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("dry run of small-relay: 12 instances");
+    // Per-AZ figures read in AZ order, whatever order the planner produced them in.
+    const floorAzs = [
+      ...(/keeps in service at least \d+ \(per AZ: (.*)\)/.exec(r.stdout)?.[1] ?? "").matchAll(
+        /([a-z0-9-]+) \d+/g,
+      ),
+    ].map((m) => m[1]);
+    expect(floorAzs.length).toBeGreaterThan(1);
+    expect(floorAzs).toEqual([...floorAzs].sort());
     expect(r.stdout).toMatch(/ELBv2\.DeregisterTargets\s+relay-rtmp/);
     expect(r.stdout).toMatch(
       /SSM\.SendCommand\s+deploy on \d+ instances?: \/opt\/relay\/bin\/install "?v2\.0\.0/,
