@@ -63,6 +63,8 @@ export function reportError(err: unknown, stderr: OutputStream, debug = false): 
   }
   if (err instanceof AwsCallError) {
     stderr.write(`error: AWS ${err.message}\n`);
+    const awsHint = AWS_HINTS[err.code];
+    if (awsHint) stderr.write(`hint: ${awsHint}\n`);
     return ExitCode.failed;
   }
   const e = err as Error | undefined;
