@@ -8,7 +8,7 @@ import { type EngineState, type InstanceRun, initialState } from "../../src/engi
 import type { Plan } from "../../src/plan/types.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { FakeAws } from "./fake-aws.js";
-import { makeFleet, makePlan, TG_A, TG_B } from "./fixtures.js";
+import { makeFleet, makePlan, metricConnections, TG_A, TG_B } from "./fixtures.js";
 
 const NOW = 1_000_000;
 
@@ -384,18 +384,7 @@ describe("connection capacity check", () => {
   const capPlan = (maxDisplacedPerMinute: number | null) =>
     makePlan({
       capacity: {
-        connections: {
-          source: {
-            kind: "metric",
-            namespace: "CameraRelay",
-            name: "ActiveConnections",
-            dimension: "InstanceId",
-            statistic: "Maximum",
-          },
-          perInstanceLimit: 250,
-          headroom: 0.1,
-          maxDisplacedPerMinute,
-        },
+        connections: metricConnections(maxDisplacedPerMinute),
       },
     });
 

@@ -15,6 +15,22 @@ type DeepPartial<T> = {
       : T[K];
 };
 
+/** `capacity.connections` read from the CameraRelay/ActiveConnections metric, 250 a server, 10% headroom. */
+export function metricConnections(maxDisplacedPerMinute: number | null = null) {
+  return {
+    source: {
+      kind: "metric" as const,
+      namespace: "CameraRelay",
+      name: "ActiveConnections",
+      dimension: "InstanceId",
+      statistic: "Maximum",
+    },
+    perInstanceLimit: 250,
+    headroom: 0.1,
+    maxDisplacedPerMinute,
+  };
+}
+
 export function makePlan(over: DeepPartial<Plan> = {}): Plan {
   const base: Plan = {
     version: 1,

@@ -6,7 +6,7 @@ import { capacityFloor } from "../../src/engine/capacity.js";
 import { openFileJournal, parseJournal, replayJournal } from "../../src/engine/journal.js";
 import { previewRollout } from "../../src/engine/preview.js";
 import { runRollout } from "../../src/engine/run.js";
-import { makePlan, TG_A, TG_B } from "./fixtures.js";
+import { makePlan, metricConnections, TG_A, TG_B } from "./fixtures.js";
 import { drive, harness, options } from "./harness.js";
 
 let dirs: string[] = [];
@@ -107,18 +107,7 @@ describe("connection-aware drain", () => {
     const plan = makePlan({
       drain: { untilConnections: 0 },
       capacity: {
-        connections: {
-          source: {
-            kind: "metric",
-            namespace: "CameraRelay",
-            name: "ActiveConnections",
-            dimension: "InstanceId",
-            statistic: "Maximum",
-          },
-          perInstanceLimit: 250,
-          headroom: 0.1,
-          maxDisplacedPerMinute: null,
-        },
+        connections: metricConnections(),
       },
     });
     const h = harness({ n: 1 });

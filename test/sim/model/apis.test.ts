@@ -1,14 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { instanceIds, makeWorld, smallSpec } from "./helpers.js";
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
+import { codeOf, instanceIds, makeWorld, smallSpec } from "./helpers.js";
 
 describe("EC2", () => {
   it("filters instances by tag, state and AZ and pages with MaxResults", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SimWorld } from "../../../src/sim/model/api.js";
-import { connectionsOf, healthOf, instanceIds, makeWorld, smallSpec } from "./helpers.js";
+import { codeOf, connectionsOf, healthOf, instanceIds, makeWorld, smallSpec } from "./helpers.js";
 
 const DEPLOY = (v: string) => [`/opt/relay/bin/install ${v}`, "systemctl restart relay"];
 const ROLLBACK = ["/opt/relay/bin/install --previous", "systemctl restart relay"];
@@ -21,15 +21,6 @@ function send(
 
 function invocations(w: SimWorld, commandId: string) {
   return w.listCommandInvocations({ commandId, details: true }).items;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
 }
 
 describe("commands", () => {

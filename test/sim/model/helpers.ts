@@ -74,3 +74,13 @@ export function connectionsOf(w: SimWorld, id: string): number {
 export function healthOf(w: SimWorld, tgName: string, id: string): string {
   return w.describeTargetHealth(tgArn(w, tgName), [{ id }])[0]?.state ?? "?";
 }
+
+/** The `SimApiError` code a model call throws, or undefined when it succeeds. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}
