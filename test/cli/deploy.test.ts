@@ -10,6 +10,8 @@ import { mutatingCalls, SMALL_FLEET, SMALL_PLAN, standaloneSim } from "./sim-env
 // 400x: fast enough (a 28-simulated-minute rollout takes ~4 s) while a deadline of a few simulated
 // minutes is still a second of real time, so a busy CI core or a GC pause cannot expire it.
 const FAST = ["--simulate", SMALL_FLEET, "--time-scale", "400"];
+/** A confirmed simulated deploy of the small plan; tests add what they vary. */
+const SIM_DEPLOY = ["deploy", SMALL_PLAN, ...FAST, "--var", "release=v2.0.0", "--yes"];
 
 function events(stdout: string): RolloutEvent[] {
   return stdout
@@ -18,10 +20,18 @@ function events(stdout: string): RolloutEvent[] {
     .map((l) => JSON.parse(l) as RolloutEvent);
 }
 
+/** A journal directory whose small-relay lock file holds `pid`. */
+async function journalDirWithLock(pid: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
+  await mkdir(join(dir, "small-relay"), { recursive: true });
+  await writeFile(join(dir, "small-relay", "lock"), pid);
+  return dir;
+}
+
 /** Start a simulated deploy and return once its first wave has started (to interrupt it there). */
 async function deployUntilFirstWave() {
   const io = fakeIo();
-  const args = ["deploy", SMALL_PLAN, ...FAST, "--var", "release=v2.0.0", "--yes", "--auto-approve"];
+  const args = [...SIM_DEPLOY, "--auto-approve"];
   const run = cli([...args, "--output", "json"], io);
   for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
     await new Promise((res) => setTimeout(res, 10));
@@ -72,39 +82,15 @@ describe("rollwave deploy: confirmation and input", () => {
   });
 
   it("exits 4 when another rollwave process holds the plan's lock", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
-    await mkdir(join(dir, "small-relay"), { recursive: true });
-    await writeFile(join(dir, "small-relay", "lock"), `${process.pid}\n`);
-    const r = await cli([
-      "deploy",
-      SMALL_PLAN,
-      ...FAST,
-      "--var",
-      "release=v2.0.0",
-      "--yes",
-      "--journal-dir",
-      dir,
-    ]);
+    const dir = await journalDirWithLock(`${process.pid}\n`);
+    const r = await cli([...SIM_DEPLOY, "--journal-dir", dir]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain(`pid ${process.pid}`);
   });
 
   it("takes over a lock left by a process that is gone", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "rollwave-journal-"));
-    await mkdir(join(dir, "small-relay"), { recursive: true });
-    await writeFile(join(dir, "small-relay", "lock"), "2147483646\n");
-    const r = await cli([
-      "deploy",
-      SMALL_PLAN,
-      ...FAST,
-      "--var",
-      "release=v2.0.0",
-      "--yes",
-      "--journal-dir",
-      dir,
-      "--output",
-      "json",
-    ]);
+    const dir = await journalDirWithLock("2147483646\n");
+    const r = await cli([...SIM_DEPLOY, "--journal-dir", dir, "--output", "json"]);
     expect(r.code).toBe(3); // the small plan's canary asks for approval; nobody can answer here
     expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
   });
@@ -172,17 +158,7 @@ describe("rollwave deploy --dry-run against AWS (the simulator, from outside)", 
 
 describe("rollwave deploy --simulate", () => {
   it("rolls the small fleet and ends the NDJSON stream with rollout.finished and the sim stats", async () => {
-    const r = await cli([
-      "deploy",
-      SMALL_PLAN,
-      ...FAST,
-      "--var",
-      "release=v2.0.0",
-      "--yes",
-      "--auto-approve",
-      "--output",
-      "json",
-    ]);
+    const r = await cli([...SIM_DEPLOY, "--auto-approve", "--output", "json"]);
     const all = events(r.stdout);
     expect(r.code, JSON.stringify(all.at(-1))).toBe(0);
     expect(all[0]?.type).toBe("rollout.started");
