@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The simulator's idle cost: the default 1,000-server, 180,000-camera world on a ScaledClock at
-// scale 60, advanced every ~50 ms real the way the server's ticker drives it, for ~20 s real
+// scale 60, advanced as often as the server's ticker does (tickIntervalMs: 20 ms real at 60x), for ~20 s real
 // (20 simulated minutes). Nothing is rolling out: this is what a parked simulator costs.
 // Target (issue 3): under 5% of one core and under 300 MB.
 // Then, for contrast, the same time with rollout-like load: every 6 simulated minutes a wave of 100
@@ -8,6 +8,7 @@
 // Usage: npm run build && node --expose-gc bench/sim-idle.mjs [seconds] [scale]
 import { defaultFleetSpecPath, loadFleetSpec } from "../dist/sim/model/fleet-spec.js";
 import { createWorld } from "../dist/sim/model/world.js";
+import { tickIntervalMs } from "../dist/sim/wire/http-server.js";
 import { ScaledClock } from "../dist/util/clock.js";
 
 const seconds = Number(process.argv[2] ?? 20);
@@ -18,6 +19,7 @@ const buildStart = performance.now();
 const spec = await loadFleetSpec(defaultFleetSpecPath);
 const clock = new ScaledClock(scale);
 const world = createWorld(spec, { clock, seed: 1 });
+const tickMs = tickIntervalMs(clock);
 world.advanceTo(clock.now());
 const buildMs = performance.now() - buildStart;
 globalThis.gc?.();
@@ -42,7 +44,7 @@ async function measure(onTick) {
         clearInterval(timer);
         resolve();
       }
-    }, 50);
+    }, tickMs);
   });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);

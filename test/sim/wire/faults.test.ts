@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_BUCKETS, FaultInjector } from "../../../src/sim/wire/faults.js";
+import { FaultInjector } from "../../../src/sim/wire/faults.js";
 import { tickIntervalMs } from "../../../src/sim/wire/http-server.js";
 import { ManualClock, ScaledClock } from "../../../src/util/clock.js";
 import { createRng } from "../../../src/util/rng.js";
@@ -35,9 +35,13 @@ describe("token buckets in simulated time", () => {
     expect(f.bucketKey("EC2", "DescribeInstances")).toBeUndefined();
   });
 
-  it("publishes AWS's documented numbers as defaults", () => {
-    expect(DEFAULT_BUCKETS["ELBv2.Describe*"]).toEqual({ burst: 40, perSecond: 10 });
-    expect(DEFAULT_BUCKETS["EC2.Describe*"]).toEqual({ burst: 100, perSecond: 20 });
+  it("lets a burst of 100 EC2 Describe calls through by default, throttles the 101st, and refills 20 per second", () => {
+    const f = new FaultInjector(undefined, createRng(1));
+    const t = 2_000_000;
+    for (let i = 0; i < 100; i++) expect(f.judge("EC2", "DescribeInstances", t)).toBeUndefined();
+    expect(f.judge("EC2", "DescribeInstances", t)).toEqual({ kind: "throttle" });
+    for (let i = 0; i < 2; i++) expect(f.judge("EC2", "DescribeAvailabilityZones", t + 100)).toBeUndefined();
+    expect(f.judge("EC2", "DescribeInstances", t + 100)).toEqual({ kind: "throttle" });
   });
 
   it("rejects rates outside 0..1", () => {

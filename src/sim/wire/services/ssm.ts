@@ -92,7 +92,7 @@ export const ssmService: JsonService = {
 
     GetCommandInvocation(o, world) {
       const inv = world.getCommandInvocation(reqStr(o, "CommandId"), reqStr(o, "InstanceId"));
-      const plugin = pluginName(inv.documentName);
+      const plugin = PLUGIN_NAME;
       const asked = optStr(o, "PluginName");
       if (asked !== undefined && asked !== plugin) {
         throw new SimApiError("InvalidPluginName", `The plugin name ${asked} is not valid for this command`);
@@ -211,9 +211,8 @@ function parameters(o: JsonInput): Record<string, string[]> | undefined {
   return out;
 }
 
-function pluginName(documentName: string): string {
-  return documentName === "AWS-RunPowerShellScript" ? "aws:runPowerShellScript" : "aws:runShellScript";
-}
+/** The only document the simulator runs is AWS-RunShellScript (others are refused at SendCommand). */
+const PLUGIN_NAME = "aws:runShellScript";
 
 function command(c: SimCommand, region: string): JsonObject {
   return {
@@ -266,7 +265,7 @@ function invocation(inv: SimInvocation, details: boolean): JsonObject {
   if (details) {
     out.CommandPlugins = [
       {
-        Name: pluginName(inv.documentName),
+        Name: PLUGIN_NAME,
         // A plugin has no Delayed state: it is still Pending while the invocation waits.
         Status: inv.status === "Delayed" ? "Pending" : inv.status,
         StatusDetails: inv.statusDetails,
