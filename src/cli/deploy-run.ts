@@ -5,7 +5,7 @@
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
  *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
  */
-import { mkdir, mkdtemp, readFile, rename } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
@@ -20,11 +20,11 @@ import type { RunningSimulator } from "../sim/index.js";
 import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
-import { type CliIo, note } from "./io.js";
+import type { CliIo } from "./io.js";
 import { acquireLock } from "./lock.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
-import { openTarget } from "./target.js";
+import { discoverTargetFleet, openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
@@ -54,7 +54,7 @@ function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
   }
 }
 
-/** Is there a rollout in this journal that has not ended (or ended paused)? */
+/** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
 async function unfinished(journalFile: string): Promise<"none" | "finished" | "open"> {
   let text: string;
   try {
@@ -62,11 +62,15 @@ async function unfinished(journalFile: string): Promise<"none" | "finished" | "o
   } catch {
     return "none";
   }
-  const { parseJournal } = await import("../engine/index.js");
+  const { parseJournal, replayJournal } = await import("../engine/index.js");
   const records = parseJournal(text);
   if (records.length === 0) return "none";
-  const end = records.filter((r) => r.type === "end" || r.type === "resume").at(-1);
-  return end?.type === "end" && end.status !== "paused" ? "finished" : "open";
+  try {
+    const { end } = replayJournal(records);
+    return end && end.status !== "paused" ? "finished" : "open";
+  } catch {
+    return "open"; // unreadable as a rollout: let resume report it rather than deploy overwrite it
+  }
 }
 
 export async function runDeploy(
@@ -86,14 +90,14 @@ export async function runDeploy(
   }
   const { plan } = await loadPlanFromFlags(io, file, flags, {
     requireVars: true,
-    nonInteractive: !interactive,
+    // A dry run never pauses, so it earns no "cannot be approved" warning.
+    nonInteractive: !interactive && !flags.dryRun,
     autoApprove: flags.autoApprove ?? false,
     forRollout: !flags.dryRun,
   });
 
-  const [{ createAws, createReadOnlyAws }, { discoverFleet }, { planWaves }, engine] = await Promise.all([
+  const [{ createAws, createReadOnlyAws }, { planWaves }, engine] = await Promise.all([
     import("../aws/connect.js"),
-    import("../fleet/discover.js"),
     import("../waves/plan-waves.js"),
     import("../engine/index.js"),
   ]);
@@ -108,8 +112,7 @@ export async function runDeploy(
       : createAws({ ...target.aws, onThrottle: (op) => throttles.onThrottle(op) });
     const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
     cleanups.unshift(() => aws.close());
-    note(io, `discovering the fleet (${target.label})…`);
-    const fleet = await discoverFleet(aws.reader, plan.fleet, { region: target.region });
+    const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
     const wavePlan = planWaves(fleet, plan, { source: file });
 
     if (flags.dryRun) {
@@ -125,11 +128,16 @@ export async function runDeploy(
 
     // Journal and lock: with --simulate the fleet lives only in this process, so its journal
     // defaults to a throwaway directory instead of the project's .rollwave.
+    const tempJournal = !flags.journalDir && sim !== undefined;
     const journalDir = flags.journalDir
       ? resolve(io.cwd, flags.journalDir)
-      : sim
+      : tempJournal
         ? await mkdtemp(join(tmpdir(), "rollwave-sim-"))
         : resolve(io.cwd, ".rollwave");
+    let keepJournal = !tempJournal;
+    cleanups.push(async () => {
+      if (!keepJournal) await rm(journalDir, { recursive: true, force: true });
+    });
     const dir = join(journalDir, plan.name);
     await mkdir(dir, { recursive: true });
     const journalFile = join(dir, "journal.ndjson");
@@ -150,9 +158,6 @@ export async function runDeploy(
         "continue it with `rollwave resume`, or move the journal away to start over",
       );
     }
-    if (!o.resume && previous === "finished")
-      await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
-
     const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
     if (!flags.yes) {
       const answer = await ask(
@@ -167,6 +172,9 @@ export async function runDeploy(
       }
     }
 
+    // Only now that the start is confirmed: a refused start leaves the directory as it was.
+    if (!o.resume && previous === "finished")
+      await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
     const renderer = createRenderer(io, mode, plan.name);
@@ -227,10 +235,15 @@ export async function runDeploy(
     } finally {
       await renderer.close();
     }
-    if (result.status === "paused" && !interrupted && mode !== "json") {
-      io.stderr.write(
-        `paused: continue with \`rollwave resume ${file}\` and the same flags (journal ${journalFile})\n`,
-      );
+    if (result.status === "paused") {
+      // A throwaway --simulate journal is kept only when there is something to resume.
+      keepJournal = true;
+      const dirFlag = tempJournal ? ` --journal-dir ${journalDir}` : "";
+      if (mode !== "json" || interrupted) {
+        io.stderr.write(
+          `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${journalFile})\n`,
+        );
+      }
     }
     return exitCodeForStatus(result.status, interrupted);
   } finally {

@@ -79,6 +79,8 @@ describe("rollwave deploy: confirmation and input", () => {
     const dry = await cli(["deploy", plan, ...FAST, "--var", "release=v2.0.0", "--dry-run"]);
     expect(dry.code).toBe(0);
     expect(dry.stderr).toMatch(/warning: .*probe source is not read/);
+    // A dry run never pauses, so the approval-gate warning would only be noise.
+    expect(dry.stderr).not.toMatch(/cannot be approved/);
   });
 
   it("exits 4 when another rollwave process holds the plan's lock", async () => {
@@ -213,6 +215,28 @@ describe("rollwave deploy --simulate", () => {
     expect(io.forced).toEqual(["SIGINT"]);
     expect(io.stderr.text).toContain("forced: stopping now");
     expect((await run).code).toBe(130);
+  });
+});
+
+describe("the throwaway journal of a --simulate run", () => {
+  it("is removed after a run that ended, and kept (with the flag to find it) when the run paused", async () => {
+    const before = new Set((await readdir(tmpdir())).filter((d) => d.startsWith("rollwave-sim-")));
+    const done = await cli([...SIM_DEPLOY, "--auto-approve", "--output", "json"]);
+    expect(done.code).toBe(0);
+    const paused = await cli([...SIM_DEPLOY, "--output", "plain"]);
+    expect(paused.code).toBe(3);
+    const hint = /rollwave resume \S+ --journal-dir (\S+)`/.exec(paused.stderr);
+    expect(hint, paused.stderr).not.toBeNull();
+    const left = (await readdir(tmpdir())).filter((d) => d.startsWith("rollwave-sim-") && !before.has(d));
+    expect(left.map((d) => join(tmpdir(), d))).toEqual([hint?.[1]]);
+    const resumed = await cli([
+      "resume",
+      ...SIM_DEPLOY.slice(1),
+      "--auto-approve",
+      "--journal-dir",
+      hint?.[1] as string,
+    ]);
+    expect(resumed.code, resumed.stderr).toBe(0);
   });
 });
 

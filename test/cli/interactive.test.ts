@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, type FakeIo, fakeIo } from "./harness.js";
 import { SMALL_FLEET, SMALL_PLAN } from "./sim-env.js";
@@ -8,7 +11,7 @@ const ARGS = [
   "--simulate",
   SMALL_FLEET,
   "--time-scale",
-  "2000",
+  "400",
   "--var",
   "release=v2.0.0",
 ];
@@ -48,13 +51,19 @@ describe("rollwave deploy at a terminal", () => {
     expect(r.stdout).not.toMatch(/wave 1 \(batch\) started/);
   });
 
-  it("changes nothing when the start is not confirmed", async () => {
+  it("changes nothing when the start is not confirmed, not even the previous rollout's journal", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-refused-"));
+    const first = await cli([...ARGS, "--journal-dir", dir, "--yes", "--auto-approve", "--output", "json"]);
+    expect(first.code, first.stderr).toBe(0);
+    const finished = await readFile(join(dir, "small-relay", "journal.ndjson"), "utf8");
     const io = fakeIo({ tty: true });
-    const run = cli(ARGS, io);
+    const run = cli([...ARGS, "--journal-dir", dir], io);
     await answerWhen(io, /\[y\/N\]/, "");
     const r = await run;
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("not started: nothing was changed");
     expect(r.stdout).toBe("");
+    expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
+    expect(await readFile(join(dir, "small-relay", "journal.ndjson"), "utf8")).toBe(finished);
   });
 });

@@ -96,9 +96,26 @@ describe("rollwave plan --inventory", () => {
   });
 
   it("refuses a missing required variable before reading the fleet", async () => {
-    const r = await cli(["plan", "plans/camera-relay.yaml", "--inventory", INVENTORY]);
+    // The inventory does not exist: reading the fleet first would fail on the file instead.
+    const r = await cli(["plan", "plans/camera-relay.yaml", "--inventory", "no/such/inventory.json"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/release/);
+    expect(r.stderr).not.toMatch(/no such file|inventory\.json/);
+  });
+
+  it("rejects --seed without --simulate instead of ignoring it", async () => {
+    const r = await cli([
+      "plan",
+      "plans/camera-relay.yaml",
+      "--var",
+      "release=v2.0.0",
+      "--endpoint-url",
+      "http://127.0.0.1:9",
+      "--seed",
+      "3",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--seed only applies with --simulate/);
   });
 
   it("rejects --inventory together with --simulate", async () => {

@@ -15,10 +15,10 @@ import { planWaves } from "../../waves/plan-waves.js";
 import { summarizeFleet } from "../../waves/summary.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
-import { type CliIo, note } from "../io.js";
+import type { CliIo } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption } from "../options.js";
 import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
-import { openTarget, type TargetFlags } from "../target.js";
+import { discoverTargetFleet, openTarget, type TargetFlags } from "../target.js";
 import type { CommandResult } from "./result.js";
 
 export interface FleetFlags extends TargetFlags {
@@ -41,16 +41,11 @@ export async function readFleet(
     const fleet = await loadInventory(flags.inventory, plan.fleet);
     return { fleet, label: `inventory ${flags.inventory}`, close: async () => {} };
   }
-  const [{ createReadOnlyAws }, { discoverFleet }] = await Promise.all([
-    import("../../aws/connect.js"),
-    import("../../fleet/discover.js"),
-  ]);
+  const { createReadOnlyAws } = await import("../../aws/connect.js");
   const target = await openTarget(io, plan, flags);
   const aws = createReadOnlyAws(target.aws);
   try {
-    note(io, `discovering the fleet (${target.label})…`);
-    const found = await discoverFleet(aws.reader, plan.fleet, { region: target.region });
-    const fleet: Fleet = target.sim ? { ...found, source: "simulator" } : found;
+    const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
     return {
       fleet,
       label: target.label,
