@@ -65,6 +65,7 @@ function admissibleWaves(s: EngineState): Set<number> {
 
 /** True when decide would try to admit something this tick (observe reads connections for it). */
 export function wantsAdmission(s: EngineState, ctx: Pick<DecideContext, "window">): boolean {
+  if (s.global.interrupted) return false;
   if (s.global.mode === "running") {
     if (occupancy(s).total >= ctx.window.maxUnavailable) return false;
     const waves = admissibleWaves(s);
@@ -184,6 +185,7 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
     )
     .sort((a, b) => (b.deployedAt as number) - (a.deployedAt as number) || b.seq - a.seq);
   let admitted = 0;
+  let held: string | undefined;
   for (const i of queue) {
     const base: InstanceRun = { ...i, rollback: true, reason: undefined };
     if (i.out) {
@@ -196,14 +198,22 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
     }
     if (occ.total >= ctx.window.maxUnavailable) continue;
     if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
+    // The same capacity rules as going forward: connections must fit, displacement is paced.
+    const verdict = admissionVerdict(s, i, ctx);
+    if (!verdict.admit) {
+      held = verdict.reason;
+      break;
+    }
     const r = transition(base, "deregistering", ctx.now, "rolling back: leaving service");
     r.inst.need = "deregister";
     r.inst.out = true;
     s.instances[i.id] = r.inst;
+    displace(s, i, ctx);
     events.push(...r.events);
     occ.total++;
     occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
     admitted++;
   }
+  holdBookkeeping(s, ctx, events, held);
   return admitted;
 }

@@ -5,6 +5,8 @@
  * Order inside a tick: advance in-flight instances → failure policy → waves / canary gates →
  * admissions (window, per-AZ caps, admission checks) → outcome when nothing is left in flight.
  */
+
+import { shortTg } from "../fleet/types.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
 import type { RolloutEvent } from "./events.js";
 import { fail, stepInstance } from "./instance-step.js";
@@ -160,8 +162,7 @@ function bakeWatch(s: EngineState, obs: Observation, ctx: DecideContext, events:
       for (const t of i.targets) {
         const grp = obs.health[t.arn];
         const d = grp?.[i.id];
-        if (grp && d?.state !== "healthy")
-          bad.push(`${d?.state ?? "absent"} in ${t.arn.split("/")[1] ?? t.arn}`);
+        if (grp && d?.state !== "healthy") bad.push(`${d?.state ?? "absent"} in ${shortTg(t.arn)}`);
       }
       if (bad.length) reason = `bake: ${bad.join(", ")}`;
     }

@@ -225,6 +225,10 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const prev = state;
       const d = decide(state, obs, ctx);
       state = d.state;
+      // Journal and report this tick's decision before asking anyone anything: the person at the
+      // prompt (and the NDJSON reader) sees "canary baked" before the approval question.
+      await journalDecision(prev, "decision");
+      for (const e of d.events) emit(e);
       const g = state.global;
       if (
         g.canary.approval === "waiting" &&
@@ -232,10 +236,10 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         !g.interrupted &&
         !Object.values(state.instances).some(isInFlight)
       ) {
+        const beforeGate = state;
         await approvalGate();
+        await journalDecision(beforeGate, "decision");
       }
-      await journalDecision(prev, "decision");
-      for (const e of d.events) emit(e);
       if (state.global.outcome) return;
       const a = await act(state, actDeps);
       state = a.state;

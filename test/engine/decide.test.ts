@@ -380,6 +380,25 @@ describe("decide: failure policy", () => {
   });
 });
 
+describe("decide: rollback obeys the capacity checks", () => {
+  it("holds the newest updated instance back with the check's reason, and nothing older jumps it", () => {
+    const plan = makePlan({ rollout: { failures: { action: "rollback" } } });
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 4, maxFailed: 2 }, plan);
+    let s = pastCanary(state);
+    for (let k = 1; k <= 3; k++) s = put(s, `i-0000${k}`, { phase: "failed", out: false, deployedAt: k });
+    s = put(s, "i-00005", { phase: "done", deployedAt: 20 });
+    const held = { ...ctx, admission: [() => ({ admit: false as const, reason: "capacity: no room" })] };
+    const d = decide(s, obs(), held);
+    expect(Object.values(d.state.instances).filter((i) => i.rollback)).toEqual([]);
+    expect(d.events).toContainEqual(
+      expect.objectContaining({ type: "gate.waiting", gate: "capacity", message: "capacity: no room" }),
+    );
+    // With room, the same state starts rolling back at once (newest first).
+    const free = decide(s, obs(), ctx);
+    expect(Object.values(free.state.instances).filter((i) => i.rollback).length).toBeGreaterThan(0);
+  });
+});
+
 describe("connection capacity check", () => {
   const capPlan = (maxDisplacedPerMinute: number | null) =>
     makePlan({

@@ -241,18 +241,19 @@ export class FakeAws implements MutableAwsConnection {
 
   readonly writer: AwsWriter = {
     deregisterTargets: async (arn, targets) => {
-      this.mutate("ELBv2.DeregisterTargets", `${arn} ${targets.map((t) => t.id).join(",")}`);
+      this.mutate("ELBv2.DeregisterTargets", `${arn} ${targets.map(targetLabel).join(",")}`);
       const g = this.groups.get(arn);
       for (const t of targets) {
         const cur = g?.get(t.id);
-        if (cur && cur.deregisteredAt === undefined) {
+        // Like ELB: a target registered with a port override is only deregistered with that port.
+        if (cur && cur.deregisteredAt === undefined && cur.port === t.port) {
           cur.deregisteredAt = this.clock.now();
           cur.registeredAt = undefined;
         }
       }
     },
     registerTargets: async (arn, targets: TargetRef[]) => {
-      this.mutate("ELBv2.RegisterTargets", `${arn} ${targets.map((t) => t.id).join(",")}`);
+      this.mutate("ELBv2.RegisterTargets", `${arn} ${targets.map(targetLabel).join(",")}`);
       const g = this.groups.get(arn) ?? new Map<string, FakeTarget>();
       for (const t of targets) {
         const inst = this.instances.get(t.id);
@@ -262,7 +263,10 @@ export class FakeAws implements MutableAwsConnection {
       this.groups.set(arn, g);
     },
     sendCommand: async (req) => {
-      this.mutate("SSM.SendCommand", `${req.instanceIds.length} ${req.commands.join(";")}`);
+      this.mutate(
+        "SSM.SendCommand",
+        `${req.instanceIds.length} ${req.instanceIds.join(",")} ${req.commands.join(";")}`,
+      );
       if (req.instanceIds.length > 50) throw new Error("more than 50 instance ids");
       const id = `cmd-${String(++this.seq).padStart(6, "0")}`;
       const now = this.clock.now();
@@ -322,4 +326,9 @@ export class FakeAws implements MutableAwsConnection {
     }
     return out;
   }
+}
+
+/** `i-00001:8080`, or the bare id without a port override: what a mutation's detail records. */
+function targetLabel(t: TargetRef): string {
+  return t.port === undefined ? t.id : `${t.id}:${t.port}`;
 }

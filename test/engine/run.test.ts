@@ -28,8 +28,11 @@ describe("runRollout against the fake AWS", () => {
     expect(h.aws.inService()).toHaveLength(24);
     expect(maxOut).toBeLessThanOrEqual(4);
     expect(Math.max(...Object.values(perAzMax))).toBeLessThanOrEqual(2);
-    // Deregistration carried the port override each target was registered with.
-    expect(h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets").length).toBeGreaterThan(0);
+    // Deregistration carried the port override each target was registered with (the fake, like ELB,
+    // ignores a deregistration without it, so the rollout could not have finished otherwise).
+    const dereg = h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets");
+    expect(dereg.length).toBeGreaterThan(0);
+    for (const m of dereg) expect(m.detail).toMatch(/^\S+ i-\d+:8080(,i-\d+:8080)*$/);
   });
 
   it("batches AWS calls: at most a few calls per instance, one SendCommand for many instances", async () => {
@@ -86,9 +89,11 @@ describe("runRollout against the fake AWS", () => {
           : m.action === "ELBv2.DeregisterTargets"
             ? "deregister"
             : "register";
-      const ids = (m.detail.split(" ")[1] ?? "").split(",");
+      // ELB: "<arn> id[:port],…"; SendCommand: "<count> id,… <commands>".
+      const ids = (m.detail.split(" ")[1] ?? "").split(",").map((t) => t.split(":")[0] as string);
+      expect(ids.length).toBeGreaterThan(0);
       const decided = appended.filter((a) => a.mutationsBefore <= k && a.record.type === "decision");
-      for (const id of m.action === "SSM.SendCommand" ? [] : ids) {
+      for (const id of ids) {
         const said = decided.some((a) =>
           (a.record as { instances: InstanceRun[] }).instances.some((i) => i.id === id && i.need === need),
         );
@@ -252,6 +257,24 @@ describe("guards, Auto Scaling and approval", () => {
       (m) => m.action === "ELBv2.DeregisterTargets" && m.detail.includes("i-00000"),
     );
     expect(deregCanary).toHaveLength(1);
+  });
+
+  it("reports the canary's bake as passed, and journals it, before asking for approval", async () => {
+    const plan = makePlan({ rollout: { canary: { approve: true, bakeMs: 60_000 } } });
+    const h = harness({ n: 4, canary: 1, window: 2 }, plan);
+    let seenAtPrompt: string[] = [];
+    const r = await start(h, {
+      approve: async () => {
+        seenAtPrompt = h.events.map((e) =>
+          e.type.startsWith("gate.") ? `${e.type}:${(e as { gate: string }).gate}` : e.type,
+        );
+        return "approve";
+      },
+    });
+    expect(r.status).toBe("succeeded");
+    expect(seenAtPrompt).toContain("gate.passed:bake");
+    expect(seenAtPrompt).toContain("gate.waiting:approval");
+    expect(seenAtPrompt).not.toContain("gate.passed:approval");
   });
 
   it("asks the approve callback and stops when told to", async () => {

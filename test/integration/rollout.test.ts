@@ -4,7 +4,6 @@
  */
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { previewRollout } from "../../src/engine/preview.js";
 import type { RunningSimulator } from "../../src/sim/index.js";
 import { type SimRunResult, simRun } from "./sim-run.js";
 
@@ -195,17 +194,5 @@ describe("guards and Auto Scaling against the simulator", () => {
     });
     expect(r.result.status).toBe("failed");
     expect(suspendedEverywhere(r.sim)).toEqual([`${group}:Terminate`]);
-  });
-
-  it("previews a rollout (dry run) with zero calls", async () => {
-    const r = await run({ fleetSpec: SMALL, plan: (p) => ({ ...p, guard: { account: "999999999999" } }) });
-    const before = r.sim.apiCalls().total;
-    const preview = previewRollout(r.plan, r.fleet, r.wavePlan);
-    expect(r.sim.apiCalls().total).toBe(before);
-    expect(
-      preview.waves
-        .flatMap((w) => w.calls)
-        .filter((c) => c.service === "ELBv2" && c.action === "DeregisterTargets").length,
-    ).toBeGreaterThan(0);
   });
 });
