@@ -19,7 +19,6 @@ export interface CheckOptions {
 /** SSM: delivery TimeoutSeconds is 30–2592000 s; the engine derives it from the step timeout. */
 export const SSM_MIN_TIMEOUT_MS = 30_000;
 export const SSM_MAX_TIMEOUT_MS = 2_592_000_000;
-export const MAX_ALARMS = 100;
 const ACCOUNT_RE = /^\d{12}$/;
 // ap-northeast-1, us-east-1, us-gov-west-1, cn-north-1, eu-central-2
 const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -175,15 +174,6 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
         `use 30s to 30d (SSM TimeoutSeconds is 30–2592000)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand" : ""}`,
       );
     }
-  }
-
-  const alarms = get(raw, ["health", "alarms"]);
-  if (Array.isArray(alarms) && alarms.length > MAX_ALARMS) {
-    err(
-      ["health", "alarms"],
-      `${alarms.length} alarms; at most ${MAX_ALARMS}`,
-      "DescribeAlarms takes at most 100 names; use a composite alarm",
-    );
   }
 
   return issues;

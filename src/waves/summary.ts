@@ -13,11 +13,7 @@ function sortedKeys(record: Record<string, number>): string[] {
  * Worked example: AZs a=400, b=350, c=250 all running; the canary takes 1/1/1 → in service while it
  * is out: 399/349/249, cumulative 3 of 1,000 = 0.3%.
  */
-export function summarizeFleet(
-  fleet: Fleet,
-  wavePlan: WavePlan,
-  strategy: "waves" | "window" = "waves",
-): FleetSummary {
+export function summarizeFleet(fleet: Fleet, wavePlan: WavePlan, strategy: "waves" | "window"): FleetSummary {
   const azs: Record<string, number> = {};
   const running: Record<string, number> = {};
   for (const i of fleet.instances) {

@@ -17,7 +17,7 @@ describe("the preview summary", () => {
   const plan = planWaves(fleet, makePlan(settings));
 
   it("shows how many stay in service per AZ while each wave is out", () => {
-    const s = summarizeFleet(fleet, plan);
+    const s = summarizeFleet(fleet, plan, "waves");
     expect(s.waves[0]).toMatchObject({
       index: 0,
       kind: "canary",
@@ -48,7 +48,7 @@ describe("the preview summary", () => {
     const withStopped = makeFleet({ [A]: 400, [C]: 350, [D]: 250 }, (i, n) => {
       if (n < 2) i.state = "stopped";
     });
-    const s = summarizeFleet(withStopped, planWaves(withStopped, makePlan(settings)));
+    const s = summarizeFleet(withStopped, planWaves(withStopped, makePlan(settings)), "waves");
     expect(s.azs[A]).toBe(400);
     expect(s.plannedAzs[A]).toBe(398);
     expect(s.skipped).toBe(2);
@@ -57,7 +57,7 @@ describe("the preview summary", () => {
 
   it("lists every AZ in every wave, with 0 where the wave takes none", () => {
     const small = makeFleet({ [A]: 10, [C]: 1 });
-    const s = summarizeFleet(small, planWaves(small, makePlan({ waves: [1], maxUnavailable: 1 })));
+    const s = summarizeFleet(small, planWaves(small, makePlan({ waves: [1], maxUnavailable: 1 })), "waves");
     expect(s.waves.every((w) => Object.keys(w.perAz).sort().join() === [A, C].join())).toBe(true);
     expect(s.waves.filter((w) => w.perAz[C] === 0).length).toBe(10);
   });
@@ -66,7 +66,7 @@ describe("the preview summary", () => {
     const big = makeFleet({ [A]: 10 });
     const tg = big.targetGroups[0] as (typeof big.targetGroups)[number];
     big.targetGroups[0] = { ...tg, type: "application", targetCount: 1_001 };
-    const s = summarizeFleet(big, planWaves(big, makePlan()));
+    const s = summarizeFleet(big, planWaves(big, makePlan()), "waves");
     expect(s.targetGroups).toEqual([
       expect.objectContaining({ name: "relay-rtmp", targetCount: 1_001, fleetTargets: 10, overQuota: true }),
     ]);
