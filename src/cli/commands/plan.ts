@@ -66,7 +66,10 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
     .command("plan")
     .description("preview the waves a deploy would run: discovers the fleet read-only, changes nothing")
     .argument("<plan>", "plan file (YAML or JSON)")
-    .option("--inventory <file>", "plan offline from a JSON or YAML inventory (docs/inventory.md) instead of discovering the fleet");
+    .option(
+      "--inventory <file>",
+      "plan offline from a JSON or YAML inventory (docs/inventory.md) instead of discovering the fleet",
+    );
   addVarOptions(cmd);
   addAwsOptions(cmd);
   cmd

@@ -142,8 +142,19 @@ const scheduledFault = z.discriminatedUnion("op", [
     instanceId: faultTarget,
     online: z.boolean(),
   }),
-  z.strictObject({ at: duration, op: z.literal("healthFlap"), instanceId: faultTarget, seconds: z.number() }),
-  z.strictObject({ at: duration, op: z.literal("slowDrain"), share }),
+  // Same fields and bounds as the run-time control commands (src/sim/wire/control.ts), plus `at`.
+  z.strictObject({
+    at: duration,
+    op: z.literal("healthFlap"),
+    instanceId: faultTarget,
+    seconds: z.number().positive(),
+  }),
+  z.strictObject({
+    at: duration,
+    op: z.literal("slowDrain"),
+    share,
+    instanceIds: z.array(z.string()).optional(),
+  }),
   z.strictObject({
     at: duration,
     op: z.literal("commandFailures"),

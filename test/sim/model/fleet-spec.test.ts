@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -126,6 +126,21 @@ describe("fleet spec", () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]?.message).toContain("1200 targets exceed the ALB quota of 1000");
     expect(issues[0]?.line).toBe(11);
+  });
+
+  it("schedules the same faults the control endpoint takes, with their fields (slowDrain on chosen instances)", async () => {
+    const base = await readFile(smallFleetPath, "utf8");
+    const ok = await specFile(
+      `${base}\nfaults:\n  scheduled:\n    - { at: 5m, op: slowDrain, share: 0.5, instanceIds: [i-0123456789abcdef0] }\n`,
+    );
+    const spec = await loadFleetSpec(ok);
+    expect(spec.faults.scheduled).toEqual([
+      expect.objectContaining({ op: "slowDrain", share: 0.5, instanceIds: ["i-0123456789abcdef0"] }),
+    ]);
+    const bad = await specFile(
+      `${base}\nfaults:\n  scheduled:\n    - { at: 5m, op: healthFlap, instanceId: random, seconds: -1 }\n`,
+    );
+    expect((await issuesOf(bad)).map((i) => i.path)).toContain("faults.scheduled.0.seconds");
   });
 
   it("reports YAML syntax errors with their position", async () => {
