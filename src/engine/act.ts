@@ -7,9 +7,9 @@
  */
 import type { AwsWriter, TargetRef } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
+import { ssmTimeouts, stepSpec } from "./decide-context.js";
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
-import { ssmTimeouts, stepSpec } from "./policy.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 export interface ActDeps {

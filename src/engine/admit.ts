@@ -3,9 +3,10 @@
  * the window, the per-AZ caps, the waves/canary order and the admission checks; and, in rollback
  * mode, which updated instances go back first (newest first).
  */
+
+import type { AdmissionContext, DecideContext } from "./decide-context.js";
 import type { GateKind, RolloutEvent } from "./events.js";
 import { startStep, transition } from "./instance-step.js";
-import type { AdmissionContext, DecideContext } from "./policy.js";
 import { type EngineState, type InstanceRun, isInFlight, occupiesSlot } from "./state.js";
 
 export function gate(

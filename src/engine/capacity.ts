@@ -5,7 +5,7 @@
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
-import type { AdmissionCheck, DrainPredicate } from "./policy.js";
+import type { AdmissionCheck, DrainPredicate } from "./decide-context.js";
 
 /**
  * In-service instances the rollout promises to keep, overall and per AZ: those in service at the

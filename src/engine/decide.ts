@@ -8,9 +8,9 @@
 
 import { shortTg } from "../fleet/types.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
+import type { DecideContext, Observation } from "./decide-context.js";
 import type { RolloutEvent } from "./events.js";
 import { fail, stepInstance } from "./instance-step.js";
-import type { DecideContext, Observation } from "./policy.js";
 import {
   type EngineState,
   forwardFailures,

@@ -7,6 +7,14 @@
  */
 export { capacityFloor, connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";
 export { decide } from "./decide.js";
+export type {
+  AdmissionCheck,
+  AdmissionContext,
+  AdmissionResult,
+  DecideContext,
+  DrainPredicate,
+  Observation,
+} from "./decide-context.js";
 export type * from "./events.js";
 export {
   type Journal,
@@ -17,14 +25,6 @@ export {
   parseJournal,
   replayJournal,
 } from "./journal.js";
-export type {
-  AdmissionCheck,
-  AdmissionContext,
-  AdmissionResult,
-  DecideContext,
-  DrainPredicate,
-  Observation,
-} from "./policy.js";
 export { type DryRunCall, type DryRunReport, type DryRunWave, previewRollout } from "./preview.js";
 export {
   type FinishedEvent,

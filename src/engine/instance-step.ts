@@ -9,8 +9,8 @@
 import type { CommandInvocationSummary, TargetHealthDescription } from "../aws/types.js";
 import { shortTg } from "../fleet/types.js";
 import { formatDuration } from "../util/duration.js";
+import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import type { InstancePhase, RolloutEvent } from "./events.js";
-import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./policy.js";
 import type { InstanceRun, StepName } from "./state.js";
 
 export interface StepOut {

@@ -11,7 +11,7 @@
 import type { AwsReader } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
 import { wantsAdmission } from "./decide.js";
-import type { Observation } from "./policy.js";
+import type { Observation } from "./decide-context.js";
 import type { EngineState, InstanceRun } from "./state.js";
 
 export interface ObserveDeps {

@@ -9,7 +9,7 @@ import { formatDuration } from "../util/duration.js";
 import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { fleetGroups } from "./asg.js";
 import { capacityFloor } from "./capacity.js";
-import { ssmTimeouts } from "./policy.js";
+import { ssmTimeouts } from "./decide-context.js";
 
 /** One call the rollout would make. Calls are listed in the order they happen for the wave. */
 export type DryRunCall =

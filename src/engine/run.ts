@@ -12,10 +12,10 @@ import { act } from "./act.js";
 import { fleetGroups, resumeProcesses, suspendProcesses } from "./asg.js";
 import { connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";
 import { decide } from "./decide.js";
+import type { AdmissionCheck, DecideContext, DrainPredicate } from "./decide-context.js";
 import type { EventSink, InstanceCounts, InstancePhase, RolloutEvent, RolloutStatus } from "./events.js";
 import { type Journal, replayJournal, slimGlobal } from "./journal.js";
 import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
-import type { AdmissionCheck, DecideContext, DrainPredicate } from "./policy.js";
 import { countInstances, type EngineState, forwardFailures, initialState, isInFlight } from "./state.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
