@@ -226,15 +226,18 @@ export interface SimBackend {
 
   // SSM
   sendCommand(input: SimSendCommandInput): SimCommand;
+  /** `filters`: see ./command-filters.ts (InvokedAfter, InvokedBefore, Status, DocumentName, ExecutionStage). */
   listCommands(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: { key: string; value: string }[];
     maxResults?: number;
     nextToken?: string;
   }): Page<SimCommand>;
   listCommandInvocations(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: { key: string; value: string }[];
     details: boolean;
     maxResults?: number;
     nextToken?: string;

@@ -21,6 +21,7 @@ import {
   type SimInvocation,
   type SimSendCommandInput,
 } from "./api.js";
+import { type CommandFilterInput, commandFilter } from "./command-filters.js";
 import {
   fillTemplate,
   isTerminal,
@@ -202,14 +203,17 @@ export class Commands {
   list(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: CommandFilterInput[];
     maxResults?: number;
     nextToken?: string;
   }): Page<SimCommand> {
     const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const keep = commandFilter(q.filters, "ListCommands");
     let cmds: Cmd[];
     if (q.commandId) cmds = [this.get(q.commandId)];
     else cmds = [...this.commands].reverse();
     if (q.instanceId) cmds = cmds.filter((c) => c.data.instanceIds.includes(q.instanceId as string));
+    cmds = cmds.filter((c) => keep(c.data));
     return page(
       cmds.map((c) => ({ ...c.data })),
       size,
@@ -221,15 +225,17 @@ export class Commands {
   listInvocations(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: CommandFilterInput[];
     details: boolean;
     maxResults?: number;
     nextToken?: string;
   }): Page<SimInvocation> {
     const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const keep = commandFilter(q.filters, "ListCommandInvocations");
     const cmds = q.commandId ? [this.get(q.commandId)] : [...this.commands].reverse();
-    const invs = cmds.flatMap((c) =>
-      q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs,
-    );
+    const invs = cmds
+      .flatMap((c) => (q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs))
+      .filter((i) => keep(i.data));
     return page(
       invs.map((i) => view(i, q.details ? 2500 : 0, q.details ? 2500 : 0)),
       size,
