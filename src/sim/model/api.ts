@@ -147,6 +147,10 @@ export interface SimParameter {
   type: "String" | "StringList" | "SecureString";
   version: number;
   lastModifiedAt: number;
+  /** `Standard` or `Advanced`. */
+  tier?: string;
+  /** Set when read as `name:version`: `":<version>"`. */
+  selector?: string;
 }
 
 // ── CloudWatch ───────────────────────────────────────────────────────────────
@@ -251,8 +255,14 @@ export interface SimBackend {
     maxResults?: number;
     nextToken?: string;
   }): Page<SimInstanceInformation>;
-  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean }): { version: number };
+  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean; tier?: string }): {
+    version: number;
+    tier?: string;
+  };
+  /** `name` or `name:version` (a past version, answered with `selector`). */
   getParameter(name: string): SimParameter;
+  /** Kept versions, oldest first. */
+  getParameterHistory(q: { name: string; maxResults?: number; nextToken?: string }): Page<SimParameter>;
   deleteParameter(name: string): void;
 
   // CloudWatch

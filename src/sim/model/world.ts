@@ -179,7 +179,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const alarms = new Alarms(core);
   const series = new Series();
   const asg = new AutoScaling(core, (inst) => (homeTgs.get(inst.group) ?? []).map((tg) => tg.arn));
-  const params = new Parameters();
+  const params = new Parameters(`arn:aws:ssm:${spec.region}:${spec.account}:parameter`);
 
   // Per-second sampler: time series, alarm inputs, and the counting invariant.
   const everySecond = () => {
@@ -324,6 +324,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       return params.put(p, core.now);
     },
     getParameter: (name) => params.get(name),
+    getParameterHistory(q) {
+      const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+      return page(params.history(q.name), size, q.nextToken, "InvalidNextToken");
+    },
     deleteParameter: (name) => params.delete(name),
 
     describeAlarms(q) {

@@ -260,6 +260,11 @@ export function fakeWorld(): FakeWorld {
       if (!p) throw new SimApiError("ParameterNotFound", "");
       return p;
     },
+    getParameterHistory(q) {
+      const p = params.get(q.name);
+      if (!p) throw new SimApiError("ParameterNotFound", "");
+      return { items: [p] };
+    },
     deleteParameter(name) {
       if (!params.delete(name)) throw new SimApiError("ParameterNotFound", "");
     },

@@ -168,17 +168,51 @@ export const ssmService: JsonService = {
       if (type !== undefined && !["String", "StringList", "SecureString"].includes(type)) {
         throw validation(`Value '${type}' at 'type' failed to satisfy constraint`);
       }
-      const { version } = world.putParameter({
+      const tier = optStr(o, "Tier");
+      if (tier !== undefined && !["Standard", "Advanced", "Intelligent-Tiering"].includes(tier)) {
+        throw validation(`Value '${tier}' at 'tier' failed to satisfy constraint`);
+      }
+      const out = world.putParameter({
         name: reqStr(o, "Name"),
         value: reqStr(o, "Value"),
         type,
         overwrite: optBool(o, "Overwrite") ?? false,
+        // Intelligent-Tiering picks Standard unless the value needs Advanced.
+        tier:
+          tier === "Intelligent-Tiering"
+            ? reqStr(o, "Value").length > 4096
+              ? "Advanced"
+              : "Standard"
+            : tier,
       });
-      return { Version: version, Tier: "Standard" };
+      return { Version: out.version, Tier: out.tier ?? "Standard" };
     },
 
     GetParameter(o, world) {
       return { Parameter: parameter(world.getParameter(reqStr(o, "Name")), world.region, world.accountId) };
+    },
+
+    GetParameterHistory(o, world) {
+      const page = world.getParameterHistory({
+        name: reqStr(o, "Name"),
+        maxResults: maxResults(o, 1, 50),
+        nextToken: optStr(o, "NextToken"),
+      });
+      return {
+        Parameters: page.items.map((p) => ({
+          Name: p.name,
+          Type: p.type,
+          Value: p.value,
+          Version: p.version,
+          LastModifiedDate: epochSeconds(p.lastModifiedAt),
+          LastModifiedUser: `arn:aws:iam::${world.accountId}:user/rollwave-sim`,
+          Labels: [],
+          Tier: p.tier ?? "Standard",
+          Policies: [],
+          DataType: "text",
+        })),
+        NextToken: page.nextToken,
+      };
     },
 
     DeleteParameter(o, world) {
@@ -358,6 +392,7 @@ function parameter(p: SimParameter, region: string, account: string): JsonObject
     Type: p.type,
     Value: p.value,
     Version: p.version,
+    ...(p.selector ? { Selector: p.selector } : {}),
     LastModifiedDate: epochSeconds(p.lastModifiedAt),
     ARN: `arn:aws:ssm:${region}:${account}:parameter${path}`,
     DataType: "text",
