@@ -378,6 +378,29 @@ export interface SimDuplicateExecution {
   succeededIn?: string;
 }
 
+/**
+ * The intrinsic time one instance needed, as drawn (see ./intrinsic.ts), summed over its `cycles`
+ * (out of service and back). `serviceMs` = commands + drain + health; the bound adds `stableFor`.
+ */
+export interface SimIntrinsic {
+  instanceId: string;
+  az: string;
+  cycles: number;
+  /** Every command line's drawn duration. */
+  commandMs: number;
+  /** The same by step (as `stepOf` names it). */
+  stepMs: Record<string, number>;
+  /** Drain start until connections ≤ the drain threshold, or the deregistration delay ended. */
+  drainMs: number;
+  /** Registration until healthy in every target group it belongs to. */
+  healthMs: number;
+  serviceMs: number;
+  /** Connections on it when its drain started. */
+  displaced: number;
+  /** Drains that lasted the whole deregistration delay (the threshold was not reached). */
+  drainsEndedByDelay: number;
+}
+
 /** What GET /_sim/state returns (the wire layer adds nothing). */
 export interface SimStateSnapshot {
   now: number;
@@ -388,6 +411,10 @@ export interface SimStateSnapshot {
   executions: SimExecutionCount[];
   /** Executions of a step on an instance where it had already succeeded (or was still running). */
   duplicates: SimDuplicateExecution[];
+  /** Per instance, the intrinsic phase times the simulator drew. */
+  intrinsic: SimIntrinsic[];
+  /** A drain counts as done at this many connections (set by the plan's drain.until.connections). */
+  drainThreshold: number;
 }
 
 /** What GET /_sim/metrics returns; the wire layer adds `api`. */
@@ -406,6 +433,8 @@ export interface SimWorld extends SimBackend {
   advanceTo(now: number): void;
   control(cmd: SimControlCommand): void;
   setCapacityFloor(floor: CapacityFloor | null): void;
+  /** The plan's `drain.until.connections`, for the intrinsic drain times (default 0). */
+  setDrainThreshold(connections: number): void;
   state(): SimStateSnapshot;
   metrics(): SimMetricsSnapshot;
 }

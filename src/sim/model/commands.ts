@@ -43,6 +43,8 @@ export interface CommandHost {
   releaseService(inst: Inst, crashed: boolean): void;
   install(inst: Inst, version: string, bad: boolean): void;
   shed(inst: Inst, rate: number): void;
+  /** A command line's duration was drawn (for the intrinsic times). */
+  drew?(inst: Inst, step: string, ms: number): void;
 }
 
 interface Behaviour {
@@ -380,6 +382,7 @@ export class Commands {
     const groups = match.m ?? [line];
     const rng = this.core.rng;
     const duration = spec.duration.p50 > 0 ? lognormal(rng, spec.duration.p50, spec.duration.p99) : 0;
+    this.host.drew?.(inv.inst, inv.cmd.step, duration);
     const failed = rng() < this.failureProbability(line, spec.failureProbability);
     const { effects } = spec;
     if (effects.stopService) {

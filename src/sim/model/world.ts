@@ -27,6 +27,7 @@ import {
   describeInstanceInformation,
   describeInstances,
 } from "./instances.js";
+import { IntrinsicTimes } from "./intrinsic.js";
 import { Invariants } from "./invariants.js";
 import { Alarms, Metrics } from "./metrics-alarms.js";
 import { page, pageSize } from "./paging.js";
@@ -50,6 +51,8 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const n = core.instances.length;
   const invariants = new Invariants();
   const cameras = new Cameras(core, n);
+  const intrinsic = new IntrinsicTimes(core, n);
+  cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
   const counts = { inService: 0, draining: 0 };
   let terminatedCount = 0;
@@ -89,10 +92,18 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       const d = inService ? 1 : -1;
       counts.inService += d;
       inServiceByAz.set(inst.az, (inServiceByAz.get(inst.az) ?? 0) + d);
+      if (inService) intrinsic.backInService(inst);
     }
     if (draining !== inst.draining) {
       inst.draining = draining;
       counts.draining += draining ? 1 : -1;
+      if (draining) {
+        // The delay that ends this drain at the latest: the camera group's, else the longest.
+        const drainingTgs = targets.filter((t) => t.state === "draining").map((t) => t.tg);
+        const tg = drainingTgs.find((g) => g.cameras);
+        const delay = tg ? tg.delayMs : Math.max(...drainingTgs.map((g) => g.delayMs));
+        intrinsic.drainStarted(inst, cameras.connections(inst.idx), delay);
+      }
     }
     const accepting =
       serviceUp(inst) &&
@@ -156,8 +167,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       inst.installedVersion = version;
       inst.installedBad = bad;
     },
+    drew: (inst, step, ms) => intrinsic.commandDrawn(inst, step, ms),
     shed(inst, rate) {
       if (!serviceUp(inst)) return;
+      intrinsic.drainStarted(inst, cameras.connections(inst.idx));
       inst.shedRate = rate;
       cameras.startShed(inst.idx, rate);
       touch(inst);
@@ -289,6 +302,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     registerTargets(arn, targets) {
       sync();
       elb.register(elb.tg(arn), targets);
+      for (const t of targets) {
+        const inst = core.byId.get(t.id);
+        if (inst) intrinsic.registered(inst);
+      }
     },
     deregisterTargets(arn, targets) {
       sync();
@@ -375,6 +392,9 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       invariants.floor = floor;
       invariants.checkCapacity(core.now, inServiceByAz);
     },
+    setDrainThreshold(connections: number) {
+      intrinsic.setDrainThreshold(connections);
+    },
     state(): SimStateSnapshot {
       sync();
       return {
@@ -398,6 +418,8 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
         autoScalingGroups: asg.summary(),
         executions: commands.executions(),
         duplicates: commands.duplicates(),
+        intrinsic: intrinsic.snapshot(core.instances),
+        drainThreshold: intrinsic.drainThreshold,
       };
     },
     metrics(): SimMetricsSnapshot {

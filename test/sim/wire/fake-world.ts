@@ -375,7 +375,10 @@ export function fakeWorld(): FakeWorld {
       autoScalingGroups: [],
       executions: [],
       duplicates: [],
+      intrinsic: [],
+      drainThreshold: 0,
     }),
+    setDrainThreshold() {},
     metrics: () => ({
       now: world.now,
       cameras: {
