@@ -70,7 +70,6 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       touch(t.inst);
     },
   });
-  const cameraTg = elb.tgs.find((tg) => tg.cameras);
   /** The target groups each instance is meant to be in (by its group), for "in service". */
   const homeTgs = new Map<string, Tg[]>(
     spec.instanceGroups.map((g) => [
@@ -110,7 +109,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       inst.shedRate === 0 &&
       targets.some(
         (t) =>
-          t.tg === cameraTg &&
+          t.tg.cameras &&
           (t.state === "healthy" || (t.state === "draining" && core.now < t.newConnectionsUntil)),
       );
     cameras.setAccepting(inst.idx, accepting);
