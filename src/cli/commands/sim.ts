@@ -20,7 +20,10 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
   program
     .command("sim")
     .description("run the AWS-compatible fleet simulator on 127.0.0.1 until Ctrl-C")
-    .option("--fleet <file>", "fleet spec (default: plans/sim/camera-fleet.yaml)")
+    .option(
+      "--fleet <file>",
+      "fleet spec (default: plans/sim/camera-fleet.yaml; 10,000 servers: plans/sim/camera-fleet-10k.yaml)",
+    )
     .option("--port <port>", "port to listen on (0 = any free port)", parseInteger("--port", 0, 65535), 4566)
     .option(
       "--time-scale <n>",
@@ -43,6 +46,7 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
           `${instances} instances, time x${flags.timeScale})\n\n` +
           `# paste into another shell:\n${sim.envLines().join("\n")}\n\n` +
           `# state: curl ${sim.endpoint}/_sim/state   metrics: curl ${sim.endpoint}/_sim/metrics\n` +
+          "# deploy/resume in the simulator's time (not real time): add --sim-clock\n" +
           "# Ctrl-C to stop\n",
       );
       await new Promise<void>((resolve) => {
