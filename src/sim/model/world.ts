@@ -59,6 +59,13 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
 
   const elb = new Elb(core, {
     targetChanged(t: Target, from: TargetState, removed: boolean) {
+      if (!removed && t.state === "draining" && from !== "draining") {
+        // A drain ends at the latest when the camera group's delay does (for an instance without
+        // one, the first group's): other groups' deregistrations only open the drain.
+        const hasCameraTg = (homeTgs.get(t.inst.group) ?? []).some((g) => g.cameras);
+        const delay = t.tg.cameras || !hasCameraTg ? t.tg.delayMs : undefined;
+        intrinsic.drainStarted(t.inst, cameras.connections(t.inst.idx), delay);
+      }
       if (t.tg.cameras) {
         const nlb = t.tg.lb.type === "network";
         // ALB closes what is left at the end of the delay; an NLB only with connection termination on.
@@ -96,13 +103,6 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     if (draining !== inst.draining) {
       inst.draining = draining;
       counts.draining += draining ? 1 : -1;
-      if (draining) {
-        // The delay that ends this drain at the latest: the camera group's, else the longest.
-        const drainingTgs = targets.filter((t) => t.state === "draining").map((t) => t.tg);
-        const tg = drainingTgs.find((g) => g.cameras);
-        const delay = tg ? tg.delayMs : Math.max(...drainingTgs.map((g) => g.delayMs));
-        intrinsic.drainStarted(inst, cameras.connections(inst.idx), delay);
-      }
     }
     const accepting =
       serviceUp(inst) &&

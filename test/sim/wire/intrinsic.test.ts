@@ -131,8 +131,14 @@ describe("intrinsic phase times in /_sim/state", () => {
   it("ends a drain at the deregistration delay when stragglers stay, and at once under a high threshold", async () => {
     const [a, b] = (await state()).instances.map((i) => i.id) as [string, string];
     sim.world.control({ op: "slowDrain", share: 1, instanceIds: [a] });
-    for (const arn of tgs)
-      await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: a }] }));
+    // The ALB group (30 s delay) first, the cameras' NLB group (60 s) 40 s later: the drain runs
+    // from the first deregistration to the end of the cameras' group's delay.
+    const [rtmp, http] = ["relay-rtmp", "relay-http"].map(
+      (name) => tgs.find((arn) => arn.includes(`:targetgroup/${name}/`)) as string,
+    ) as [string, string];
+    await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: http, Targets: [{ Id: a }] }));
+    await clock.advance(40_000);
+    await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: rtmp, Targets: [{ Id: a }] }));
     await run(a, "preDrain", ["/opt/relay/bin/relayctl drain --rate 50/s"]);
     await run(a, "deploy", ["/opt/relay/bin/install v2.0.0", "systemctl restart relay"]);
     for (const arn of tgs)
@@ -140,7 +146,7 @@ describe("intrinsic phase times in /_sim/state", () => {
     await untilHealthy(a);
     const slow = await intrinsicOf(a);
     expect(slow.drainsEndedByDelay).toBe(1);
-    expect(slow.drainMs).toBe(60_000); // the camera group's (relay-rtmp) delay
+    expect(slow.drainMs).toBe(40_000 + 60_000);
 
     const set = await fetch(`${sim.endpoint}/_sim/drain`, {
       method: "POST",
