@@ -36,6 +36,7 @@ export const wireFaultsSchema = z
     throttleRate: share.optional(),
     errorRate: share.optional(),
     latencyMs: z.number().min(0).optional(),
+    lostResponseRate: share.optional(),
     buckets: z.record(z.string(), bucketSchema.nullable()).optional(),
   })
   .strict();
