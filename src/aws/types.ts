@@ -130,12 +130,8 @@ export interface AwsWriter {
   deregisterTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   registerTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   sendCommand(req: SendCommandRequest): Promise<{ commandId: string }>;
-  cancelCommand(commandId: string, instanceIds?: string[]): Promise<void>;
   suspendProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
   resumeProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
-  /** `overwrite: false` is an atomic create-if-absent: it throws `ParameterAlreadyExists`. */
-  putParameter(p: { name: string; value: string; overwrite: boolean }): Promise<{ version: number }>;
-  deleteParameter(name: string): Promise<void>;
 }
 
 /** Counts of API calls made, keyed `Service.Action` (e.g. `ELBv2.DescribeTargetHealth`). */

@@ -4,15 +4,10 @@
  */
 import { ResumeProcessesCommand, SuspendProcessesCommand } from "@aws-sdk/client-auto-scaling";
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import {
-  CancelCommandCommand,
-  DeleteParameterCommand,
-  PutParameterCommand,
-  SendCommandCommand,
-} from "@aws-sdk/client-ssm";
+import { SendCommandCommand } from "@aws-sdk/client-ssm";
 import { chunk } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
-import { call, hasCode } from "./errors.js";
+import { call } from "./errors.js";
 import type { AwsWriter, SendCommandRequest, TargetRef } from "./types.js";
 
 export const WRITE_LIMITS = {
@@ -61,16 +56,6 @@ export function createWriter(c: AwsClients): AwsWriter {
       });
     },
 
-    cancelCommand: (commandId, instanceIds) =>
-      call("SSM.CancelCommand", async () => {
-        await c.ssm.send(
-          new CancelCommandCommand({
-            CommandId: commandId,
-            ...(instanceIds?.length ? { InstanceIds: instanceIds } : {}),
-          }),
-        );
-      }),
-
     suspendProcesses: (group, processes) =>
       call("AutoScaling.SuspendProcesses", async () => {
         // An empty ScalingProcesses list means *all* processes to Auto Scaling: never send one.
@@ -87,24 +72,6 @@ export function createWriter(c: AwsClients): AwsWriter {
         await c.asg.send(
           new ResumeProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: processes }),
         );
-      }),
-
-    putParameter: (p) =>
-      call("SSM.PutParameter", async () => {
-        const out = await c.ssm.send(
-          new PutParameterCommand({ Name: p.name, Value: p.value, Type: "String", Overwrite: p.overwrite }),
-        );
-        return { version: out.Version ?? 0 };
-      }),
-
-    deleteParameter: (name) =>
-      call("SSM.DeleteParameter", async () => {
-        try {
-          await c.ssm.send(new DeleteParameterCommand({ Name: name }));
-        } catch (error) {
-          // Already gone is the state the caller asked for (e.g. releasing a lock twice).
-          if (!hasCode(error, "ParameterNotFound")) throw error;
-        }
       }),
   };
   return writer;

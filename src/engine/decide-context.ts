@@ -24,10 +24,6 @@ export interface Observation {
   ec2?: Record<string, string>;
 }
 
-export function emptyObservation(at: number): Observation {
-  return { at, health: {}, commands: {} };
-}
-
 /** Context of an admission decision: the instance about to leave service and the world around it. */
 export interface AdmissionContext {
   instance: InstanceRun;

@@ -98,8 +98,6 @@ export interface Replayed {
   state: EngineState;
   /** Processes rollwave suspended and has not resumed yet, per group. */
   suspended: Record<string, string[]>;
-  /** The ASG processes rollwave suspended in the run (resumed or not): a resume suspends them again. */
-  everSuspended: Record<string, string[]>;
   end?: { status: RolloutStatus; reason?: string };
 }
 
@@ -107,7 +105,6 @@ export interface Replayed {
 export function replayJournal(records: JournalRecord[]): Replayed {
   let state: EngineState | undefined;
   const suspended: Record<string, string[]> = {};
-  const everSuspended: Record<string, string[]> = {};
   let end: Replayed["end"];
   for (const r of records) {
     switch (r.type) {
@@ -125,10 +122,8 @@ export function replayJournal(records: JournalRecord[]): Replayed {
         break;
       }
       case "asg":
-        if (r.op === "suspend") {
-          suspended[r.group] = r.processes;
-          everSuspended[r.group] = r.processes;
-        } else delete suspended[r.group];
+        if (r.op === "suspend") suspended[r.group] = r.processes;
+        else delete suspended[r.group];
         break;
       case "resume":
         end = undefined;
@@ -139,5 +134,5 @@ export function replayJournal(records: JournalRecord[]): Replayed {
     }
   }
   if (!state) throw new Error("the journal has no begin record: nothing to resume");
-  return end ? { state, suspended, everSuspended, end } : { state, suspended, everSuspended };
+  return end ? { state, suspended, end } : { state, suspended };
 }

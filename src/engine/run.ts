@@ -81,11 +81,6 @@ function sleepOrAbort(clock: Clock, ms: number, signal: AbortSignal): Promise<bo
   );
 }
 
-/** Continue the rollout recorded in `o.journal`: same as `runRollout({ ...o, resume: true })`. */
-export function resumeRollout(o: RolloutOptions): Promise<RolloutResult> {
-  return runRollout({ ...o, resume: true });
-}
-
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const { plan, fleet, wavePlan, clock, emit, journal } = o;
   const now = () => clock.now();
