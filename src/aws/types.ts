@@ -1,6 +1,6 @@
 /**
  * The AWS facade the rest of rollwave talks to. Adapters in this folder implement it over the SDK v3
- * clients with pagination, batching (≤50 ids for SendCommand, etc.), client-side rate limits and
+ * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
 import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../fleet/types.js";
@@ -115,10 +115,10 @@ export interface TargetRef {
 }
 
 export interface SendCommandRequest {
-  /** At most 50 (the adapter rejects more: group them upstream). */
+  /** At most `LIMITS.sendCommandInstanceIds` (the adapter rejects more: group them upstream). */
   instanceIds: string[];
   commands: string[];
-  /** SSM delivery timeout (`TimeoutSeconds`, 30–2592000). */
+  /** SSM delivery timeout (`TimeoutSeconds`); the adapter clamps both to `LIMITS` (aws/limits.ts). */
   timeoutSeconds: number;
   /** `executionTimeout` parameter of AWS-RunShellScript. */
   executionTimeoutSeconds: number;

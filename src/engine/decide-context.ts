@@ -81,8 +81,3 @@ export function commandDeadline(spec: StepSpec | null, from: number): number {
   const t = spec?.timeoutMs ?? 600_000;
   return from + 2 * t + 60_000;
 }
-
-export function ssmTimeouts(spec: StepSpec): { timeoutSeconds: number; executionTimeoutSeconds: number } {
-  const exec = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
-  return { timeoutSeconds: Math.min(2_592_000, Math.max(30, exec)), executionTimeoutSeconds: exec };
-}

@@ -104,7 +104,7 @@ function skip(i: InstanceRun, reason: string, ctx: DecideContext): StepOut {
   return r;
 }
 
-/** Ask for a command step: `act` groups every instance needing the same step into ≤50-id SendCommands. */
+/** Ask for a command step: `act` groups every instance needing the same step into SendCommands of at most `LIMITS.sendCommandInstanceIds` ids. */
 export function startStep(
   i: InstanceRun,
   step: StepName,

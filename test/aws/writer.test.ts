@@ -67,6 +67,13 @@ describe("AWS writer", () => {
       executionTimeoutSeconds: 60,
     });
     expect(stub.seen("SSM.SendCommand")[1]?.json.TimeoutSeconds).toBe(2_592_000);
+    await aws.writer.sendCommand({
+      instanceIds: ["i-1"],
+      commands: ["true"],
+      timeoutSeconds: 60,
+      executionTimeoutSeconds: 3 * 86_400,
+    });
+    expect(stub.seen("SSM.SendCommand")[2]?.json.Parameters).toMatchObject({ executionTimeout: ["172800"] });
     aws.close();
   });
 
