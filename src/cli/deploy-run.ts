@@ -12,12 +12,10 @@ import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
 import { formatDryRun } from "../report/dry-run.js";
-import { createJsonRenderer } from "../report/json.js";
-import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
-import { createPlainRenderer } from "../report/plain.js";
-import { createTtyRenderer } from "../report/tty.js";
+import { colorEnabled, makeChalk } from "../report/output.js";
+import { createRenderer, defaultOutputMode } from "../report/renderer.js";
 import type { RunningSimulator } from "../sim/index.js";
-import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
+import type { DeployFlags } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -41,17 +39,6 @@ export function simSummary(sim: RunningSimulator): SimSummary {
     },
     maxLoadRatio: m.maxLoadRatio,
   };
-}
-
-function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
-  switch (mode) {
-    case "json":
-      return createJsonRenderer(io.stdout);
-    case "plain":
-      return createPlainRenderer(io.stdout, { env: io.env, name });
-    case "tty":
-      return createTtyRenderer(io.stdout, { env: io.env, name });
-  }
 }
 
 /** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
@@ -79,7 +66,7 @@ export async function runDeploy(
   flags: DeployFlags,
   o: { resume: boolean },
 ): Promise<ExitCodeValue> {
-  const mode = flags.output ?? defaultOutputMode(io);
+  const mode = flags.output ?? defaultOutputMode(io.stdout, io.env);
   const interactive = io.stdin.isTTY === true;
   const command = o.resume ? "resume" : "deploy";
   if (!flags.dryRun && !flags.yes && !interactive) {
@@ -177,7 +164,7 @@ export async function runDeploy(
       await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
-    const renderer = createRenderer(io, mode, plan.name);
+    const renderer = createRenderer({ mode, stdout: io.stdout, env: io.env, name: plan.name });
     const controller = new AbortController();
     let interrupted = false;
     const offs: (() => void)[] = [];
