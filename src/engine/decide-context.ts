@@ -70,6 +70,21 @@ export interface DecideContext {
   capacityWaitMs: number;
   /** Latest connections per instance (cached by the runner between metric reads). */
   connections?: Record<string, number>;
+  // The runner's side of the world, as inputs: decide is the only writer of rollout state, so every
+  // interrupt, answer, error and guard verdict becomes a journaled decision.
+  /** The stop signal fired (Ctrl-C, SIGTERM…): start nothing new, finish what is in flight, pause. */
+  interrupt?: boolean;
+  /**
+   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (→ aborted) or
+   * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
+   */
+  approval?: "auto" | "approve" | "stop" | "pause";
+  /** An unexpected error since the last decision (see `GlobalState.error`). */
+  error?: string;
+  /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */
+  maxConsecutiveErrors?: number;
+  /** The account guard refused the credentials: the run fails before any mutation. */
+  guardRefused?: string;
 }
 
 export function stepSpec(plan: Plan, step: StepName): StepSpec | null {

@@ -2,14 +2,20 @@
  * `decide`: PURE. State + one tick's observations + policy + now → next state and events. The
  * AWS calls the next state implies are the instances' `need`s, which `act` batches.
  *
- * Order inside a tick: advance in-flight instances → failure policy → waves / canary gates →
- * admissions (window, per-AZ caps, admission checks) → outcome when nothing is left in flight.
+ * Order inside a tick: the runner's inputs (guard verdict, interrupt, error) → advance in-flight
+ * instances → failure policy → waves / canary gates (with the approval answer) → admissions (window,
+ * per-AZ caps, admission checks; none once interrupted or after an error) → outcome when nothing is
+ * left in flight (or when errors keep coming: see `giveUp`).
+ *
+ * `decide` is the only writer of rollout state: the runner never sets an outcome, a flag or an
+ * answer itself, it passes them in `ctx` and journals what comes out.
  */
 
 import { shortTg } from "../fleet/types.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
 import type { DecideContext, Observation } from "./decide-context.js";
-import type { RolloutEvent } from "./events.js";
+import { ResumeRefusedError } from "./errors.js";
+import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, stepInstance } from "./instance-step.js";
 import {
   type EngineState,
@@ -18,6 +24,7 @@ import {
   isInFlight,
   isSettled,
   occupiesSlot,
+  stopsNewWork,
 } from "./state.js";
 
 export { occupancy, wantsAdmission } from "./admit.js";
@@ -48,6 +55,11 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   const events: RolloutEvent[] = [];
   const now = ctx.now;
   if (g.outcome) return { state: s, events };
+  if (ctx.guardRefused !== undefined) {
+    g.outcome = { status: "failed", reason: ctx.guardRefused };
+    return { state: s, events };
+  }
+  takeInputs(s, ctx, events);
   const all = Object.values(s.instances);
 
   // 1. Advance everything in flight (and failed instances waiting to be back in service).
@@ -91,9 +103,10 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   // 3. Waves and the canary gates.
   waveEvents(s, events, now);
   canaryGates(s, ctx, events);
+  if (g.outcome) return { state: s, events };
 
   // 4. Admissions.
-  const admitted = g.interrupted
+  const admitted = stopsNewWork(g)
     ? 0
     : g.mode === "rollingBack"
       ? admitRollback(s, ctx, events)
@@ -104,8 +117,73 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   // 5. Outcome, once nothing is in flight.
   const values = Object.values(s.instances);
   if (!values.some(isInFlight) && admitted === 0) outcome(s, ctx);
+  if (!g.outcome && g.error && (g.consecutiveErrors ?? 0) >= (ctx.maxConsecutiveErrors ?? 5)) giveUp(s);
   progress(s, events, now, ctx.connections);
   return { state: s, events };
+}
+
+/** The runner's inputs: an interrupt and errors stop new work (sticky until `resume`). */
+function takeInputs(s: EngineState, ctx: DecideContext, events: RolloutEvent[]) {
+  const g = s.global;
+  const inFlight = () => Object.values(s.instances).filter(isInFlight).length;
+  if (ctx.interrupt && !g.interrupted) {
+    g.interrupted = true;
+    events.push({
+      type: "warning",
+      at: ctx.now,
+      code: "W_INTERRUPTED",
+      message: `interrupted: starting nothing new; ${inFlight()} instance(s) in flight finish first`,
+    });
+  }
+  if (ctx.error === undefined) {
+    if (g.consecutiveErrors) g.consecutiveErrors = 0;
+    return;
+  }
+  g.consecutiveErrors = (g.consecutiveErrors ?? 0) + 1;
+  const first = !g.error;
+  if (first) g.error = { reason: ctx.error, at: ctx.now };
+  events.push({
+    type: "warning",
+    at: ctx.now,
+    code: "E_LOOP_ERROR",
+    message: first
+      ? `error: ${ctx.error}; starting nothing new, ${inFlight()} instance(s) in flight come back first, then the rollout pauses`
+      : `error (${g.consecutiveErrors} in a row, giving up at ${ctx.maxConsecutiveErrors ?? 5}): ${ctx.error}`,
+  });
+}
+
+/**
+ * Errors keep coming (the journal cannot be written, AWS is unreachable): waiting for the in-flight
+ * instances is no longer useful, since nothing can be recorded or called. Pause now and say exactly
+ * which instances are out of service; `resume` re-observes and brings them back.
+ */
+function giveUp(s: EngineState) {
+  const g = s.global;
+  const out = Object.values(s.instances)
+    .filter((i) => isInFlight(i) || (i.out && i.phase !== "failed" && i.phase !== "skipped"))
+    .map((i) => `${i.id} (${i.phase})`);
+  g.pausedFor = "error";
+  g.outcome = {
+    status: "paused",
+    reason: `gave up after ${g.consecutiveErrors} errors in a row (first: ${g.error?.reason})${
+      out.length ? `; ${out.length} instance(s) still in flight: ${out.join(", ")}` : ""
+    }; fix the cause and run \`rollwave resume\``,
+  };
+}
+
+/** Nothing new may start and work remains: pause for `resume`. */
+function pauseForStop(s: EngineState) {
+  const g = s.global;
+  if (g.error) {
+    g.pausedFor = "error";
+    g.outcome = {
+      status: "paused",
+      reason: `error: ${g.error.reason}; nothing left in flight; fix the cause and resume to continue`,
+    };
+    return;
+  }
+  g.pausedFor = "interrupted";
+  g.outcome = { status: "paused", reason: "interrupted: nothing left in flight; resume to continue" };
 }
 
 function waveEvents(s: EngineState, events: RolloutEvent[], now: number) {
@@ -140,9 +218,28 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
       gate(events, now, "bake", "canary baked: healthy, alarms OK", false);
     } else return;
   }
-  if (spec?.approve && c.approval === "none") {
-    c.approval = "waiting";
-    gate(events, now, "approval", "canary done: approve to continue with the rest of the fleet", true);
+  if (spec?.approve && c.approval !== "approved") {
+    if (c.approval === "none") {
+      c.approval = "waiting";
+      gate(events, now, "approval", "canary done: approve to continue with the rest of the fleet", true);
+    }
+    switch (ctx.approval) {
+      case "auto":
+      case "approve":
+        c.approval = "approved";
+        gate(events, now, "approval", ctx.approval === "auto" ? "auto-approved" : "approved", false);
+        break;
+      case "stop":
+        g.outcome = {
+          status: "aborted",
+          reason: "stopped at the approval gate; the canary stays on the new version",
+        };
+        break;
+      case "pause":
+        g.pausedFor = "approval";
+        g.outcome = { status: "paused", reason: "waiting for approval: run `rollwave resume` to continue" };
+        break;
+    }
   }
 }
 
@@ -179,11 +276,8 @@ function outcome(s: EngineState, ctx: DecideContext) {
   const g = s.global;
   const values = Object.values(s.instances);
   const failed = values.filter((i) => i.phase === "failed").length;
-  if (g.interrupted) {
-    g.pausedFor = "interrupted";
-    g.outcome = { status: "paused", reason: "interrupted: nothing left in flight; resume to continue" };
-    return;
-  }
+  // The failure policy's stop is an outcome of its own: an interrupt or an error while it finishes
+  // the in-flight instances does not turn an abort into a pause that `resume` would continue.
   if (g.mode === "stopping") {
     if (g.policy.action === "pause") {
       g.pausedFor = "failures";
@@ -213,7 +307,10 @@ function outcome(s: EngineState, ctx: DecideContext) {
         !i.rollbackTried &&
         (i.phase === "done" || i.phase === "failed"),
     );
-    if (waiting) return; // blocked by the window this tick
+    if (waiting) {
+      if (stopsNewWork(g)) pauseForStop(s);
+      return; // blocked by the window this tick
+    }
     const rbFailed = values.filter((i) => i.phase === "failed" && i.rollbackTried).length;
     g.outcome = rbFailed
       ? { status: "failed", reason: `rollback failed on ${rbFailed} instance(s)` }
@@ -228,6 +325,10 @@ function outcome(s: EngineState, ctx: DecideContext) {
     g.outcome = failed
       ? { status: "succeeded", reason: `${failed} instance(s) failed, within maxFailed ${ctx.maxFailed}` }
       : { status: "succeeded" };
+    return;
+  }
+  if (stopsNewWork(g)) {
+    pauseForStop(s);
     return;
   }
   if (g.canary.approval === "waiting" || (g.canary.bakeUntil !== undefined && !g.canary.baked)) return;
@@ -285,4 +386,49 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, connectio
   };
   if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
   events.push(e);
+}
+
+/**
+ * Make a journaled state runnable again (`rollwave resume`). Resuming is the operator's decision: a
+ * pending approval counts as approved, failures so far are acknowledged after a failure-policy pause
+ * (the policy counts new ones), a capacity, interrupt or error pause simply continues. An abort is
+ * sticky: a run the failure policy was aborting only finishes bringing its in-flight instances back
+ * and ends `aborted` again. A run that ended (succeeded, failed, rolled back, aborted) is refused.
+ */
+export function reopen(s: EngineState, ended: RolloutStatus | undefined): EngineState {
+  const g = {
+    ...s.global,
+    canary: { ...s.global.canary },
+    policy: { ...s.global.policy },
+    commands: { ...s.global.commands },
+  };
+  const status = g.outcome?.status ?? ended;
+  if (status && status !== "paused") {
+    const why =
+      status === "aborted"
+        ? `the rollout was aborted (${g.outcome?.reason ?? "aborted"}); an abort is final`
+        : `the rollout already ended (${status})`;
+    throw new ResumeRefusedError(`${why}; start a new one with \`rollwave deploy\``);
+  }
+  if (g.canary.approval === "waiting") g.canary.approval = "approved";
+  const aborting = g.mode === "stopping" && g.policy.action === "abort";
+  if (!aborting && (g.pausedFor === "failures" || g.mode === "stopping")) {
+    g.policy = { action: null, acknowledgedFailures: forwardFailures(s) };
+    g.mode = "running";
+  }
+  g.outcome = undefined;
+  g.pausedFor = undefined;
+  g.interrupted = undefined;
+  g.error = undefined;
+  g.consecutiveErrors = undefined;
+  g.heldSince = undefined;
+  g.heldReason = undefined;
+  g.lastProgressKey = undefined;
+  // Instances in flight are re-observed right away rather than at their old schedule.
+  const instances = { ...s.instances };
+  for (const i of Object.values(instances)) {
+    if (isInFlight(i) && i.checkAt !== undefined) instances[i.id] = { ...i, checkAt: 0 };
+  }
+  for (const c of Object.values(g.commands)) g.commands[c.id] = { ...c, nextPollAt: 0 };
+  return { global: g, instances };
 }

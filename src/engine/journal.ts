@@ -11,7 +11,7 @@
  */
 import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { RolloutStatus } from "./events.js";
+import type { InstancePhase, RolloutStatus } from "./events.js";
 import type { EngineState, GlobalState, InstanceRun, WaveRun } from "./state.js";
 
 /** The global state as journaled: waves without their (static) id lists. */
@@ -21,8 +21,15 @@ export type JournalRecord =
   | { type: "begin"; at: number; name: string; state: EngineState }
   | { type: "decision" | "acted"; at: number; instances: InstanceRun[]; global: JournalGlobal }
   | { type: "asg"; at: number; op: "suspend" | "resume"; group: string; processes: string[] }
-  | { type: "resume"; at: number }
-  | { type: "end"; at: number; status: RolloutStatus; reason?: string };
+  | { type: "resume"; at: number; global?: JournalGlobal }
+  | {
+      type: "end";
+      at: number;
+      status: RolloutStatus;
+      reason?: string;
+      /** Instances out of service (or still in flight) when the run ended, and why. */
+      outOfService?: { id: string; phase: InstancePhase; reason?: string }[];
+    };
 
 /** Where decisions are recorded. `append` resolves once the record is durable. */
 export interface Journal {
@@ -126,6 +133,12 @@ export function replayJournal(records: JournalRecord[]): Replayed {
         else delete suspended[r.group];
         break;
       case "resume":
+        // The reopened global state (resume clears the pause, acknowledges failures…).
+        if (state && r.global) {
+          const g = r.global;
+          const waves = state.global.waves.map((w, k) => ({ ...w, ...(g.waves[k] ?? {}), ids: w.ids }));
+          state = { global: { ...g, waves }, instances: state.instances };
+        }
         end = undefined;
         break;
       case "end":

@@ -104,10 +104,18 @@ export interface GlobalState {
   /** Set once: the rollout is over (the runner stops ticking). */
   outcome?: { status: RolloutStatus; reason?: string };
   /** Set when the rollout must stop and wait for `rollwave resume` (approval in CI, failure pause). */
-  pausedFor?: "approval" | "failures" | "capacity" | "interrupted";
+  pausedFor?: "approval" | "failures" | "capacity" | "interrupted" | "error";
   lastProgressKey?: string;
   /** The AbortSignal fired: start nothing new, let in-flight instances finish, then pause. */
   interrupted?: boolean;
+  /**
+   * An unexpected error happened in the loop (a thrown exception, a journal write that failed, an AWS
+   * call outside the per-instance retries): like an interrupt, nothing new starts, instances in flight
+   * come back within their deadlines, then the run pauses with this reason. Sticky until `resume`.
+   */
+  error?: { reason: string; at: number };
+  /** Ticks in a row that reported an error: past `maxConsecutiveErrors` the run gives up (pauses). */
+  consecutiveErrors?: number;
 }
 
 export interface EngineState {
@@ -124,6 +132,11 @@ export function isInFlight(i: InstanceRun): boolean {
 /** Counts against maxUnavailable: in flight, or failed/lost while out of service. */
 export function occupiesSlot(i: InstanceRun): boolean {
   return i.out || IN_FLIGHT.has(i.phase);
+}
+
+/** Nothing new may start: interrupted, or an unexpected error was reported. */
+export function stopsNewWork(g: GlobalState): boolean {
+  return g.interrupted === true || g.error !== undefined;
 }
 
 export function isSettled(i: InstanceRun): boolean {
