@@ -36,6 +36,10 @@ export interface AdmissionContext {
   plan: Plan;
   /** Latest connections per instance (may be stale by one poll), when a metric source exists. */
   connections?: Record<string, number>;
+  /** When `connections` was read (clock ms): the capacity check refuses a reading older than maxAge. */
+  connectionsAt?: number;
+  /** Why the latest read of the connections failed, when it did (shown in the hold's reason). */
+  connectionsError?: string;
   /** Instances that stay in service if this one leaves. */
   inServiceAfter: number;
 }
@@ -74,6 +78,10 @@ export interface DecideContext {
   capacityWaitMs: number;
   /** Latest connections per instance (cached by the runner between metric reads). */
   connections?: Record<string, number>;
+  /** When `connections` was read (clock ms). */
+  connectionsAt?: number;
+  /** Why the latest connection read failed, if it did. */
+  connectionsError?: string;
 }
 
 export function stepSpec(plan: Plan, step: StepName): StepSpec | null {

@@ -222,6 +222,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       };
       if (drainDone) ctx.drainDone = drainDone;
       if (cache.values) ctx.connections = cache.values;
+      if (cache.at !== undefined) ctx.connectionsAt = cache.at;
+      if (cache.error !== undefined) ctx.connectionsError = cache.error;
       const prev = state;
       const d = decide(state, obs, ctx);
       state = d.state;
