@@ -64,6 +64,20 @@ function admissibleWaves(s: EngineState): Set<number> {
   return out;
 }
 
+/**
+ * True when instances wait to leave service, whether or not the window has room now: a slot can
+ * free up in this very tick, so observe keeps the connection reading within maxAge while they wait.
+ */
+export function awaitsAdmission(s: EngineState): boolean {
+  const g = s.global;
+  if (g.interrupted) return false;
+  if (g.mode === "rollingBack") return true;
+  // Also while the canary is in flight or baking (the next wave may open within the tick), not
+  // while an approval is pending: that can last hours.
+  if (g.mode !== "running" || g.canary.approval === "waiting") return false;
+  return Object.values(s.instances).some((i) => i.phase === "pending");
+}
+
 /** True when decide would try to admit something this tick (observe reads connections for it). */
 export function wantsAdmission(s: EngineState, ctx: Pick<DecideContext, "window">): boolean {
   if (s.global.interrupted) return false;
@@ -154,6 +168,8 @@ function admissionVerdict(s: EngineState, i: InstanceRun, ctx: DecideContext) {
       inServiceAfter: inService(s) - 1,
     };
     if (ctx.connections) ac.connections = ctx.connections;
+    if (ctx.connectionsAt !== undefined) ac.connectionsAt = ctx.connectionsAt;
+    if (ctx.connectionsError !== undefined) ac.connectionsError = ctx.connectionsError;
     const v = check(ac);
     if (!v.admit) return v;
   }
@@ -161,8 +177,10 @@ function admissionVerdict(s: EngineState, i: InstanceRun, ctx: DecideContext) {
 }
 
 function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
-  const n = ctx.connections?.[i.id];
-  if (n === undefined) return;
+  const limit = ctx.plan.capacity.connections?.perInstanceLimit;
+  if (limit === undefined) return;
+  // No datapoint: it may carry as many as it can hold, so it displaces that many.
+  const n = ctx.connections?.[i.id] ?? limit;
   s.global.displaced = s.global.displaced.filter((d) => d.at > ctx.now - 60_000);
   s.global.displaced.push({ at: ctx.now, n });
 }

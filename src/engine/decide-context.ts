@@ -24,6 +24,11 @@ export interface Observation {
   ec2?: Record<string, string>;
 }
 
+/** An observation with nothing in it: what decide sees on a tick whose reads failed. */
+export function emptyObservation(at: number): Observation {
+  return { at, health: {}, commands: {} };
+}
+
 /** Context of an admission decision: the instance about to leave service and the world around it. */
 export interface AdmissionContext {
   instance: InstanceRun;
@@ -32,6 +37,10 @@ export interface AdmissionContext {
   plan: Plan;
   /** Latest connections per instance (may be stale by one poll), when a metric source exists. */
   connections?: Record<string, number>;
+  /** When `connections` was read (clock ms): the capacity check refuses a reading older than maxAge. */
+  connectionsAt?: number;
+  /** Why the latest read of the connections failed, when it did (shown in the hold's reason). */
+  connectionsError?: string;
   /** Instances that stay in service if this one leaves. */
   inServiceAfter: number;
 }
@@ -85,6 +94,10 @@ export interface DecideContext {
   maxConsecutiveErrors?: number;
   /** The account guard refused the credentials: the run fails before any mutation. */
   guardRefused?: string;
+  /** When `connections` was read (clock ms). */
+  connectionsAt?: number;
+  /** Why the latest connection read failed, if it did. */
+  connectionsError?: string;
 }
 
 export function stepSpec(plan: Plan, step: StepName): StepSpec | null {

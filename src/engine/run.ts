@@ -255,6 +255,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       if (error !== undefined) ctx.error = error;
       if (guardRefused !== undefined) ctx.guardRefused = guardRefused;
       if (o.autoApprove) ctx.approval = "auto";
+      if (cache.at !== undefined) ctx.connectionsAt = cache.at;
+      if (cache.error !== undefined) ctx.connectionsError = cache.error;
       let d: Decision;
       try {
         d = decide(state, obs, ctx);
