@@ -339,12 +339,42 @@ export interface SimInstanceState {
   targets: Record<string, string>; // target group name → health state
 }
 
+/**
+ * How often a step started running on an instance (an invocation that reached InProgress; one that
+ * was undeliverable, cancelled or timed out before it started is not an execution), and how many of
+ * those runs succeeded. The step is named as `stepOf` in ./commands.ts derives it from the Comment.
+ */
+export interface SimExecutionCount {
+  instanceId: string;
+  step: string;
+  runs: number;
+  successes: number;
+}
+
+/**
+ * An execution that should not have happened: the step started on an instance where it had already
+ * succeeded (`after-success`, `succeededIn` naming that command), or while another run of it was
+ * still running there (`while-running`).
+ */
+export interface SimDuplicateExecution {
+  at: number;
+  instanceId: string;
+  step: string;
+  commandId: string;
+  kind: "after-success" | "while-running";
+  succeededIn?: string;
+}
+
 /** What GET /_sim/state returns (the wire layer adds nothing). */
 export interface SimStateSnapshot {
   now: number;
   instances: SimInstanceState[];
   targetGroups: { arn: string; name: string; type: "application" | "network"; targets: number }[];
   autoScalingGroups: { name: string; suspendedProcesses: string[] }[];
+  /** Command executions per instance and step. */
+  executions: SimExecutionCount[];
+  /** Executions of a step on an instance where it had already succeeded (or was still running). */
+  duplicates: SimDuplicateExecution[];
 }
 
 /** What GET /_sim/metrics returns; the wire layer adds `api`. */

@@ -392,6 +392,8 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
           targets: tg.targets.size,
         })),
         autoScalingGroups: asg.summary(),
+        executions: commands.executions(),
+        duplicates: commands.duplicates(),
       };
     },
     metrics(): SimMetricsSnapshot {

@@ -363,7 +363,14 @@ export function fakeWorld(): FakeWorld {
     setCapacityFloor(floor: CapacityFloor | null) {
       record("setCapacityFloor", floor);
     },
-    state: () => ({ now: world.now, instances: [], targetGroups: [], autoScalingGroups: [] }),
+    state: () => ({
+      now: world.now,
+      instances: [],
+      targetGroups: [],
+      autoScalingGroups: [],
+      executions: [],
+      duplicates: [],
+    }),
     metrics: () => ({
       now: world.now,
       cameras: {
