@@ -6,6 +6,7 @@ import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
 import type { AdmissionCheck, DrainPredicate } from "./decide-context.js";
+import { paceVerdict } from "./pacing.js";
 
 /**
  * In-service instances the rollout promises to keep, overall and per AZ: those in service at the
@@ -39,9 +40,9 @@ export function capacityFloor(
  *
  *   total connections ≤ inServiceAfter × perInstanceLimit × (1 − headroom)
  *
- * and, with `maxDisplacedPerMinute`, the connections displaced over the last minute plus this
- * instance's must stay under it (the first instance of a quiet minute is always admitted, so a
- * single large instance cannot block the rollout forever). Without a connection reading it admits:
+ * and, with `maxDisplacedPerMinute`, departures are paced by a token bucket refilled every second
+ * and never exceed the budget over any 60 s (pacing.ts; the first instance of a quiet minute is
+ * always admitted, so a single large instance cannot block the rollout forever). Without a connection reading it admits:
  * the window still bounds the risk.
  * Worked example: 1,000 instances × limit 300 × (1 − 0.1) = 270,000 ≥ 180,000 → admit; with 660
  * left in service 660 × 270 = 178,200 < 180,000 → hold.
@@ -62,15 +63,8 @@ export function connectionCapacityCheck(plan: Plan): AdmissionCheck | null {
       };
     }
     if (c.maxDisplacedPerMinute !== null) {
-      const mine = conns[ctx.instance.id] ?? 0;
-      const recent = ctx.state.global.displaced.filter((d) => d.at > ctx.now - 60_000);
-      const sum = recent.reduce((a, d) => a + d.n, 0);
-      if (recent.length > 0 && sum + mine > c.maxDisplacedPerMinute) {
-        return {
-          admit: false,
-          reason: `capacity: displacing ${mine} more connections would exceed ${c.maxDisplacedPerMinute}/min (${sum} in the last minute)`,
-        };
-      }
+      const p = paceVerdict(ctx.state.global, ctx.now, conns[ctx.instance.id] ?? 0, c.maxDisplacedPerMinute);
+      if (!p.admit) return p;
     }
     return { admit: true };
   };
