@@ -7,6 +7,7 @@
 import type { AdmissionContext, DecideContext } from "./decide-context.js";
 import type { GateKind, RolloutEvent } from "./events.js";
 import { startStep, transition } from "./instance-step.js";
+import { chargeDisplacement } from "./pacing.js";
 import { type EngineState, type InstanceRun, isInFlight, occupiesSlot } from "./state.js";
 
 export function gate(
@@ -104,7 +105,7 @@ export function admitForward(s: EngineState, ctx: DecideContext, events: Rollout
     if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
     const verdict = admissionVerdict(s, i, ctx);
     if (!verdict.admit) {
-      held = verdict.reason;
+      if (verdict.retryAt === undefined) held = verdict.reason; // a paced hold is no capacity gate
       break; // keep the planned order: later instances do not jump a held one
     }
     const spec = ctx.plan.steps.preDrain;
@@ -181,8 +182,7 @@ function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
   if (limit === undefined) return;
   // No datapoint: it may carry as many as it can hold, so it displaces that many.
   const n = ctx.connections?.[i.id] ?? limit;
-  s.global.displaced = s.global.displaced.filter((d) => d.at > ctx.now - 60_000);
-  s.global.displaced.push({ at: ctx.now, n });
+  chargeDisplacement(s.global, ctx.now, n, ctx.plan.capacity.connections?.maxDisplacedPerMinute ?? null);
 }
 
 /**
@@ -220,7 +220,7 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
     // The same capacity rules as going forward: connections must fit, displacement is paced.
     const verdict = admissionVerdict(s, i, ctx);
     if (!verdict.admit) {
-      held = verdict.reason;
+      if (verdict.retryAt === undefined) held = verdict.reason; // a paced hold is no capacity gate
       break;
     }
     const r = transition(base, "deregistering", ctx.now, "rolling back: leaving service");

@@ -97,6 +97,8 @@ export interface GlobalState {
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
+  /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
+  pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;
   /** Since when admissions are held by a capacity check (for its deadline). */
   heldSince?: number;
