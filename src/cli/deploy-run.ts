@@ -15,7 +15,7 @@ import { formatDryRun } from "../report/dry-run.js";
 import { colorEnabled, makeChalk } from "../report/output.js";
 import { createRenderer, defaultOutputMode } from "../report/renderer.js";
 import type { RunningSimulator } from "../sim/index.js";
-import type { DeployFlags } from "./commands/deploy-flags.js";
+import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -164,7 +164,14 @@ export async function runDeploy(
       await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
-    const renderer = createRenderer({ mode, stdout: io.stdout, env: io.env, name: plan.name });
+    const renderer = createRenderer({
+      mode,
+      stdout: io.stdout,
+      env: io.env,
+      name: plan.name,
+      verbose: flags.verbose === true,
+      resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+    });
     const controller = new AbortController();
     let interrupted = false;
     const offs: (() => void)[] = [];

@@ -22,6 +22,7 @@ function addDeployOptions(cmd: Command): Command {
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
     .option("--dry-run", "print every call the rollout would make; changes nothing")
+    .option("-v, --verbose", "plain output: also print every instance's phase transitions")
     .addOption(outputOption([...OUTPUT_MODES], "tty (live view), plain (CI lines) or json (NDJSON events)"))
     .addOption(
       new Option(
