@@ -219,6 +219,14 @@ export function replayJournal(records: JournalRecord[]): Replayed {
     }
   }
   if (!state) throw new Error("the journal has no begin record: nothing to resume");
+  // Wave membership lives on the instances (a skipped canary's replacement moves into the canary wave).
+  const members = new Map<number, InstanceRun[]>();
+  for (const i of Object.values(state.instances)) members.set(i.wave, [...(members.get(i.wave) ?? []), i]);
+  const waves = state.global.waves.map((w) => ({
+    ...w,
+    ids: (members.get(w.index) ?? []).sort((a, b) => a.seq - b.seq).map((i) => i.id),
+  }));
+  state = { ...state, global: { ...state.global, waves } };
   const out: Replayed = { state, suspended, everSuspended };
   if (header) out.header = header;
   if (end) out.end = end;
