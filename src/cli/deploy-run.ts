@@ -5,6 +5,7 @@
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
  *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
  */
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,6 +25,7 @@ import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { discoverTargetFleet, openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
+import { rollwaveVersion } from "./version.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
@@ -39,6 +41,21 @@ export function simSummary(sim: RunningSimulator): SimSummary {
     },
     maxLoadRatio: m.maxLoadRatio,
   };
+}
+
+/** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
+async function planSource(io: CliIo, file: string) {
+  const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
+  try {
+    out.planHash = `sha256:${createHash("sha256")
+      .update(await readFile(resolve(io.cwd, file)))
+      .digest("hex")}`;
+  } catch {
+    // Unreadable as a file here (it was loaded another way): the variables are still compared.
+  }
+  const v = rollwaveVersion();
+  if (v !== "unknown") out.version = v;
+  return out;
 }
 
 /** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
@@ -220,6 +237,8 @@ export async function runDeploy(
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        source: await planSource(io, file),
+        ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
         ...(interactive && !flags.autoApprove ? { approve } : {}),
         ...(sim

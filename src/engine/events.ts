@@ -54,7 +54,13 @@ export interface SimSummary {
   maxLoadRatio: number;
 }
 
-export type RolloutEvent =
+/**
+ * Every event a rollout emits carries its `rolloutId` (the journal header's id), so lines from two
+ * runs in one log, or a resumed run's events, can be told apart and joined to their journal.
+ */
+export type RolloutEvent = RolloutEventBody & { rolloutId?: string };
+
+type RolloutEventBody =
   | {
       type: "rollout.started";
       at: number;

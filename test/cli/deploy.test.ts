@@ -278,9 +278,20 @@ describe("rollwave resume", () => {
       .map((e) => e.type === "instance.phase" && e.id);
     expect(canary.length).toBeGreaterThan(0);
 
+    // A resume with other variables is refused before anything changes, saying what changed.
+    const changed = args.map((a) => (a === "release=v2.0.0" ? "release=v3.0.0" : a));
+    const refused = await cli(["resume", ...changed, "--auto-approve"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('variable release was "v2.0.0", now "v3.0.0"');
+    expect(refused.stderr).toMatch(/hint: .*--force/);
+
     const second = await cli(["resume", ...args, "--auto-approve"]);
     expect(second.code, second.stderr).toBe(0);
     const resumed = events(second.stdout);
+    // Both runs carry the one rollout id of the journal on every event.
+    const ids = new Set([...paused, ...resumed].map((e) => e.rolloutId));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(resumed.at(-1)).toMatchObject({
       type: "rollout.finished",
       status: "succeeded",

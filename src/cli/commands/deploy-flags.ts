@@ -14,6 +14,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   output?: OutputMode;
   journalDir?: string;
   verbose?: boolean;
+  /** resume only: continue although the plan file or variables changed since the journal began. */
+  force?: boolean;
 }
 
 /**

@@ -46,7 +46,11 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
     .command("resume")
     .description("continue a paused or interrupted rollout from its journal")
     .argument("<plan>", "plan file (YAML or JSON)");
-  addDeployOptions(resume).action(async (file: string, flags: DeployFlags) => {
+  addDeployOptions(resume).option(
+    "--force",
+    "continue even though the plan file or variables differ from the journal's (the change is journaled)",
+  );
+  resume.action(async (file: string, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: true }));
   });
