@@ -183,6 +183,8 @@ function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
   const n = ctx.connections?.[i.id] ?? limit;
   s.global.displaced = s.global.displaced.filter((d) => d.at > ctx.now - 60_000);
   s.global.displaced.push({ at: ctx.now, n });
+  const cur = s.instances[i.id] as InstanceRun;
+  s.instances[i.id] = { ...cur, displaced: (cur.displaced ?? 0) + n };
 }
 
 /**

@@ -54,6 +54,12 @@ export interface SimSummary {
   maxLoadRatio: number;
 }
 
+export interface ConnectionTotals {
+  displaced: number;
+  cut: number;
+  cutPerInstance: Record<string, number>;
+}
+
 export type RolloutEvent =
   | {
       type: "rollout.started";
@@ -125,6 +131,13 @@ export type RolloutEvent =
       durationSeconds: number;
       reason?: string;
       sim?: SimSummary;
+      /**
+       * With a connection metric: connections displaced by instances leaving service (an instance
+       * without a datapoint counts at its limit) and cut when drains ended with connections still
+       * on the instance (deregistration delay over, drain.timeout, close), from the latest reading
+       * (an upper bound with the Maximum statistic); `cutPerInstance` lists instances that cut any.
+       */
+      connections?: ConnectionTotals;
     };
 
 export type RolloutEventType = RolloutEvent["type"];
