@@ -183,6 +183,8 @@ function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
   // No datapoint: it may carry as many as it can hold, so it displaces that many.
   const n = ctx.connections?.[i.id] ?? limit;
   chargeDisplacement(s.global, ctx.now, n, ctx.plan.capacity.connections?.maxDisplacedPerMinute ?? null);
+  const cur = s.instances[i.id] as InstanceRun;
+  s.instances[i.id] = { ...cur, displaced: (cur.displaced ?? 0) + n };
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Clock } from "../util/clock.js";
 import type { WavePlan } from "../waves/types.js";
 import { act } from "./act.js";
 import { fleetGroups, resumeProcesses, suspendProcesses } from "./asg.js";
-import { connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";
+import { connectionCapacityCheck, connectionDrainPredicate, connectionTotals } from "./capacity.js";
 import { type Decision, decide, reopen } from "./decide.js";
 import {
   type AdmissionCheck,
@@ -87,7 +87,10 @@ export interface RolloutResult {
   status: RolloutStatus;
   instances: InstanceCounts;
   reason?: string;
-  perInstance: Record<string, { phase: InstancePhase; reason?: string; az: string }>;
+  perInstance: Record<
+    string,
+    { phase: InstancePhase; reason?: string; az: string; displaced?: number; cut?: number }
+  >;
   durationMs: number;
   apiCalls: { total: number; byAction: Record<string, number> };
   /** The finished event as emitted (with any `finishedExtras`). */
@@ -420,8 +423,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const perInstance: RolloutResult["perInstance"] = {};
   for (const s of plannerSkipped) perInstance[s.id] = { phase: "skipped", reason: s.reason, az: s.az };
   for (const i of Object.values(state.instances)) {
-    perInstance[i.id] =
+    const row: RolloutResult["perInstance"][string] =
       i.reason === undefined ? { phase: i.phase, az: i.az } : { phase: i.phase, reason: i.reason, az: i.az };
+    if (i.displaced !== undefined) row.displaced = i.displaced;
+    if (i.cut !== undefined) row.cut = i.cut;
+    perInstance[i.id] = row;
   }
   const apiCalls = diffCalls(o.aws.calls(), base);
   const durationMs = now() - startedAt;
@@ -434,6 +440,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     durationSeconds: Math.round(durationMs / 100) / 10,
   };
   if (outcome.reason !== undefined) finished.reason = outcome.reason;
+  if (plan.capacity.connections) finished.connections = connectionTotals(state);
   if (o.finishedExtras) {
     try {
       finished = { ...finished, ...(await o.finishedExtras()), type: "rollout.finished" };

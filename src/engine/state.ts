@@ -62,6 +62,10 @@ export interface InstanceRun {
    * the capacity floor holds.
    */
   lost?: string;
+  /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
+  displaced?: number;
+  /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */
+  cut?: number;
 }
 
 export interface WaveRun {
