@@ -15,6 +15,7 @@ import type { FinishedEvent } from "../engine/index.js";
 import { formatDryRun } from "../report/dry-run.js";
 import { colorEnabled, makeChalk } from "../report/output.js";
 import { createRenderer, defaultOutputMode } from "../report/renderer.js";
+import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
@@ -30,7 +31,10 @@ import { rollwaveVersion } from "./version.js";
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
+  const state = sim.state();
   return {
+    duplicateExecutions: state.duplicates.length,
+    intrinsic: intrinsicTotals(state.intrinsic),
     invariantViolations: m.invariantViolations.length,
     cameras: {
       total: m.cameras.total,
@@ -129,6 +133,7 @@ export async function runDeploy(
 
     const sim = target.sim;
     if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
+    if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
     // Journal and lock: with --simulate the fleet lives only in this process, so its journal
     // defaults to a throwaway directory instead of the project's .rollwave.
