@@ -6,8 +6,9 @@
 
 import { shown } from "../util/quote.js";
 import { commandPaths, crossFieldChecks } from "./checks.js";
-import { Locator, type PathSegment } from "./locate.js";
+import { type Located, Locator, type PathSegment } from "./locate.js";
 import { declaredVars, normalizePlan } from "./normalize.js";
+import { get } from "./raw.js";
 import { planInputSchema } from "./schema.js";
 import { InputError, type InputIssue, type Plan } from "./types.js";
 import { checkVarDecls, interpolate, parseVarFlags, readVarFiles, resolveVars } from "./vars.js";
@@ -33,6 +34,38 @@ export interface LoadedPlan {
   /** Warnings only (a plan with errors throws). */
   warnings: InputIssue[];
   file: string;
+  /** Every variable's resolved value (defaults, var files, --var), for showing what was used. */
+  vars: Record<string, string>;
+  /**
+   * Where a field is written: `rollout.waves[1]` → its line and column. A field the plan leaves
+   * out (a default) points at its parent; a path outside the plan (`instances`) is undefined.
+   */
+  locate(path: string): Located | undefined;
+}
+
+/**
+ * Problems found after loading (the wave planner's, which only know a field's path) located in
+ * the plan file, so they read `plan.yaml:12:5  rollout.canary.size  …` like the loader's own.
+ */
+export function locatePlanIssues(err: unknown, loaded: Pick<LoadedPlan, "file" | "locate">): unknown {
+  if (!(err instanceof InputError)) return err;
+  return new InputError(
+    err.issues.map((i) => {
+      if (i.source !== loaded.file || i.line !== undefined || !i.path) return i;
+      const at = loaded.locate(i.path);
+      return at ? { ...i, line: at.line, column: at.column } : i;
+    }),
+  );
+}
+
+/** `rollout.waves[1]` → ["rollout", "waves", 1]. */
+export function parsePath(path: string): PathSegment[] {
+  const out: PathSegment[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (m[2] !== undefined) out.push(Number(m[2]));
+    else out.push(m[1] as string);
+  }
+  return out;
 }
 
 export async function loadPlan(file: string, opts: LoadPlanOptions = {}): Promise<LoadedPlan> {
@@ -86,7 +119,18 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
 
   const sorted = sortIssues(issues, file);
   if (!parsed.success || sorted.some((i) => i.severity === "error")) throw new InputError(sorted);
-  return { plan: normalizePlan(parsed.data, resolved.values), warnings: sorted, file };
+  const locate = (path: string): Located | undefined => {
+    const segs = parsePath(path);
+    if (segs.length === 0 || get(raw, segs.slice(0, 1)) === undefined) return undefined;
+    return loc.locate(segs);
+  };
+  return {
+    plan: normalizePlan(parsed.data, resolved.values),
+    warnings: sorted,
+    file,
+    vars: resolved.values,
+    locate,
+  };
 }
 
 /**

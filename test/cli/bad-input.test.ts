@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cli } from "./harness.js";
+import { cli, fakeIo } from "./harness.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -186,5 +186,175 @@ describe("long values are cut, never echoed whole", () => {
     );
     expect(r.stderr).not.toContain("\u001b");
     expect(r.stderr).not.toContain("\u202e");
+  });
+});
+
+describe("flags and credentials", () => {
+  const SMALL_PLAN = "test/cli/fixtures/small-relay.yaml";
+  const SMALL_FLEET = "plans/sim/small-fleet.yaml";
+
+  it("bounds --time-scale with a clear error", async () => {
+    for (const v of ["1e9", "0", "-5", "fast", "3601"]) {
+      const r = await cli([
+        "deploy",
+        SMALL_PLAN,
+        "--simulate",
+        "--var",
+        "release=v2.0.0",
+        "--yes",
+        "--time-scale",
+        v,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        `--time-scale must be a number above 0 and at most 3600 (one simulated hour per real second), got '${v}'`,
+      );
+    }
+    const sim = await cli(["sim", "--time-scale", "1e9"]);
+    expect(sim.code).toBe(2);
+    expect(sim.stderr).toContain("--time-scale must be a number above 0 and at most 3600");
+  });
+
+  it("says the --simulate fleet file does not exist, not ENOENT", async () => {
+    const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--simulate", "missing.yaml"]);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      "missing.yaml  cannot read the simulated fleet (--simulate): no such file",
+      "  hint: --simulate takes a simulator fleet spec such as plans/sim/small-fleet.yaml; alone it uses plans/sim/camera-fleet.yaml",
+      "1 error, 0 warnings: nothing was changed",
+    ]);
+  });
+
+  it("says a misspelled Region looks wrong and lists the valid ones, with no network call", async () => {
+    const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--region", "eu-wset-1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "error: the Region 'eu-wset-1' (from --region) looks wrong: it is not an AWS Region",
+    );
+    expect(r.stderr).toMatch(/hint: did you mean 'eu-west-1'\? AWS Regions: af-south-1, .*us-west-2/);
+    expect(r.stderr).not.toContain("getaddrinfo");
+    const env = await cli(
+      ["plan", "plans/web-api.yaml", "--var", "release=v2.0.0"],
+      fakeIo({ env: { AWS_REGION: "us-esat-1" } }),
+    );
+    // web-api.yaml names its own region (us-east-1), which wins over AWS_REGION: no error from it.
+    expect(env.stderr).not.toContain("looks wrong");
+  });
+
+  it("says a --profile that is in neither shared file does not exist, and lists those that do", async () => {
+    const home = await mkdtemp(join(tmpdir(), "rollwave-home-"));
+    await writeFile(
+      join(home, "config"),
+      "[default]\nregion = eu-west-1\n[profile prod]\nregion = eu-west-1\n",
+    );
+    await writeFile(join(home, "credentials"), "[staging]\naws_access_key_id = x\n");
+    const env = {
+      AWS_CONFIG_FILE: join(home, "config"),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, "credentials"),
+    };
+    const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--profile", "prd"], fakeIo({ env }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `error: the profile 'prd' (from --profile) does not exist in ${env.AWS_CONFIG_FILE} or ${env.AWS_SHARED_CREDENTIALS_FILE}`,
+    );
+    expect(r.stderr).toContain("hint: did you mean 'prod'? profiles there: default, prod, staging;");
+    expect(r.stderr).not.toContain("pass --profile");
+
+    const fromEnv = await cli(
+      ["plan", SMALL_PLAN, "--var", "release=v2.0.0"],
+      fakeIo({ env: { ...env, AWS_PROFILE: "nosuch" } }),
+    );
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain("the profile 'nosuch' (from AWS_PROFILE) does not exist");
+
+    const none = await cli(
+      ["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--profile", "nosuch"],
+      fakeIo({
+        env: { AWS_CONFIG_FILE: join(home, "nope"), AWS_SHARED_CREDENTIALS_FILE: join(home, "nope2") },
+      }),
+    );
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(
+      `the profile 'nosuch' (from --profile) does not exist: there is no ${join(home, "nope")}`,
+    );
+  });
+
+  it("refuses a guard-account mismatch on stderr, exit 2, before asking or changing anything", async () => {
+    const plan = await file(
+      "other-account.yaml",
+      (await import("node:fs"))
+        .readFileSync(SMALL_PLAN, "utf8")
+        .replace('account: "123456789012"', 'account: "999999999999"'),
+    );
+    const r = await cli([
+      "deploy",
+      plan,
+      "--simulate",
+      SMALL_FLEET,
+      "--time-scale",
+      "400",
+      "--var",
+      "release=v2.0.0",
+      "--yes",
+      "--output",
+      "plain",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "error: account guard: the credentials are for account 123456789012, the plan (guard.account) is for 999999999999; nothing was changed",
+    );
+    expect(r.stdout).not.toContain("account guard");
+  });
+
+  it("prints variable values in the dry run quoted, with control and bidi characters escaped", async () => {
+    const plan = await file(
+      "any-release.yaml",
+      PLAN.replace("{ pattern: '^v\\d+\\.\\d+\\.\\d+$' }", "{}")
+        .replace("name: mini", "name: mini\nregion: ap-northeast-1")
+        .replace("Service: relay", "Service: camera-relay"),
+    );
+    const r = await cli([
+      "deploy",
+      plan,
+      "--simulate",
+      SMALL_FLEET,
+      "--var",
+      "release=v2\u001b[2J\u202eevil",
+      "--dry-run",
+      "--output",
+      "plain",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('vars release="v2\\u001b[2J\\u202eevil"');
+    expect(r.stdout).toContain("install 'v2\\u001b[2J\\u202eevil'");
+    expect(r.stdout).not.toContain("\u001b");
+    expect(r.stdout).not.toContain("\u202e");
+  });
+
+  it("locates wave-planner errors at the field they blame", async () => {
+    // Valid for the loader; only the planner, which sees the fleet, finds nothing selected.
+    const plan = await file("selects-nothing.yaml", PLAN);
+    const r = await cli(["plan", plan, "--var", "release=v1.2.3", "--simulate", SMALL_FLEET]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${plan}:6:11  fleet.select  the fleet selection matched no instances`);
+  });
+});
+
+describe("the Region list", () => {
+  it("is the installed AWS SDK's partition data, so an SDK update cannot leave it stale", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { PARTITION_REGIONS } = await import("../../src/cli/regions.js");
+    const text = readFileSync(
+      "node_modules/@aws-sdk/core/dist-es/submodules/client/util-endpoints/lib/aws/partitions.js",
+      "utf8",
+    );
+    const data = JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1)) as {
+      partitions: { id: string; regions: Record<string, unknown> }[];
+    };
+    const sdk = Object.fromEntries(
+      data.partitions.map((p) => [p.id, Object.keys(p.regions).filter((r) => !r.startsWith("aws-"))]),
+    );
+    expect(PARTITION_REGIONS).toEqual(sdk);
   });
 });
