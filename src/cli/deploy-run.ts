@@ -95,7 +95,7 @@ export async function runDeploy(
     autoApprove: flags.autoApprove ?? false,
     forRollout: !flags.dryRun,
   });
-  const { plan, vars } = loaded;
+  const { plan } = loaded;
 
   const [{ createAws, createReadOnlyAws }, engine] = await Promise.all([
     import("../aws/connect.js"),
@@ -126,7 +126,7 @@ export async function runDeploy(
     if (flags.dryRun) {
       const report = engine.previewRollout(plan, fleet, wavePlan);
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
-      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), vars));
+      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), plan.values));
       return ExitCode.ok;
     }
     if (!mutable) throw new Error("internal: a mutating run needs a mutable AWS connection");

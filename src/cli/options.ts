@@ -41,6 +41,14 @@ export function parseTimeScale(value: string): number {
   return n;
 }
 
+/** `--account`: a 12-digit AWS account ID. */
+export function parseAccount(value: string): string {
+  if (!/^\d{12}$/.test(value)) {
+    throw new InvalidArgumentError(`--account must be a 12-digit AWS account ID, got '${shown(value)}'`);
+  }
+  return value;
+}
+
 export function addVarOptions(cmd: Command): Command {
   return cmd
     .option("--var <name=value>", "set a plan variable (repeatable)", collect)

@@ -34,8 +34,6 @@ export interface LoadedPlan {
   /** Warnings only (a plan with errors throws). */
   warnings: InputIssue[];
   file: string;
-  /** Every variable's resolved value (defaults, var files, --var), for showing what was used. */
-  vars: Record<string, string>;
   /**
    * Where a field is written: `rollout.waves[1]` → its line and column. A field the plan leaves
    * out (a default) points at its parent; a path outside the plan (`instances`) is undefined.
@@ -128,7 +126,6 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
     plan: normalizePlan(parsed.data, resolved.values),
     warnings: sorted,
     file,
-    vars: resolved.values,
     locate,
   };
 }
