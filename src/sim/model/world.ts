@@ -50,7 +50,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   buildInstances(core);
   const n = core.instances.length;
   const invariants = new Invariants();
-  const cameras = new Cameras(core, n);
+  const cameras = new Cameras(core, n, camerasZonal(spec));
   const intrinsic = new IntrinsicTimes(core, n);
   cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
@@ -294,6 +294,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     describeTargetGroupAttributes(arn) {
       return elb.attributes(elb.tg(arn));
     },
+    describeLoadBalancerAttributes(arn) {
+      const lb = elb.lbs.find((x) => x.arn === arn);
+      if (!lb) throw new SimApiError("LoadBalancerNotFound", `Load balancer '${arn}' not found`);
+      return elb.lbAttributes(lb);
+    },
     describeTargetHealth(arn, targets) {
       sync();
       return elb.describeTargetHealth(elb.tg(arn), targets);
@@ -433,4 +438,14 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
   };
   return world;
+}
+
+/** Does the cameras' target group route per zone (cross-zone load balancing off)? */
+function camerasZonal(spec: FleetSpecFile): boolean {
+  for (const lb of spec.loadBalancers) {
+    for (const tg of lb.targetGroups) {
+      if (tg.cameras) return !(tg.crossZone ?? lb.crossZone ?? lb.type === "application");
+    }
+  }
+  return false;
 }
