@@ -14,7 +14,7 @@
 import { shortTg } from "../fleet/types.js";
 import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
-import type { DecideContext, Observation } from "./decide-context.js";
+import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, freshHealth, stepInstance } from "./instance-step.js";
@@ -64,10 +64,11 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   const all = Object.values(s.instances);
 
   // 1. Advance everything in flight (and failed instances waiting to be back in service).
-  for (const i of all) {
-    if (!isInFlight(i) && !(i.phase === "failed" && i.out)) continue;
+  for (const i0 of all) {
+    if (!isInFlight(i0) && !(i0.phase === "failed" && i0.out)) continue;
+    const i = sentDeadline(i0, s, ctx);
     const r = stepInstance(i, obs, ctx);
-    if (r.inst !== i) s.instances[i.id] = r.inst;
+    if (r.inst !== i0) s.instances[i.id] = r.inst;
     events.push(...r.events);
   }
   watchCapacity(s, obs, ctx, events);
@@ -122,6 +123,18 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   if (!g.outcome && g.error && (g.consecutiveErrors ?? 0) >= (ctx.maxConsecutiveErrors ?? 5)) giveUp(s);
   progress(s, events, now, ctx.connections);
   return { state: s, events };
+}
+
+/**
+ * A step's deadline runs from when its SendCommand succeeded (the command's `sentAt`), not from when
+ * it was decided: a send retried for a while, or re-issued on resume, gets its full time.
+ */
+function sentDeadline(i: InstanceRun, s: EngineState, ctx: DecideContext): InstanceRun {
+  if (!i.commandId || !i.step) return i;
+  const c = s.global.commands[i.commandId];
+  if (!c) return i;
+  const deadline = commandDeadline(stepSpec(ctx.plan, i.step), c.sentAt);
+  return i.deadline === deadline ? i : { ...i, deadline };
 }
 
 /** The runner's inputs: an interrupt and errors stop new work (sticky until `resume`). */
