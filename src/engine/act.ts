@@ -19,6 +19,16 @@ export interface ActDeps {
   pollMs: number;
   drainDelayMs: Record<string, number>;
   drainByConnections: boolean;
+  /** Put in every SendCommand's Comment (the rollout's tag): how a lost answer is found again. */
+  commentTag?: string;
+}
+
+/**
+ * The Comment of a step's SendCommand: `rollwave <tag> <step> <plan>`; without the plan it is the
+ * prefix a re-attach matches.
+ */
+export function commandComment(tag: string | undefined, step: StepName, plan = ""): string {
+  return `rollwave ${tag ? `${tag} ` : ""}${step} ${plan}`.slice(0, 100);
 }
 
 export interface ActResult {
@@ -42,6 +52,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   for (const i of Object.values(s.instances)) {
     if (!i.need) continue;
     if (i.need === "command") {
+      if (i.reattach) continue; // looked up first (see reattach.ts), never sent blind
       const step = i.step as StepName;
       cmds.set(step, [...(cmds.get(step) ?? []), i]);
       continue;
@@ -93,7 +104,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
             instanceIds: ids,
             commands: spec.commands,
             ...ssmTimeouts(spec),
-            comment: `rollwave ${deps.plan.name} ${step}`.slice(0, 100),
+            comment: commandComment(deps.commentTag, step, deps.plan.name),
           })
           .then(({ commandId }) => {
             for (const id of ids) sent.set(id, commandId);
@@ -106,7 +117,8 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
     }
   }
   // An instance in no target group has nothing to (de)register: its need is met without a call.
-  if (!Object.values(s.instances).some((i) => i.need)) return { state: s, events: [], changed: [], calls: 0 };
+  if (!Object.values(s.instances).some((i) => i.need && !(i.need === "command" && i.reattach)))
+    return { state: s, events: [], changed: [], calls: 0 };
   await Promise.all(jobs);
 
   const now = deps.now();
@@ -117,7 +129,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   for (const c of newCommands)
     commands[c.id] = { id: c.id, step: c.step, ids: c.ids, sentAt: now, nextPollAt: now + deps.pollMs };
   for (const i of Object.values(s.instances)) {
-    if (!i.need) continue;
+    if (!i.need || (i.need === "command" && i.reattach)) continue;
     const err = i.need === "command" ? cmdErrors.get(i.id) : groupErrors.get(i.id);
     let next: InstanceRun;
     if (err !== undefined || (i.need === "command" && !sent.has(i.id))) {

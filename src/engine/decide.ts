@@ -18,6 +18,7 @@ import { commandDeadline, type DecideContext, type Observation, stepSpec } from 
 import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, freshHealth, stepInstance } from "./instance-step.js";
+import { reattachStep } from "./reattach.js";
 import {
   type EngineState,
   forwardFailures,
@@ -66,7 +67,7 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   // 1. Advance everything in flight (and failed instances waiting to be back in service).
   for (const i0 of all) {
     if (!isInFlight(i0) && !(i0.phase === "failed" && i0.out)) continue;
-    const i = sentDeadline(i0, s, ctx);
+    const i = sentDeadline(reattachStep(i0, s, obs, now), s, ctx);
     const r = stepInstance(i, obs, ctx);
     if (r.inst !== i0) s.instances[i.id] = r.inst;
     events.push(...r.events);
@@ -599,5 +600,9 @@ export function reopen(s: EngineState, ended: RolloutStatus | undefined): Engine
     if (isInFlight(i) && i.checkAt !== undefined) instances[i.id] = { ...i, checkAt: 0 };
   }
   for (const c of Object.values(g.commands)) g.commands[c.id] = { ...c, nextPollAt: 0 };
+  // A command may have been sent after the last record: look for it before sending again.
+  for (const i of Object.values(instances)) {
+    if (i.need === "command") instances[i.id] = { ...i, reattach: true };
+  }
   return { global: g, instances };
 }

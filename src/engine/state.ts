@@ -57,6 +57,11 @@ export interface InstanceRun {
   actErrors: number;
   lastError?: string;
   /**
+   * A SendCommand for this step may have reached SSM without its answer reaching us (a crash before
+   * the `acted` record, an ambiguous error): find it by its Comment before sending again.
+   */
+  reattach?: boolean;
+  /**
    * Capacity lost while the rollout runs: a pending or finished instance seen not healthy (terminated,
    * unhealthy, deregistered by someone). It takes a slot in the window until seen healthy again, so
    * the capacity floor holds.
