@@ -116,8 +116,25 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       );
     }
   }
+  // Commands given up on are cancelled (best effort: a failure is a warning, never retried forever).
+  const cancels = new Map<string, string[]>();
+  for (const i of Object.values(s.instances)) {
+    if (i.cancelCommandId) cancels.set(i.cancelCommandId, [...(cancels.get(i.cancelCommandId) ?? []), i.id]);
+  }
+  const cancelErrors: string[] = [];
+  for (const [cid, ids] of cancels) {
+    calls++;
+    jobs.push(
+      deps.writer.cancelCommand(cid, ids).catch((err) => {
+        cancelErrors.push(`CancelCommand ${cid} (${ids.join(", ")}) failed: ${errText(err)}`);
+      }),
+    );
+  }
   // An instance in no target group has nothing to (de)register: its need is met without a call.
-  if (!Object.values(s.instances).some((i) => i.need && !(i.need === "command" && i.reattach)))
+  if (
+    cancels.size === 0 &&
+    !Object.values(s.instances).some((i) => i.need && !(i.need === "command" && i.reattach))
+  )
     return { state: s, events: [], changed: [], calls: 0 };
   await Promise.all(jobs);
 
@@ -128,8 +145,17 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   const commands = { ...s.global.commands };
   for (const c of newCommands)
     commands[c.id] = { id: c.id, step: c.step, ids: c.ids, sentAt: now, nextPollAt: now + deps.pollMs };
-  for (const i of Object.values(s.instances)) {
-    if (!i.need || (i.need === "command" && i.reattach)) continue;
+  for (const e of cancelErrors)
+    events.push({ type: "warning", at: now, code: "E_CANCEL_COMMAND", message: e });
+  for (const i0 of Object.values(s.instances)) {
+    const i = i0.cancelCommandId ? { ...i0, cancelCommandId: undefined } : i0;
+    if (!i.need || (i.need === "command" && i.reattach)) {
+      if (i !== i0) {
+        instances[i.id] = i;
+        changed.push(i);
+      }
+      continue;
+    }
     const err = i.need === "command" ? cmdErrors.get(i.id) : groupErrors.get(i.id);
     let next: InstanceRun;
     if (err !== undefined || (i.need === "command" && !sent.has(i.id))) {
