@@ -12,6 +12,7 @@
  */
 
 import { shortTg } from "../fleet/types.js";
+import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
@@ -26,6 +27,7 @@ import {
   isInFlight,
   isSettled,
   occupiesSlot,
+  type StepName,
   stopsNewWork,
 } from "./state.js";
 
@@ -565,7 +567,11 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, connectio
  * sticky: a run the failure policy was aborting only finishes bringing its in-flight instances back
  * and ends `aborted` again. A run that ended (succeeded, failed, rolled back, aborted) is refused.
  */
-export function reopen(s: EngineState, ended: RolloutStatus | undefined): EngineState {
+export function reopen(
+  s: EngineState,
+  ended: RolloutStatus | undefined,
+  fresh?: { now: number; plan: Plan },
+): EngineState {
   const g = {
     ...s.global,
     canary: { ...s.global.canary },
@@ -594,10 +600,25 @@ export function reopen(s: EngineState, ended: RolloutStatus | undefined): Engine
   g.heldSince = undefined;
   g.heldReason = undefined;
   g.lastProgressKey = undefined;
-  // Instances in flight are re-observed right away rather than at their old schedule.
+  // Instances in flight are re-observed right away rather than at their old schedule, and work the
+  // resumed run re-issues gets fresh deadlines (a run resumed hours later must not fail a drain or a
+  // registration it has only just re-issued). A command already sent keeps its own: it ran meanwhile.
   const instances = { ...s.instances };
   for (const i of Object.values(instances)) {
-    if (isInFlight(i) && i.checkAt !== undefined) instances[i.id] = { ...i, checkAt: 0 };
+    if (!isInFlight(i)) continue;
+    let next = i.checkAt !== undefined ? { ...i, checkAt: 0 } : i;
+    if (fresh && i.phase !== "failed") {
+      const deadline =
+        i.need === "command"
+          ? commandDeadline(stepSpec(fresh.plan, i.step as StepName), fresh.now)
+          : i.phase === "draining"
+            ? fresh.now + fresh.plan.drain.timeoutMs
+            : i.phase === "registering" || i.phase === "warming"
+              ? fresh.now + fresh.plan.health.targetHealthyTimeoutMs
+              : undefined;
+      if (deadline !== undefined && (i.deadline ?? 0) < deadline) next = { ...next, deadline };
+    }
+    if (next !== i) instances[i.id] = next;
   }
   for (const c of Object.values(g.commands)) g.commands[c.id] = { ...c, nextPollAt: 0 };
   // A command may have been sent after the last record: look for it before sending again.

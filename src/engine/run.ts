@@ -149,7 +149,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   if (o.resume) {
     const replayed = replayJournal(await journal.read());
     stillOurs = replayed.suspended;
-    state = reopen(replayed.state, replayed.end?.status);
+    state = reopen(replayed.state, replayed.end?.status, { now: now(), plan });
     const current = rolloutHeader(o, replayed.header?.rolloutId ?? rolloutId);
     rolloutId = current.rolloutId;
     const changes = replayed.header ? headerChanges(replayed.header, current) : [];

@@ -677,3 +677,20 @@ describe("decide: capacity lost during the rollout counts against the window", (
     expect(leaving(back.state)).toHaveLength(1);
   });
 });
+
+describe("reopen: work a resume re-issues gets fresh deadlines", () => {
+  it("refreshes drain, health and unsent-command deadlines; a sent command keeps its own", () => {
+    const { state, ctx } = setup({ n: 6, canary: 1, window: 4 });
+    const later = NOW + 6 * 3_600_000; // resumed six hours after the crash
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "draining", out: true, deadline: NOW });
+    s = put(s, "i-00002", { phase: "registering", out: true, need: "register", deadline: NOW });
+    s = put(s, "i-00003", { phase: "deploying", out: true, step: "deploy", need: "command", deadline: NOW });
+    s = put(s, "i-00004", { phase: "deploying", out: true, step: "deploy", commandId: "c1", deadline: NOW });
+    const r = reopen(s, "paused", { now: later, plan: ctx.plan });
+    expect(r.instances["i-00001"]?.deadline).toBe(later + 600_000);
+    expect(r.instances["i-00002"]?.deadline).toBe(later + 300_000);
+    expect(r.instances["i-00003"]).toMatchObject({ deadline: later + 660_000, reattach: true });
+    expect(r.instances["i-00004"]?.deadline).toBe(NOW);
+  });
+});
