@@ -128,6 +128,11 @@ export interface AwsReader {
   describeAutoScalingGroups(names: string[]): Promise<AutoScalingGroupSummary[]>;
   /** Every invocation of one command, with details. Paginated. */
   listCommandInvocations(commandId: string): Promise<CommandInvocationSummary[]>;
+  /**
+   * Commands sent to one instance at or after `after` (ListCommands, paginated): how a SendCommand
+   * whose answer was lost (a crash, a timeout) is found again by its Comment.
+   */
+  listCommands(q: { instanceId: string; after: Date }): Promise<CommandSummary[]>;
   describeAlarms(names: string[]): Promise<AlarmStateSummary[]>;
   /** Latest value of a per-instance metric, by instance id (absent when no datapoint). */
   getInstanceMetric(q: MetricQuery): Promise<Record<string, number>>;
@@ -137,6 +142,14 @@ export interface AwsReader {
 export interface TargetRef {
   id: string;
   port?: number;
+}
+
+export interface CommandSummary {
+  commandId: string;
+  comment: string;
+  /** When SSM received it, epoch ms. */
+  requestedAt: number;
+  instanceIds: string[];
 }
 
 export interface SendCommandRequest {
@@ -155,6 +168,8 @@ export interface AwsWriter {
   deregisterTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   registerTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   sendCommand(req: SendCommandRequest): Promise<{ commandId: string }>;
+  /** Stop a command the engine gave up on, so a rollback can never race it. */
+  cancelCommand(commandId: string, instanceIds?: string[]): Promise<void>;
   suspendProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
   resumeProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { ResumeProcessesCommand, SuspendProcessesCommand } from "@aws-sdk/client-auto-scaling";
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { SendCommandCommand } from "@aws-sdk/client-ssm";
+import { CancelCommandCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { chunk } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
 import { call } from "./errors.js";
@@ -44,6 +44,16 @@ export function createWriter(c: AwsClients): AwsWriter {
         return { commandId };
       });
     },
+
+    cancelCommand: (commandId, instanceIds) =>
+      call("SSM.CancelCommand", async () => {
+        await c.ssm.send(
+          new CancelCommandCommand({
+            CommandId: commandId,
+            ...(instanceIds?.length ? { InstanceIds: instanceIds } : {}),
+          }),
+        );
+      }),
 
     suspendProcesses: (group, processes) =>
       call("AutoScaling.SuspendProcesses", async () => {

@@ -158,7 +158,9 @@ export async function runDeploy(
     const dir = join(journalDir, plan.name);
     await mkdir(dir, { recursive: true });
     const journalFile = join(dir, "journal.ndjson");
-    const release = await acquireLock(join(dir, "lock"));
+    const release = await acquireLock(join(dir, "lock"), {
+      onTakeover: (message) => io.stderr.write(`${message}\n`),
+    });
     cleanups.unshift(release);
     const previous = await unfinished(journalFile);
     if (o.resume && previous !== "open") {

@@ -71,6 +71,8 @@ export function reportError(err: unknown, stderr: OutputStream, debug = false): 
   }
   if (isLockHeld(err)) {
     stderr.write(`error: ${(err as Error).message}\n`);
+    const lockHint = (err as { hint?: unknown }).hint;
+    if (typeof lockHint === "string") stderr.write(`hint: ${lockHint}\n`);
     return ExitCode.lockHeld;
   }
   if (err instanceof AwsCallError) {

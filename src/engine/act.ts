@@ -20,6 +20,16 @@ export interface ActDeps {
   pollMs: number;
   drainDelayMs: Record<string, number>;
   drainByConnections: boolean;
+  /** Put in every SendCommand's Comment (the rollout's tag): how a lost answer is found again. */
+  commentTag?: string;
+}
+
+/**
+ * The Comment of a step's SendCommand: `rollwave <tag> <step> <plan>`; without the plan it is the
+ * prefix a re-attach matches.
+ */
+export function commandComment(tag: string | undefined, step: StepName, plan = ""): string {
+  return `rollwave ${tag ? `${tag} ` : ""}${step} ${plan}`.slice(0, 100);
 }
 
 export interface ActResult {
@@ -41,6 +51,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   for (const i of Object.values(s.instances)) {
     if (!i.need) continue;
     if (i.need === "command") {
+      if (i.reattach) continue; // looked up first (see reattach.ts), never sent blind
       const step = i.step as StepName;
       cmds.set(step, [...(cmds.get(step) ?? []), i]);
       continue;
@@ -92,7 +103,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
             instanceIds: ids,
             commands: spec.commands,
             ...ssmTimeouts(spec.timeoutMs),
-            comment: `rollwave ${deps.plan.name} ${step}`,
+            comment: commandComment(deps.commentTag, step, deps.plan.name),
           })
           .then(({ commandId }) => {
             for (const id of ids) sent.set(id, commandId);
@@ -104,8 +115,26 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       );
     }
   }
+  // Commands given up on are cancelled (best effort: a failure is a warning, never retried forever).
+  const cancels = new Map<string, string[]>();
+  for (const i of Object.values(s.instances)) {
+    if (i.cancelCommandId) cancels.set(i.cancelCommandId, [...(cancels.get(i.cancelCommandId) ?? []), i.id]);
+  }
+  const cancelErrors: string[] = [];
+  for (const [cid, ids] of cancels) {
+    calls++;
+    jobs.push(
+      deps.writer.cancelCommand(cid, ids).catch((err) => {
+        cancelErrors.push(`CancelCommand ${cid} (${ids.join(", ")}) failed: ${errText(err)}`);
+      }),
+    );
+  }
   // An instance in no target group has nothing to (de)register: its need is met without a call.
-  if (!Object.values(s.instances).some((i) => i.need)) return { state: s, events: [], changed: [], calls: 0 };
+  if (
+    cancels.size === 0 &&
+    !Object.values(s.instances).some((i) => i.need && !(i.need === "command" && i.reattach))
+  )
+    return { state: s, events: [], changed: [], calls: 0 };
   await Promise.all(jobs);
 
   const now = deps.now();
@@ -115,8 +144,17 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   const commands = { ...s.global.commands };
   for (const c of newCommands)
     commands[c.id] = { id: c.id, step: c.step, ids: c.ids, sentAt: now, nextPollAt: now + deps.pollMs };
-  for (const i of Object.values(s.instances)) {
-    if (!i.need) continue;
+  for (const e of cancelErrors)
+    events.push({ type: "warning", at: now, code: "E_CANCEL_COMMAND", message: e });
+  for (const i0 of Object.values(s.instances)) {
+    const i = i0.cancelCommandId ? { ...i0, cancelCommandId: undefined } : i0;
+    if (!i.need || (i.need === "command" && i.reattach)) {
+      if (i !== i0) {
+        instances[i.id] = i;
+        changed.push(i);
+      }
+      continue;
+    }
     const err = i.need === "command" ? cmdErrors.get(i.id) : groupErrors.get(i.id);
     let next: InstanceRun;
     if (err !== undefined || (i.need === "command" && !sent.has(i.id))) {

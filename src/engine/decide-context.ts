@@ -20,6 +20,11 @@ export interface Observation {
   alarms?: AlarmStateSummary[];
   /** Latest connections per instance, present when the metric was read this tick. */
   connections?: Record<string, number>;
+  /**
+   * For instances to re-attach: the command found by its Comment (`null`: looked, none was sent).
+   * An instance missing from it was not looked up this tick.
+   */
+  sent?: Record<string, { commandId: string; sentAt: number } | null>;
   /** EC2 state name per suspect instance id (`absent` when EC2 no longer knows it). */
   ec2?: Record<string, string>;
 }

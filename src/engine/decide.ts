@@ -12,12 +12,14 @@
  */
 
 import { shortTg } from "../fleet/types.js";
+import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
-import type { DecideContext, Observation } from "./decide-context.js";
+import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, freshHealth, stepInstance } from "./instance-step.js";
+import { reattachStep } from "./reattach.js";
 import {
   type EngineState,
   forwardFailures,
@@ -25,6 +27,7 @@ import {
   isInFlight,
   isSettled,
   occupiesSlot,
+  type StepName,
   stopsNewWork,
 } from "./state.js";
 
@@ -64,10 +67,11 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   const all = Object.values(s.instances);
 
   // 1. Advance everything in flight (and failed instances waiting to be back in service).
-  for (const i of all) {
-    if (!isInFlight(i) && !(i.phase === "failed" && i.out)) continue;
+  for (const i0 of all) {
+    if (!isInFlight(i0) && !(i0.phase === "failed" && i0.out)) continue;
+    const i = sentDeadline(reattachStep(i0, s, obs, now), s, ctx);
     const r = stepInstance(i, obs, ctx);
-    if (r.inst !== i) s.instances[i.id] = r.inst;
+    if (r.inst !== i0) s.instances[i.id] = r.inst;
     events.push(...r.events);
   }
   watchCapacity(s, obs, ctx, events);
@@ -122,6 +126,18 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   if (!g.outcome && g.error && (g.consecutiveErrors ?? 0) >= (ctx.maxConsecutiveErrors ?? 5)) giveUp(s);
   progress(s, events, now, ctx.connections);
   return { state: s, events };
+}
+
+/**
+ * A step's deadline runs from when its SendCommand succeeded (the command's `sentAt`), not from when
+ * it was decided: a send retried for a while, or re-issued on resume, gets its full time.
+ */
+function sentDeadline(i: InstanceRun, s: EngineState, ctx: DecideContext): InstanceRun {
+  if (!i.commandId || !i.step) return i;
+  const c = s.global.commands[i.commandId];
+  if (!c) return i;
+  const deadline = commandDeadline(stepSpec(ctx.plan, i.step), c.sentAt);
+  return i.deadline === deadline ? i : { ...i, deadline };
 }
 
 /** The runner's inputs: an interrupt and errors stop new work (sticky until `resume`). */
@@ -551,7 +567,11 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, connectio
  * sticky: a run the failure policy was aborting only finishes bringing its in-flight instances back
  * and ends `aborted` again. A run that ended (succeeded, failed, rolled back, aborted) is refused.
  */
-export function reopen(s: EngineState, ended: RolloutStatus | undefined): EngineState {
+export function reopen(
+  s: EngineState,
+  ended: RolloutStatus | undefined,
+  fresh?: { now: number; plan: Plan },
+): EngineState {
   const g = {
     ...s.global,
     canary: { ...s.global.canary },
@@ -580,11 +600,30 @@ export function reopen(s: EngineState, ended: RolloutStatus | undefined): Engine
   g.heldSince = undefined;
   g.heldReason = undefined;
   g.lastProgressKey = undefined;
-  // Instances in flight are re-observed right away rather than at their old schedule.
+  // Instances in flight are re-observed right away rather than at their old schedule, and work the
+  // resumed run re-issues gets fresh deadlines (a run resumed hours later must not fail a drain or a
+  // registration it has only just re-issued). A command already sent keeps its own: it ran meanwhile.
   const instances = { ...s.instances };
   for (const i of Object.values(instances)) {
-    if (isInFlight(i) && i.checkAt !== undefined) instances[i.id] = { ...i, checkAt: 0 };
+    if (!isInFlight(i)) continue;
+    let next = i.checkAt !== undefined ? { ...i, checkAt: 0 } : i;
+    if (fresh && i.phase !== "failed") {
+      const deadline =
+        i.need === "command"
+          ? commandDeadline(stepSpec(fresh.plan, i.step as StepName), fresh.now)
+          : i.phase === "draining"
+            ? fresh.now + fresh.plan.drain.timeoutMs
+            : i.phase === "registering" || i.phase === "warming"
+              ? fresh.now + fresh.plan.health.targetHealthyTimeoutMs
+              : undefined;
+      if (deadline !== undefined && (i.deadline ?? 0) < deadline) next = { ...next, deadline };
+    }
+    if (next !== i) instances[i.id] = next;
   }
   for (const c of Object.values(g.commands)) g.commands[c.id] = { ...c, nextPollAt: 0 };
+  // A command may have been sent after the last record: look for it before sending again.
+  for (const i of Object.values(instances)) {
+    if (i.need === "command") instances[i.id] = { ...i, reattach: true };
+  }
   return { global: g, instances };
 }

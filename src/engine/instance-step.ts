@@ -250,12 +250,13 @@ function stepCommand(i: InstanceRun, obs: Observation, ctx: DecideContext): Step
   if (inv?.status === "Success") return afterCommand(i, step, ctx);
   // Right after SendCommand the invocation may not be listed yet: that is "not yet", not an error.
   if (!inv || !TERMINAL_FAIL.has(inv.status)) {
-    if (late)
-      return fail(
-        i,
-        `${step}: no result within ${formatDuration((i.deadline as number) - i.phaseSince)}`,
-        ctx,
-      );
+    if (late) {
+      const sentFor = i.commandId ? commandDeadline(spec, 0) : (i.deadline as number) - i.phaseSince;
+      const r = fail(i, `${step}: no result within ${formatDuration(sentFor)}`, ctx);
+      // Given up on, not finished: cancel it, so a rollback can never race a deploy still running.
+      if (i.commandId) r.inst.cancelCommandId = i.commandId;
+      return r;
+    }
     return { inst: i, events: [] };
   }
   if (SUSPECT_DETAILS.has(inv.statusDetails) && !i.ec2Checked) {

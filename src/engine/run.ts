@@ -34,6 +34,7 @@ import {
   slimGlobal,
 } from "./journal.js";
 import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
+import { findSentCommands, needsLookup } from "./reattach.js";
 import { countInstances, type EngineState, initialState, isInFlight, stopsNewWork } from "./state.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
@@ -146,7 +147,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   if (o.resume) {
     const replayed = replayJournal(await journal.read());
     stillOurs = replayed.suspended;
-    state = reopen(replayed.state, replayed.end?.status);
+    state = reopen(replayed.state, replayed.end?.status, { now: now(), plan });
     const current = rolloutHeader(o, replayed.header?.rolloutId ?? rolloutId);
     rolloutId = current.rolloutId;
     const changes = replayed.header ? headerChanges(replayed.header, current) : [];
@@ -219,7 +220,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const until = plan.drain.untilConnections;
     if (drainDone && !o.drainDone && until !== null)
       obsDeps.drainGate = { untilConnections: until, drainDelayMs };
+    const commentTag = `r:${rolloutId.slice(0, 8)}`;
     const actDeps = {
+      commentTag,
       writer: o.aws.writer,
       plan,
       now,
@@ -270,6 +273,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       if (prelude !== "guard") {
         try {
           obs = await observe(state, t, obsDeps, cache);
+          if (Object.values(state.instances).some(needsLookup))
+            obs.sent = await findSentCommands(o.aws.reader, state, commentTag, warn);
         } catch (e) {
           error ??= `observe: ${errText(e)}`;
         }

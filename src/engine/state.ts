@@ -57,6 +57,13 @@ export interface InstanceRun {
   actErrors: number;
   lastError?: string;
   /**
+   * A SendCommand for this step may have reached SSM without its answer reaching us (a crash before
+   * the `acted` record, an ambiguous error): find it by its Comment before sending again.
+   */
+  reattach?: boolean;
+  /** A command the engine gave up on (no result by its deadline): `act` cancels it (best effort). */
+  cancelCommandId?: string;
+  /**
    * Capacity lost while the rollout runs: a pending or finished instance seen not healthy (terminated,
    * unhealthy, deregistered by someone). It takes a slot in the window until seen healthy again, so
    * the capacity floor holds.
@@ -145,7 +152,10 @@ export interface EngineState {
 const IN_FLIGHT = IN_FLIGHT_PHASES;
 
 export function isInFlight(i: InstanceRun): boolean {
-  return IN_FLIGHT.has(i.phase) || (i.phase === "failed" && i.need !== null);
+  // A command still to cancel keeps the run going one more act.
+  return (
+    IN_FLIGHT.has(i.phase) || (i.phase === "failed" && i.need !== null) || i.cancelCommandId !== undefined
+  );
 }
 
 /** Counts against maxUnavailable: in flight, or failed/lost while out of service. */

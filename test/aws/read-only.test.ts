@@ -57,6 +57,7 @@ describe("read-only AWS connection", () => {
     const paths = reachableFunctions(aws).map((f) => f.path);
     expect(paths).toContain("aws.writer.deregisterTargets");
     expect(paths.filter((p) => MUTATING.test(p.split(".").at(-1) ?? "")).sort()).toEqual([
+      "aws.writer.cancelCommand",
       "aws.writer.deregisterTargets",
       "aws.writer.registerTargets",
       "aws.writer.resumeProcesses",

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { currentOwner, processStartTime } from "../../src/cli/lock.js";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import type { RunningSimulator } from "../../src/sim/index.js";
 import { cli, fakeIo } from "./harness.js";
@@ -84,17 +85,33 @@ describe("rollwave deploy: confirmation and input", () => {
   });
 
   it("exits 4 when another rollwave process holds the plan's lock", async () => {
-    const dir = await journalDirWithLock(`${process.pid}\n`);
+    // A live process other than this one (the CLI runs in-process here): the test runner's parent.
+    const holder = {
+      ...(await currentOwner()),
+      pid: process.ppid,
+      startTime: processStartTime(process.ppid),
+    };
+    const dir = await journalDirWithLock(`${JSON.stringify(holder)}\n`);
     const r = await cli([...SIM_DEPLOY, "--journal-dir", dir]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain(`pid ${process.pid}`);
+    expect(r.stderr).toContain(`pid ${process.ppid}`);
   });
 
-  it("takes over a lock left by a process that is gone", async () => {
+  it("takes over a lock left by a process that is gone, and says so", async () => {
     const dir = await journalDirWithLock("2147483646\n");
     const r = await cli([...SIM_DEPLOY, "--journal-dir", dir, "--output", "json"]);
     expect(r.code).toBe(3); // the small plan's canary asks for approval; nobody can answer here
+    expect(r.stderr).toContain("taking over a stale lock");
+    expect(r.stderr).toContain("pid 2147483646 is no longer running");
     expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
+  });
+
+  it("takes over its own lock from an earlier life as the same pid (PID 1 in a restarted container)", async () => {
+    const me = await currentOwner();
+    const dir = await journalDirWithLock(`${JSON.stringify({ ...me, startTime: "1" })}\n`);
+    const r = await cli([...SIM_DEPLOY, "--journal-dir", dir, "--output", "json"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`pid ${process.pid} was an earlier process`);
   });
 
   it("has nothing to resume when no journal exists", async () => {

@@ -1,5 +1,5 @@
 /**
- * `rollwave iam-policy`: the policy is built from the one table of adapter calls (src/aws/iam.ts),
+ * `rollwave iam-policy`: the policy is built from the one table of adapter calls (src/plan/iam.ts),
  * and checked three ways: the table against the adapters' source, the policy against every call a
  * simulated rollout makes (all of them in it, none of it unused), and the README against the table.
  */
@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { discoverFleet } from "../../src/fleet/discover.js";
 import {
   ADAPTER_CALLS,
   buildIamPolicy,
@@ -18,8 +19,8 @@ import {
   operationsFor,
   permissionsMarkdown,
   policyActions,
-} from "../../src/aws/iam.js";
-import { discoverFleet } from "../../src/fleet/discover.js";
+  recoveryOnlyActions,
+} from "../../src/plan/iam.js";
 import type { RunningSimulator } from "../../src/sim/index.js";
 import { type SimRunResult, simRun } from "../integration/sim-run.js";
 import { cli } from "./harness.js";
@@ -61,11 +62,13 @@ describe("rollwave iam-policy", () => {
         "ssm:ListCommandInvocations",
         "autoscaling:SuspendProcesses",
         "autoscaling:ResumeProcesses",
+        // Recovery: find a command by its Comment token, cancel one given up on.
+        "ssm:ListCommands",
+        "ssm:CancelCommand",
       ]),
     );
     // Never in any policy: no command calls them, or IAM does not check them.
-    for (const a of ["ssm:CancelCommand", "ssm:PutParameter", "sts:GetCallerIdentity", "ec2:*"])
-      expect(actions).not.toContain(a);
+    for (const a of ["ssm:PutParameter", "sts:GetCallerIdentity", "ec2:*"]) expect(actions).not.toContain(a);
   });
 
   it("scopes what AWS lets it scope, from the plan", async () => {
@@ -198,7 +201,11 @@ describe("the policy against a simulated rollout's calls", () => {
     sims.push(run.sim);
     expect(run.result.status).toBe("succeeded");
     const policy = buildIamPolicy(run.plan, "deploy", { region: run.sim.region });
-    expect(called(run.sim)).toEqual(policyActions(policy));
+    // A smooth rollout makes every call but the recovery-only ones, which the policy must still allow.
+    const recovery = recoveryOnlyActions();
+    expect(recovery).toEqual(["ssm:CancelCommand", "ssm:ListCommands"]);
+    expect(policyActions(policy)).toEqual(expect.arrayContaining(recovery));
+    expect(called(run.sim)).toEqual(policyActions(policy).filter((a) => !recovery.includes(a)));
     // The table's own list for the plan says the same.
     expect(
       operationsFor(run.plan, "deploy")

@@ -216,6 +216,34 @@ describe("decide: commands and health", () => {
     return { s, ctx };
   }
 
+  it("starts a step's deadline when its SendCommand succeeded, not when it was decided", () => {
+    // Decided an hour ago (SendCommand kept failing), sent 10 minutes ago; deploy timeout 5 min →
+    // the engine's deadline is 2 × 5 min + 1 min = 11 min after the send.
+    const { s: s0, ctx } = inPhase({
+      phase: "deploying",
+      step: "deploy",
+      commandId: "c1",
+      phaseSince: NOW - 3_600_000,
+      deadline: NOW - 3_600_000 + 660_000,
+    });
+    const s = {
+      ...s0,
+      global: {
+        ...s0.global,
+        commands: {
+          c1: { id: "c1", step: "deploy" as const, ids: ["i-00000"], sentAt: NOW - 600_000, nextPollAt: NOW },
+        },
+      },
+    };
+    const running: Observation["commands"] = {
+      c1: { "i-00000": { instanceId: "i-00000", status: "InProgress", statusDetails: "InProgress" } },
+    };
+    const d = decide(s, obs({ commands: running }), ctx);
+    expect(d.state.instances["i-00000"]).toMatchObject({ phase: "deploying", deadline: NOW + 60_000 });
+    const late = decide(d.state, obs({ at: NOW + 61_000, commands: running }), { ...ctx, now: NOW + 61_000 });
+    expect(late.state.instances["i-00000"]?.phase).toBe("failed");
+  });
+
   it("treats an invocation not listed yet as not-yet, not as a failure", () => {
     const { s, ctx } = inPhase({ phase: "deploying", step: "deploy", commandId: "c1" });
     const d = decide(s, obs({ commands: { c1: {} } }), ctx);
@@ -705,5 +733,22 @@ describe("decide: capacity lost during the rollout counts against the window", (
     );
     expect(back.state.instances["i-00001"]?.lost).toBeUndefined();
     expect(leaving(back.state)).toHaveLength(1);
+  });
+});
+
+describe("reopen: work a resume re-issues gets fresh deadlines", () => {
+  it("refreshes drain, health and unsent-command deadlines; a sent command keeps its own", () => {
+    const { state, ctx } = setup({ n: 6, canary: 1, window: 4 });
+    const later = NOW + 6 * 3_600_000; // resumed six hours after the crash
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "draining", out: true, deadline: NOW });
+    s = put(s, "i-00002", { phase: "registering", out: true, need: "register", deadline: NOW });
+    s = put(s, "i-00003", { phase: "deploying", out: true, step: "deploy", need: "command", deadline: NOW });
+    s = put(s, "i-00004", { phase: "deploying", out: true, step: "deploy", commandId: "c1", deadline: NOW });
+    const r = reopen(s, "paused", { now: later, plan: ctx.plan });
+    expect(r.instances["i-00001"]?.deadline).toBe(later + 600_000);
+    expect(r.instances["i-00002"]?.deadline).toBe(later + 300_000);
+    expect(r.instances["i-00003"]).toMatchObject({ deadline: later + 660_000, reattach: true });
+    expect(r.instances["i-00004"]?.deadline).toBe(NOW);
   });
 });

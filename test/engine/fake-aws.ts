@@ -58,7 +58,10 @@ export class FakeAws implements MutableAwsConnection {
   readonly asgs = new Map<string, { suspended: Set<string> }>();
   readonly alarms: AlarmStateSummary[] = [];
   readonly connections: Record<string, number> = {};
-  readonly commands = new Map<string, { req: SendCommandRequest; invocations: FakeInvocation[] }>();
+  readonly commands = new Map<
+    string,
+    { req: SendCommandRequest; invocations: FakeInvocation[]; at: number }
+  >();
   /** Every mutating call, in order. */
   readonly mutations: { at: number; action: string; detail: string }[] = [];
   private counts: ApiCallCounts = { total: 0, byAction: {}, throttled: 0 };
@@ -69,6 +72,8 @@ export class FakeAws implements MutableAwsConnection {
   metricError: string | undefined;
   /** Clock time of every GetMetricData call. */
   readonly metricReads: number[] = [];
+  /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
+  loseSendAnswer = 0;
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -229,6 +234,17 @@ export class FakeAws implements MutableAwsConnection {
       }
       return out;
     },
+    listCommands: async ({ instanceId, after }) => {
+      this.count("SSM.ListCommands");
+      return [...this.commands.entries()]
+        .filter(([, c]) => c.req.instanceIds.includes(instanceId) && c.at >= after.getTime())
+        .map(([commandId, c]) => ({
+          commandId,
+          comment: c.req.comment ?? "",
+          requestedAt: c.at,
+          instanceIds: c.req.instanceIds,
+        }));
+    },
     describeAlarms: async (names) => {
       this.count("CloudWatch.DescribeAlarms");
       return this.alarms.filter((a) => names.includes(a.name));
@@ -293,8 +309,16 @@ export class FakeAws implements MutableAwsConnection {
           stderr: "boom: exit 1\nsecond line",
         };
       });
-      this.commands.set(id, { req, invocations });
+      this.commands.set(id, { req, invocations, at: now });
+      if (this.loseSendAnswer > 0) {
+        // The command went through, but its answer is lost (a timeout after the SDK's retries).
+        this.loseSendAnswer--;
+        throw new Error("TimeoutError: socket hang up");
+      }
       return { commandId: id };
+    },
+    cancelCommand: async () => {
+      this.mutate("SSM.CancelCommand", "");
     },
     suspendProcesses: async (group, processes) => {
       this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);

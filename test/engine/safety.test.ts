@@ -104,3 +104,24 @@ describe("rollback never runs on a server in service", () => {
     expect(lastDeregister).toBeGreaterThan(lastRegister);
   });
 });
+
+describe("a command given up on is cancelled", () => {
+  it("fails a deploy with no result by its deadline and cancels it, once", async () => {
+    const h = harness({ n: 6, canary: 1, window: 2, maxFailed: 1 });
+    const r = await drive(h, runRollout(options(h)), () => {
+      for (const c of h.aws.commands.values()) {
+        for (const inv of c.invocations)
+          if (inv.instanceId === "i-00002") inv.endsAt = Number.MAX_SAFE_INTEGER;
+      }
+    });
+    expect(r.perInstance["i-00002"]).toMatchObject({
+      phase: "failed",
+      reason: "deploy: no result within 11m",
+    });
+    const cancels = h.aws.mutations.filter((m) => m.action === "SSM.CancelCommand");
+    expect(cancels).toHaveLength(1);
+    const failedAt = ofType(h.events, "instance.failed").find((e) => e.id === "i-00002")?.at as number;
+    expect(cancels[0]?.at).toBeGreaterThanOrEqual(failedAt);
+    expect(r.status).toBe("succeeded");
+  });
+});

@@ -83,6 +83,9 @@ class FakeAws implements AwsReader {
       instanceIds: Object.keys(this.asgOf).filter((id) => this.asgOf[id] === name),
     }));
   }
+  async listCommands(): Promise<never> {
+    throw new Error("not used by discovery");
+  }
   async listCommandInvocations(): Promise<never> {
     throw new Error("discovery must not list commands");
   }

@@ -1,10 +1,10 @@
 /**
  * `rollwave iam-policy <plan> [--for plan|deploy]`: the least-privilege IAM policy for this plan,
  * as JSON on stdout, ready for `aws iam create-policy --policy-document file://…`. Built from the
- * one table of the calls rollwave's AWS adapters make (src/aws/iam.ts); touches no AWS.
+ * one table of the calls rollwave's AWS adapters make (src/plan/iam.ts); touches no AWS.
  */
 import { type Command, Option } from "commander";
-import { buildIamPolicy } from "../../aws/iam.js";
+import { buildIamPolicy } from "../../plan/iam.js";
 import { shown } from "../../util/quote.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";

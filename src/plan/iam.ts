@@ -15,9 +15,9 @@
  * The Describe, List and GetMetricData actions support no resource-level permissions: "*".
  */
 
-import type { Plan } from "../plan/types.js";
-import type { AwsService } from "./services.js";
-import type { AwsReader, AwsWriter } from "./types.js";
+import type { AwsService } from "../aws/services.js";
+import type { AwsReader, AwsWriter } from "../aws/types.js";
+import type { Plan } from "./types.js";
 
 /** Which command first needs a call: discovery (`plan`, `deploy --dry-run`) or a real rollout. */
 export type NeededBy = "plan" | "deploy";
@@ -32,6 +32,11 @@ export interface AdapterCall {
   uses: { by: NeededBy; when?: Feature }[];
   /** Why it is not in any policy, for a method no command calls. */
   unusedBecause?: string;
+  /**
+   * Called only to recover (a lost SendCommand answer, a step given up on), so a smooth rollout
+   * never makes it; the policy must still allow it. The text says when.
+   */
+  recovery?: string;
 }
 
 export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCall> = {
@@ -60,6 +65,13 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
     ],
   },
   listCommandInvocations: { operations: ["SSM.ListCommandInvocations"], uses: [{ by: "deploy" }] },
+  // Exactly-once SendCommand: after a lost answer or a crash, find the command by its Comment token.
+  listCommands: {
+    operations: ["SSM.ListCommands"],
+    uses: [{ by: "deploy" }],
+    recovery:
+      "a SendCommand answer was lost, or a run is resumed after a crash: the command is found by its Comment token",
+  },
   describeAlarms: { operations: ["CloudWatch.DescribeAlarms"], uses: [{ by: "deploy", when: "alarms" }] },
   getInstanceMetric: {
     operations: ["CloudWatch.GetMetricData"],
@@ -74,6 +86,12 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
   deregisterTargets: { operations: ["ELBv2.DeregisterTargets"], uses: [{ by: "deploy" }] },
   registerTargets: { operations: ["ELBv2.RegisterTargets"], uses: [{ by: "deploy" }] },
   sendCommand: { operations: ["SSM.SendCommand"], uses: [{ by: "deploy" }] },
+  // A command the engine gave up on is cancelled, so a rollback never races it.
+  cancelCommand: {
+    operations: ["SSM.CancelCommand"],
+    uses: [{ by: "deploy" }],
+    recovery: "the engine gives up on a command (deadline passed), so a rollback never races it",
+  },
   suspendProcesses: {
     operations: ["AutoScaling.SuspendProcesses"],
     uses: [{ by: "deploy", when: "suspendProcesses" }],
@@ -294,7 +312,7 @@ export function permissionsMarkdown(): string {
   const seen = new Set<string>();
   const order: NeededBy[] = ["plan", "deploy"];
   const entries = Object.values(ADAPTER_CALLS).flatMap((row) =>
-    row.operations.map((op) => ({ op, uses: row.uses })),
+    row.operations.map((op) => ({ op, uses: row.uses, recovery: row.recovery })),
   );
   entries.sort(
     (a, b) =>
@@ -302,7 +320,7 @@ export function permissionsMarkdown(): string {
         Math.min(...b.uses.map((u) => order.indexOf(u.by)), 9) ||
       iamAction(a.op).localeCompare(iamAction(b.op)),
   );
-  for (const { op, uses } of entries) {
+  for (const { op, uses, recovery } of entries) {
     if (uses.length === 0 || NO_PERMISSION_NEEDED.has(op) || seen.has(op)) continue;
     seen.add(op);
     const first = uses.some((u) => u.by === "plan") ? "plan" : "deploy";
@@ -314,10 +332,19 @@ export function permissionsMarkdown(): string {
     const later = uses.filter((u) => u.by !== first);
     if (later.length > 0 && !when.startsWith("always"))
       when += `; \`deploy\` also when ${later.map(text).join("; or ")}`;
+    if (recovery) when = `recovery only: ${recovery}`;
     const who = first === "plan" ? "`plan`, `deploy --dry-run`, `deploy`" : "`deploy`, `resume`";
     rows.push(
       `| \`${iamAction(op)}\` | ${who} | ${when} | ${SCOPE_TEXT[op] ?? "`*` (no resource-level permissions)"} |`,
     );
   }
   return rows.join("\n");
+}
+
+/** IAM actions a policy allows for recovery only: a smooth rollout never calls them. */
+export function recoveryOnlyActions(): string[] {
+  return Object.values(ADAPTER_CALLS)
+    .filter((row) => row.recovery !== undefined)
+    .flatMap((row) => row.operations.map(iamAction))
+    .sort();
 }
