@@ -12,7 +12,7 @@ import type { Fleet } from "../fleet/types.js";
 import { closest } from "../plan/suggest.js";
 import type { Plan } from "../plan/types.js";
 import { InputError } from "../plan/types.js";
-import { readTextFileSync } from "../plan/yaml-text.js";
+import { parseYamlText, readTextFileSync } from "../plan/yaml-text.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type Clock, ScaledClock, systemClock } from "../util/clock.js";
 import { shown } from "../util/quote.js";
@@ -65,6 +65,10 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
           },
         ]);
       }
+      // Syntax (nesting, duplicate keys, a second document) in the same words as for a plan; the
+      // simulator checks the spec's content.
+      const syntax = parseYamlText(read.text, flags.simulate).issues.filter((i) => i.severity === "error");
+      if (syntax.length > 0) throw new InputError(syntax);
     }
     note(io, "starting the simulator…");
     const { startSimulator } = await import("../sim/index.js");

@@ -225,6 +225,16 @@ describe("flags and credentials", () => {
     ]);
   });
 
+  it("reads the --simulate fleet file with the same reader (a duplicate key is named)", async () => {
+    const f = await file(
+      "dup-fleet.yaml",
+      "account: '123456789012'\nregion: ap-northeast-1\nregion: eu-west-1\n",
+    );
+    const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--simulate", f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${f}:3:1  region  duplicate key 'region' (first at line 2)`);
+  });
+
   it("says a misspelled Region looks wrong and lists the valid ones, with no network call", async () => {
     const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--region", "eu-wset-1"]);
     expect(r.code).toBe(2);
