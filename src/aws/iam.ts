@@ -74,11 +74,6 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
   deregisterTargets: { operations: ["ELBv2.DeregisterTargets"], uses: [{ by: "deploy" }] },
   registerTargets: { operations: ["ELBv2.RegisterTargets"], uses: [{ by: "deploy" }] },
   sendCommand: { operations: ["SSM.SendCommand"], uses: [{ by: "deploy" }] },
-  cancelCommand: {
-    operations: ["SSM.CancelCommand"],
-    uses: [],
-    unusedBecause: "the engine lets a timed-out command end by its own executionTimeout",
-  },
   suspendProcesses: {
     operations: ["AutoScaling.SuspendProcesses"],
     uses: [{ by: "deploy", when: "suspendProcesses" }],
@@ -86,16 +81,6 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
   resumeProcesses: {
     operations: ["AutoScaling.ResumeProcesses"],
     uses: [{ by: "deploy", when: "suspendProcesses" }],
-  },
-  putParameter: {
-    operations: ["SSM.PutParameter"],
-    uses: [],
-    unusedBecause: "the fleet-wide lock (an SSM parameter) is not built yet",
-  },
-  deleteParameter: {
-    operations: ["SSM.DeleteParameter"],
-    uses: [],
-    unusedBecause: "the fleet-wide lock (an SSM parameter) is not built yet",
   },
 };
 

@@ -224,6 +224,9 @@ export const planInputSchema = z
               .meta({ description: "Connections one instance can hold." }),
             headroom: percent.optional().meta({ description: "Capacity kept free. Default 10%." }),
             maxDisplacedPerMinute: z.number().int().positive().optional(),
+            maxAge: duration(
+              "Oldest connection reading an instance may be let out on; older or missing → hold. Default 2m.",
+            ).optional(),
           })
           .optional(),
       })
