@@ -11,8 +11,8 @@ import type { AwsReader } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
 import { closest } from "../plan/suggest.js";
 import type { Plan } from "../plan/types.js";
-import { InputError } from "../plan/types.js";
-import { readTextFileSync } from "../plan/yaml-text.js";
+import { InputError, type InputIssue } from "../plan/types.js";
+import { parseYamlText, readTextFileSync } from "../plan/yaml-text.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type Clock, ScaledClock, systemClock } from "../util/clock.js";
 import { shown } from "../util/quote.js";
@@ -73,6 +73,10 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
           },
         ]);
       }
+      // Syntax (nesting, duplicate keys, a second document) in the same words as for a plan; the
+      // simulator checks the spec's content.
+      const syntax = parseYamlText(read.text, flags.simulate).issues.filter((i) => i.severity === "error");
+      if (syntax.length > 0) throw new InputError(syntax);
     }
     note(io, "starting the simulator…");
     const { startSimulator } = await import("../sim/index.js");
@@ -100,7 +104,7 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
   const [region, regionFrom] = flags.region
     ? [flags.region, "--region"]
     : plan.region
-      ? [plan.region, "the plan's `region`"]
+      ? [plan.region, "region (in the plan)"]
       : io.env.AWS_REGION
         ? [io.env.AWS_REGION, "AWS_REGION"]
         : [io.env.AWS_DEFAULT_REGION, "AWS_DEFAULT_REGION"];
@@ -110,24 +114,35 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
       "add `region:` to the plan or pass --region",
     );
   }
+  // Every flag and credential problem at once (exit 2), before any call.
+  const problems: InputIssue[] = [];
+  const problem = (source: string, message: string, hint?: string) =>
+    problems.push({ severity: "error", source, message, ...(hint ? { hint } : {}) });
   const customEndpoint = Boolean(flags.endpointUrl || io.env.AWS_ENDPOINT_URL);
   if (!customEndpoint && !isKnownRegion(region)) {
-    throw new UsageError(
-      `the Region '${shown(region)}' (from ${regionFrom}) looks wrong: it is not an AWS Region`,
+    problem(
+      regionFrom,
+      `the Region '${shown(region)}' looks wrong: it is not an AWS Region`,
       regionHint(region),
     );
   }
   const profile = flags.profile ?? io.env.AWS_PROFILE;
-  if (profile && !customEndpoint) checkProfile(profile, flags.profile ? "--profile" : "AWS_PROFILE", io);
+  if (profile && !customEndpoint) {
+    const from = flags.profile ? "--profile" : "AWS_PROFILE";
+    const missing = missingProfile(profile, io);
+    if (missing) problem(from, missing.message, missing.hint);
+  }
   if (flags.timeScale !== undefined) {
-    throw new UsageError("--time-scale only applies with --simulate", "real AWS runs in real time");
+    problem("--time-scale", "--time-scale only applies with --simulate", "real AWS runs in real time");
   }
   if (flags.seed !== undefined) {
-    throw new UsageError(
+    problem(
+      "--seed",
       "--seed only applies with --simulate",
       "it seeds the simulated fleet; drop it for real AWS",
     );
   }
+  if (problems.length > 0) throw new InputError(problems);
   const clock =
     flags.simClock || io.env.ROLLWAVE_SIM_CLOCK === "1" ? await followSimClock(io, flags) : systemClock;
   return {
@@ -190,8 +205,18 @@ export async function discoverTargetFleet(
 /** `did you mean 'eu-west-1'?` and the Regions of the commercial partition (where most fleets are). */
 function regionHint(region: string): string {
   const near = closest(region, KNOWN_REGIONS);
-  const list = `AWS Regions: ${(PARTITION_REGIONS.aws ?? []).join(", ")} (and the China, GovCloud and ISO partitions' own)`;
-  return near ? `did you mean '${near}'? ${list}` : list;
+  // The list wraps under the hint, so no line of the report runs past ~90 columns.
+  const lines: string[] = [];
+  let line = "";
+  for (const r of PARTITION_REGIONS.aws ?? []) {
+    if (line && line.length + r.length + 2 > 80) {
+      lines.push(line);
+      line = "";
+    }
+    line += line ? `, ${r}` : r;
+  }
+  lines.push(`${line} (and the China, GovCloud and ISO partitions' own)`);
+  return `${near ? `did you mean '${near}'? ` : ""}AWS Regions:\n    ${lines.join(",\n    ")}`;
 }
 
 /**
@@ -200,7 +225,7 @@ function regionHint(region: string): string {
  * Same files and section names as the SDK: `[profile x]` or `[default]` in config, `[x]` in
  * credentials (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE move them).
  */
-function checkProfile(profile: string, from: string, io: CliIo): void {
+function missingProfile(profile: string, io: CliIo): { message: string; hint: string } | undefined {
   const home = io.env.HOME || homedir();
   const files = [
     { path: io.env.AWS_CONFIG_FILE || join(home, ".aws", "config"), config: true },
@@ -225,18 +250,18 @@ function checkProfile(profile: string, from: string, io: CliIo): void {
       } else found.add(section);
     }
   }
-  if (found.has(profile)) return;
+  if (found.has(profile)) return undefined;
   const where = files.map((f) => f.path).join(" or ");
   if (read.length === 0) {
-    throw new UsageError(
-      `the profile '${shown(profile)}' (from ${from}) does not exist: there is no ${where}`,
-      `create it with \`aws configure --profile ${shown(profile)}\`, or use other credentials (AWS_ACCESS_KEY_ID, SSO, an instance role)`,
-    );
+    return {
+      message: `the profile '${shown(profile)}' does not exist: there is no ${where}`,
+      hint: `create it with \`aws configure --profile ${shown(profile)}\`, or use other credentials (AWS_ACCESS_KEY_ID, SSO, an instance role)`,
+    };
   }
   const names = [...found].sort();
   const near = closest(profile, names);
-  throw new UsageError(
-    `the profile '${shown(profile)}' (from ${from}) does not exist in ${read.join(" or ")}`,
-    `${near ? `did you mean '${near}'? ` : ""}${names.length ? `profiles there: ${names.join(", ")}` : "no profiles are defined there"}; create one with \`aws configure --profile ${shown(profile)}\``,
-  );
+  return {
+    message: `the profile '${shown(profile)}' does not exist in ${read.join(" or ")}`,
+    hint: `${near ? `did you mean '${near}'? ` : ""}${names.length ? `profiles there: ${names.join(", ")}` : "no profiles are defined there"}; create one with \`aws configure --profile ${shown(profile)}\``,
+  };
 }

@@ -126,17 +126,19 @@ export function resolveVars(
   at: PlanIssueAt,
 ): Collected<Record<string, string>> {
   const issues: InputIssue[] = [];
-  const values: Record<string, string> = {};
-  const origin: Record<string, VarValue> = {};
+  // No prototype: a variable may be called `valueOf` or `constructor`.
+  const values: Record<string, string> = Object.create(null);
+  const origin: Record<string, VarValue> = Object.create(null);
   const names = Object.keys(decls);
+  const declared = (name: string) => Object.hasOwn(decls, name);
   for (const [name, d] of Object.entries(decls)) if (d.default !== undefined) values[name] = d.default;
   for (const v of given) {
-    if (!(v.name in decls)) continue;
+    if (!declared(v.name)) continue;
     values[v.name] = v.value;
     origin[v.name] = v;
   }
   for (const v of given) {
-    if (v.name in decls) continue;
+    if (declared(v.name)) continue;
     issues.push({
       severity: "error",
       source: v.source,
@@ -186,7 +188,7 @@ export function resolveVars(
       });
     } else issues.push(at(["vars", name, "default"], message));
   }
-  return { values, issues };
+  return { values: { ...values }, issues };
 }
 
 /** The pattern must match the whole value: `^v\d+$` and `v\d+` mean the same. */
@@ -259,7 +261,7 @@ export function interpolate(
       out += `\${${name}}`;
       continue;
     }
-    const value = values[name];
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
     out += value === undefined ? `\${${name}}` : shellQuote(value);
   }
   return { text: out, problems };

@@ -125,6 +125,10 @@ export function decodeText(
     return { text: utf8.decode(bytes) };
   } catch {
     const at = firstInvalidUtf8(bytes);
+    if (at < 0) {
+      // Valid-looking sequences the decoder still refuses (an encoded surrogate, an overlong form).
+      return fail(`${what} is not UTF-8 text`, "save it as UTF-8");
+    }
     let line = 1;
     let column = 1;
     for (let i = 0; i < at; i++) {
@@ -146,7 +150,7 @@ export function decodeText(
   }
 }
 
-/** Offset of the first byte that breaks UTF-8 (the start of the broken sequence). */
+/** Offset of the first byte that breaks UTF-8 (the start of the broken sequence), or -1. */
 function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
@@ -165,7 +169,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     for (let k = 1; k <= n; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
     i += n + 1;
   }
-  return 0;
+  return -1;
 }
 
 export interface YamlText {

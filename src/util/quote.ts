@@ -3,9 +3,9 @@
  * characters are escaped (so a value cannot move the cursor, recolour the terminal or reorder what
  * is shown), and anything long is cut at a readable length with its full size said.
  *
- *   quote("v1\n2")                → "v1\n2"            (the two characters \ and n, not a newline)
- *   quote("a".repeat(1_000_000))  → "aaaa…aaaa…" (1,000,000 characters)
- *   shown("ro\u202Ellout")        → ro\u202Ellout
+ *   quote("v1\n2")                → "v1\n2"      (a backslash and an n, not a newline)
+ *   quote("a".repeat(1_000_000))  → "aaa…" (1,000,000 characters)   (the first 80 kept)
+ *   shown("ro\u202Ellout")        → ro\u202ellout
  */
 
 /** Longest stretch of a user's text shown in a message before it is cut. */

@@ -225,13 +225,22 @@ describe("flags and credentials", () => {
     ]);
   });
 
+  it("reads the --simulate fleet file with the same reader (a duplicate key is named)", async () => {
+    const f = await file(
+      "dup-fleet.yaml",
+      "account: '123456789012'\nregion: ap-northeast-1\nregion: eu-west-1\n",
+    );
+    const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--simulate", f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${f}:3:1  region  duplicate key 'region' (first at line 2)`);
+  });
+
   it("says a misspelled Region looks wrong and lists the valid ones, with no network call", async () => {
     const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--region", "eu-wset-1"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "error: the Region 'eu-wset-1' (from --region) looks wrong: it is not an AWS Region",
-    );
-    expect(r.stderr).toMatch(/hint: did you mean 'eu-west-1'\? AWS Regions: af-south-1, .*us-west-2/);
+    expect(r.stderr).toContain("--region  the Region 'eu-wset-1' looks wrong: it is not an AWS Region");
+    expect(r.stderr).toContain("hint: did you mean 'eu-west-1'? AWS Regions:\n    af-south-1, ");
+    expect(r.stderr).toContain("us-west-2 (and the China, GovCloud and ISO partitions' own)");
     expect(r.stderr).not.toContain("getaddrinfo");
     const env = await cli(
       ["plan", "plans/web-api.yaml", "--var", "release=v2.0.0"],
@@ -239,6 +248,23 @@ describe("flags and credentials", () => {
     );
     // web-api.yaml names its own region (us-east-1), which wins over AWS_REGION: no error from it.
     expect(env.stderr).not.toContain("looks wrong");
+  });
+
+  it("collects a wrong Region, a missing profile and a stray --seed into one report", async () => {
+    const home = await mkdtemp(join(tmpdir(), "rollwave-home-"));
+    const env = { AWS_CONFIG_FILE: join(home, "c"), AWS_SHARED_CREDENTIALS_FILE: join(home, "k") };
+    const r = await cli(
+      ["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--region", "mars-1", "--profile", "x", "--seed", "3"],
+      fakeIo({ env }),
+    );
+    expect(r.code).toBe(2);
+    const heads = lines(r.stderr).filter((l) => !l.startsWith("  "));
+    expect(heads).toEqual([
+      "--region  the Region 'mars-1' looks wrong: it is not an AWS Region",
+      `--profile  the profile 'x' does not exist: there is no ${env.AWS_CONFIG_FILE} or ${env.AWS_SHARED_CREDENTIALS_FILE}`,
+      "--seed  --seed only applies with --simulate",
+      "3 errors, 0 warnings: nothing was changed",
+    ]);
   });
 
   it("says a --profile that is in neither shared file does not exist, and lists those that do", async () => {
@@ -255,7 +281,7 @@ describe("flags and credentials", () => {
     const r = await cli(["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--profile", "prd"], fakeIo({ env }));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      `error: the profile 'prd' (from --profile) does not exist in ${env.AWS_CONFIG_FILE} or ${env.AWS_SHARED_CREDENTIALS_FILE}`,
+      `--profile  the profile 'prd' does not exist in ${env.AWS_CONFIG_FILE} or ${env.AWS_SHARED_CREDENTIALS_FILE}`,
     );
     expect(r.stderr).toContain("hint: did you mean 'prod'? profiles there: default, prod, staging;");
     expect(r.stderr).not.toContain("pass --profile");
@@ -265,7 +291,7 @@ describe("flags and credentials", () => {
       fakeIo({ env: { ...env, AWS_PROFILE: "nosuch" } }),
     );
     expect(fromEnv.code).toBe(2);
-    expect(fromEnv.stderr).toContain("the profile 'nosuch' (from AWS_PROFILE) does not exist");
+    expect(fromEnv.stderr).toContain("AWS_PROFILE  the profile 'nosuch' does not exist");
 
     const none = await cli(
       ["plan", SMALL_PLAN, "--var", "release=v2.0.0", "--profile", "nosuch"],
@@ -275,7 +301,7 @@ describe("flags and credentials", () => {
     );
     expect(none.code).toBe(2);
     expect(none.stderr).toContain(
-      `the profile 'nosuch' (from --profile) does not exist: there is no ${join(home, "nope")}`,
+      `--profile  the profile 'nosuch' does not exist: there is no ${join(home, "nope")}`,
     );
   });
 

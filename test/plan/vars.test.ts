@@ -184,3 +184,16 @@ describe("variables", () => {
     expect(errors.map((e) => e.path)).toEqual(["vars.build-id", "vars.tag.pattern"]);
   });
 });
+
+describe("variables named like Object's own properties", () => {
+  it("are ordinary names: valueOf, constructor and toString resolve and interpolate", () => {
+    const text = MINIMAL.replace(
+      "vars:\n",
+      "vars:\n  valueOf: { default: a }\n  constructor: { required: false }\n  toString: {}\n",
+    ).replace("install ${release}", "install ${release} ${valueOf} ${constructor} ${toString}");
+    const errors = errorsOf(text, { vars: ["release=v1.2.3", "toString=x"] });
+    expect(errors).toEqual([]);
+    const { plan } = load(text, { vars: ["release=v1.2.3", "toString=x"] });
+    expect(plan.steps.deploy.commands).toEqual(["install v1.2.3 a ${constructor} x"]);
+  });
+});

@@ -36,6 +36,20 @@ describe("decodeText", () => {
   });
 });
 
+describe("decodeText, sequences the decoder refuses though they look well-formed", () => {
+  it("reports an encoded surrogate as not UTF-8, without a wrong location", () => {
+    const r = decode(Buffer.from([0x61, 0x3a, 0x20, 0xed, 0xa0, 0x80, 0x0a]));
+    expect(r).toEqual({
+      issue: {
+        severity: "error",
+        source: "f.yaml",
+        message: "the plan is not UTF-8 text",
+        hint: "save it as UTF-8",
+      },
+    });
+  });
+});
+
 describe("parseYamlText", () => {
   it("accepts nesting up to the limit and refuses one level more", () => {
     const nested = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;

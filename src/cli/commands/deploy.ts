@@ -16,7 +16,7 @@ function addDeployOptions(cmd: Command): Command {
   return cmd
     .option(
       "--time-scale <n>",
-      "with --simulate: simulated seconds per real second (default 60)",
+      "with --simulate: simulated seconds per real second (default 60, at most 3600)",
       parseTimeScale,
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")

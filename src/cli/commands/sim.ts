@@ -25,7 +25,12 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
       "fleet spec (default: plans/sim/camera-fleet.yaml; 10,000 servers: plans/sim/camera-fleet-10k.yaml)",
     )
     .option("--port <port>", "port to listen on (0 = any free port)", parseInteger("--port", 0, 65535), 4566)
-    .option("--time-scale <n>", "simulated seconds per real second", parseTimeScale, DEFAULT_TIME_SCALE)
+    .option(
+      "--time-scale <n>",
+      "simulated seconds per real second (at most 3600)",
+      parseTimeScale,
+      DEFAULT_TIME_SCALE,
+    )
     .option("--seed <n>", "seed for the model and injected faults", parseInteger("--seed", 0, 2 ** 32 - 1))
     .action(async (flags: SimFlags) => {
       const { startSimulator } = await import("../../sim/index.js");
