@@ -41,6 +41,12 @@ export function simSummary(sim: RunningSimulator): SimSummary {
   };
 }
 
+/** The simulator's camera series, for the HTML report. */
+function simCameras(sim: RunningSimulator): { total: number; series: { at: number; connected: number }[] } {
+  const m = sim.metrics();
+  return { total: m.cameras.total, series: m.series.map((p) => ({ at: p.t, connected: p.connected })) };
+}
+
 /** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
 async function unfinished(journalFile: string): Promise<"none" | "finished" | "open"> {
   let text: string;
@@ -171,6 +177,20 @@ export async function runDeploy(
       name: plan.name,
       verbose: flags.verbose === true,
       resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+      ...(flags.report || sim
+        ? {
+            report: {
+              file: flags.report
+                ? resolve(io.cwd, flags.report)
+                : join(tmpdir(), `rollwave-report-${plan.name}-${process.pid}.html`),
+              journal: () => journal.read(),
+              extras: () => ({
+                floor: engine.capacityFloor(fleet, wavePlan).perAz,
+                ...(sim ? { cameras: simCameras(sim) } : {}),
+              }),
+            },
+          }
+        : {}),
     });
     const controller = new AbortController();
     let interrupted = false;
