@@ -95,9 +95,15 @@ function xAxis(s: Scale): string {
   return out.join("");
 }
 
-function yAxis(max: number, label: string): string {
-  const y = (v: number) => M.top + PH - (v / max) * PH;
-  const ticks = [0, Math.round(max / 2), max]
+/** A vertical scale from `min` to `max` (a chart need not start at 0 to show what moved). */
+function yScale(min: number, max: number): (v: number) => number {
+  const span = Math.max(1, max - min);
+  return (v) => M.top + PH - ((v - min) / span) * PH;
+}
+
+function yAxis(min: number, max: number, label: string): string {
+  const y = yScale(min, max);
+  const ticks = [...new Set([min, Math.round((min + max) / 2), max])]
     .map(
       (v) =>
         `<line class="grid" x1="${M.left}" x2="${M.left + PW}" y1="${f1(y(v))}" y2="${f1(y(v))}"/>` +
@@ -143,7 +149,7 @@ function phasesChart(
     }
     return row;
   });
-  const y = (v: number) => M.top + PH - (v / total) * PH;
+  const y = yScale(0, total);
   const areas: string[] = [];
   const below = times.map(() => 0);
   GROUPS.forEach((g, k) => {
@@ -162,7 +168,7 @@ function phasesChart(
   return svg(
     "phases",
     "Instances by phase over time",
-    `${yAxis(total, "instances")}${areas.join("")}${xAxis(s)}${markers(d, s)}`,
+    `${yAxis(0, total, "instances")}${areas.join("")}${xAxis(s)}${markers(d, s)}`,
   );
 }
 
@@ -172,17 +178,22 @@ function capacityChart(
   times: number[],
   sampled: ReturnType<typeof sampleInstances>,
 ): string {
-  const perAz = new Map(d.azs.map((az) => [az, d.instances.filter((i) => i.az === az).length]));
-  const max = Math.max(1, ...perAz.values());
-  const y = (v: number) => M.top + PH - (v / max) * PH;
-  const lines = d.azs.map((az, k) => {
-    const color = AZ_COLORS[k % AZ_COLORS.length] as string;
+  const series = d.azs.map((az) => {
     const idx = d.instances.map((inst, n) => (inst.az === az ? n : -1)).filter((n) => n >= 0);
-    const pts = times.map((t, c) => {
+    return times.map((_, c) => {
       let n = 0;
       for (const i of idx) if (sampled[i]?.[c]?.inService) n++;
-      return `${f1(s.x(t))},${f1(y(n))}`;
+      return n;
     });
+  });
+  const max = Math.max(1, ...d.azs.map((az) => d.instances.filter((i) => i.az === az).length));
+  // Zoom to where the lines and floors are: the band between them is what matters.
+  const low = Math.min(...series.flat(), ...Object.values(d.floor ?? {}));
+  const min = Math.max(0, Math.floor(low - (max - low) * 0.15));
+  const y = yScale(min, max);
+  const lines = d.azs.map((az, k) => {
+    const color = AZ_COLORS[k % AZ_COLORS.length] as string;
+    const pts = times.map((t, c) => `${f1(s.x(t))},${f1(y(series[k]?.[c] ?? 0))}`);
     const floor = d.floor?.[az];
     const floorLine =
       floor !== undefined
@@ -200,7 +211,7 @@ function capacityChart(
   return `${svg(
     "capacity",
     "Instances in service per AZ",
-    `${yAxis(max, "in service")}${lines.join("")}${xAxis(s)}${markers(d, s)}`,
+    `${yAxis(min, max, "in service")}${lines.join("")}${xAxis(s)}${markers(d, s)}`,
   )}<p class="legend">${legend} <span class="note">${esc(note)}</span></p>`;
 }
 
@@ -209,8 +220,6 @@ function camerasChart(d: ReportData, s: Scale): string {
   if (!cams || cams.series.length === 0) {
     return `<p class="note">Camera connections: run with <code>--simulate</code> to chart them from the simulator.</p>`;
   }
-  const max = Math.max(1, cams.total, ...cams.series.map((p) => p.connected));
-  const y = (v: number) => M.top + PH - (v / max) * PH;
   // The lowest count in each column, so a short dip stays visible however long the run.
   const buckets = new Map<number, { at: number; connected: number }>();
   for (const p of cams.series) {
@@ -220,15 +229,27 @@ function camerasChart(d: ReportData, s: Scale): string {
     if (!b || p.connected < b.connected) buckets.set(k, p);
   }
   const pts = [...buckets.values()].sort((a, b) => a.at - b.at);
-  const connected = pts.map((p) => `${f1(s.x(p.at))},${f1(y(p.connected))}`).join(" ");
+  const total = Math.max(cams.total, ...pts.map((p) => p.connected));
+  const lowest = Math.min(total, ...pts.map((p) => p.connected));
+  const maxDisplaced = Math.max(1, total - lowest);
+  // Connected, zoomed to the band it moved in; displaced (not connected) on its own scale below.
+  const connMin = Math.max(0, total - Math.ceil(maxDisplaced * 1.2));
+  const top = yScale(connMin, total);
+  const connected = pts.map((p) => `${f1(s.x(p.at))},${f1(top(p.connected))}`).join(" ");
+  const bottom = yScale(0, maxDisplaced);
   const displaced = pts
-    .map((p) => `${f1(s.x(p.at))},${f1(y(Math.max(0, cams.total - p.connected)))}`)
+    .map((p) => `${f1(s.x(p.at))},${f1(bottom(Math.max(0, total - p.connected)))}`)
     .join(" ");
+  const pct = cams.total > 0 ? ` (${((100 * lowest) / cams.total).toFixed(2)}%)` : "";
   return `${svg(
     "cameras",
-    "Cameras connected and displaced (simulator)",
-    `${yAxis(max, "cameras")}<polyline class="connected" fill="none" stroke="#2563eb" points="${connected}"><title>connected</title></polyline><polyline class="displaced" fill="none" stroke="#dc2626" points="${displaced}"><title>displaced (not connected)</title></polyline>${xAxis(s)}${markers(d, s)}`,
-  )}<p class="legend"><span class="key"><i style="background:#2563eb"></i>connected</span><span class="key"><i style="background:#dc2626"></i>displaced</span> <span class="note">of ${cams.total} cameras</span></p>`;
+    "Cameras connected (simulator)",
+    `${yAxis(connMin, total, "connected")}<polyline class="connected" fill="none" stroke="#2563eb" points="${connected}"><title>connected</title></polyline>${xAxis(s)}${markers(d, s)}`,
+  )}${svg(
+    "displaced",
+    "Cameras displaced: not connected (simulator)",
+    `${yAxis(0, maxDisplaced, "displaced")}<polyline class="displaced" fill="none" stroke="#dc2626" points="${displaced}"><title>displaced (not connected)</title></polyline>${xAxis(s)}${markers(d, s)}`,
+  )}<p class="legend"><span class="note">${cams.total} cameras · lowest connected ${lowest}${pct} · most displaced at once ${total - lowest}</span></p>`;
 }
 
 function instanceRows(d: ReportData): string {
@@ -327,7 +348,7 @@ const SCRIPT = `
     areas:drawn("#phases path.area"),
     inService:drawn("#capacity polyline.in-service"),
     floors:document.querySelectorAll("#capacity line.floor").length,
-    cameras:drawn("#cameras polyline"),
+    cameras:drawn("#cameras polyline.connected")+drawn("#displaced polyline.displaced"),
     markers:document.querySelectorAll("#phases line.marker").length,
     markerKinds:Array.prototype.map.call(document.querySelectorAll("#phases line.marker"),function(m){return m.getAttribute("class").split(" ")[1].slice(7);}).filter(function(k,i,a){return a.indexOf(k)===i;}),
     rows:table?table.tBodies[0].rows.length:0
