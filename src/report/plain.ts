@@ -61,7 +61,8 @@ export function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string 
         .join(", ");
       return (
         `rollout ${e.name}${e.dryRun ? " (dry run)" : ""} started: ${e.total} instances in ${e.waves.length} waves, ` +
-        `strategy ${e.strategy}, window ${e.window.maxUnavailable}${perAz ? ` (per AZ: ${perAz})` : ""}, max failed ${e.maxFailed}`
+        `strategy ${e.strategy}, window ${e.window.maxUnavailable}${perAz ? ` (per AZ: ${perAz})` : ""}, max failed ${e.maxFailed}` +
+        (e.rolloutId ? `; rollout id ${e.rolloutId}` : "")
       );
     }
     case "wave.started":

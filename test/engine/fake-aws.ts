@@ -65,6 +65,10 @@ export class FakeAws implements MutableAwsConnection {
   private seq = 0;
   /** Decide the result of a command on an instance (default: success). */
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** When set, GetMetricData throws this message. */
+  metricError: string | undefined;
+  /** Clock time of every GetMetricData call. */
+  readonly metricReads: number[] = [];
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -231,6 +235,8 @@ export class FakeAws implements MutableAwsConnection {
     },
     getInstanceMetric: async (q) => {
       this.count("CloudWatch.GetMetricData");
+      this.metricReads.push(this.clock.now());
+      if (this.metricError) throw new Error(this.metricError);
       const out: Record<string, number> = {};
       for (const id of q.instanceIds)
         if (this.connections[id] !== undefined) out[id] = this.connections[id] as number;
@@ -290,9 +296,6 @@ export class FakeAws implements MutableAwsConnection {
       this.commands.set(id, { req, invocations });
       return { commandId: id };
     },
-    cancelCommand: async () => {
-      this.mutate("SSM.CancelCommand", "");
-    },
     suspendProcesses: async (group, processes) => {
       this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.add(p);
@@ -300,13 +303,6 @@ export class FakeAws implements MutableAwsConnection {
     resumeProcesses: async (group, processes) => {
       this.mutate("AutoScaling.ResumeProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.delete(p);
-    },
-    putParameter: async () => {
-      this.mutate("SSM.PutParameter", "");
-      return { version: 1 };
-    },
-    deleteParameter: async () => {
-      this.mutate("SSM.DeleteParameter", "");
     },
   };
 

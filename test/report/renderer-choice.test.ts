@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { StringOutput } from "../../src/report/output.js";
 import { createRenderer, defaultOutputMode } from "../../src/report/renderer.js";
 import { scriptedRollout } from "./scripted-events.js";
+import { StringOutput } from "./string-output.js";
 
 describe("defaultOutputMode", () => {
   it("gives a person at a terminal the live view, and CI or a redirect plain lines", () => {

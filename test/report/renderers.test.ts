@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createJsonRenderer } from "../../src/report/json.js";
-import { makeChalk, StringOutput } from "../../src/report/output.js";
+import { makeChalk } from "../../src/report/output.js";
 import { createPlainRenderer } from "../../src/report/plain.js";
 import { formatSummary } from "../../src/report/summary.js";
 import { createTtyRenderer } from "../../src/report/tty.js";
 import { scriptedRollout } from "./scripted-events.js";
+import { StringOutput } from "./string-output.js";
 
 const ESC = "\u001b[";
 

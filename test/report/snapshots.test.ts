@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
-import { StringOutput } from "../../src/report/output.js";
 import { createPlainRenderer } from "../../src/report/plain.js";
 import { createRenderer, type OutputMode } from "../../src/report/renderer.js";
 import { type Recording, recordedLines, recordedRun } from "./recorded.js";
+import { StringOutput } from "./string-output.js";
 
 const RESUME = "rollwave resume plans/relay.yaml --var release=v2.0.0 --yes";
 

@@ -1,9 +1,9 @@
 /** The live view as a terminal shows it: marks that tell the truth, lines that fit, a calm redraw. */
 import { describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
-import { StringOutput } from "../../src/report/output.js";
 import { createTtyRenderer } from "../../src/report/tty.js";
 import { scriptedRollout } from "./scripted-events.js";
+import { StringOutput } from "./string-output.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // CSI sequences (cursor moves, erase, colour) and the other escapes log-update writes.

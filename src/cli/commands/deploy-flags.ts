@@ -15,6 +15,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   journalDir?: string;
   verbose?: boolean;
   report?: string;
+  /** resume only: continue although the plan file or variables changed since the journal began. */
+  force?: boolean;
 }
 
 /**

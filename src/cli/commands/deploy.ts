@@ -6,7 +6,7 @@
 import { type Command, Option } from "commander";
 import { OUTPUT_MODES } from "../../report/renderer.js";
 import type { CliIo } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption, parsePositive } from "../options.js";
+import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
 import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
 
@@ -17,7 +17,7 @@ function addDeployOptions(cmd: Command): Command {
     .option(
       "--time-scale <n>",
       "with --simulate: simulated seconds per real second (default 60)",
-      parsePositive("--time-scale"),
+      parseTimeScale,
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
@@ -50,7 +50,11 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
     .command("resume")
     .description("continue a paused or interrupted rollout from its journal")
     .argument("<plan>", "plan file (YAML or JSON)");
-  addDeployOptions(resume).action(async (file: string, flags: DeployFlags) => {
+  addDeployOptions(resume).option(
+    "--force",
+    "continue even though the plan file or variables differ from the journal's (the change is journaled)",
+  );
+  resume.action(async (file: string, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: true }));
   });
