@@ -47,6 +47,12 @@ export function simSummary(sim: RunningSimulator): SimSummary {
   };
 }
 
+/** The simulator's camera series, for the HTML report. */
+function simCameras(sim: RunningSimulator): { total: number; series: { at: number; connected: number }[] } {
+  const m = sim.metrics();
+  return { total: m.cameras.total, series: m.series.map((p) => ({ at: p.t, connected: p.connected })) };
+}
+
 /** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
 async function planSource(io: CliIo, file: string) {
   const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
@@ -203,6 +209,20 @@ export async function runDeploy(
       name: plan.name,
       verbose: flags.verbose === true,
       resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+      ...(flags.report || sim
+        ? {
+            report: {
+              file: flags.report
+                ? resolve(io.cwd, flags.report)
+                : join(tmpdir(), `rollwave-report-${plan.name}-${process.pid}.html`),
+              journal: () => journal.read(),
+              extras: () => ({
+                floor: engine.capacityFloor(fleet, wavePlan).perAz,
+                ...(sim ? { cameras: simCameras(sim) } : {}),
+              }),
+            },
+          }
+        : {}),
     });
     const controller = new AbortController();
     let interrupted = false;

@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerIamPolicy } from "./commands/iam-policy.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerReport } from "./commands/report.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
 import { registerValidate } from "./commands/validate.js";
@@ -32,7 +33,8 @@ const EXAMPLES = `Examples:
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
   rollwave sim --port 4566
-  rollwave iam-policy plans/camera-relay.yaml --for deploy`;
+  rollwave iam-policy plans/camera-relay.yaml --for deploy
+  rollwave report plans/camera-relay.yaml --out report.html`;
 
 /** `argv` as `process.argv` gives it: the node binary and script first, then the user's arguments. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -63,6 +65,7 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
   registerDeploy(program, io, done);
   registerSim(program, io, done);
   registerIamPolicy(program, io, done);
+  registerReport(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

@@ -7,6 +7,7 @@ import { appendFile } from "node:fs/promises";
 import { createJsonRenderer } from "./json.js";
 import type { OutputStream, Renderer } from "./output.js";
 import { createPlainRenderer } from "./plain.js";
+import { type RunReport, withRunReport } from "./report-file.js";
 import { createTtyRenderer } from "./tty.js";
 
 /** tty: live view for a person; plain: lines for CI logs; json: NDJSON events for pipelines. */
@@ -39,6 +40,8 @@ export interface RendererChoice {
   verbose?: boolean;
   /** The command that continues the rollout if it pauses (for the GitHub job summary). */
   resumeCommand?: string;
+  /** Write the HTML report when the run ends (its path is printed, except for json). */
+  report?: Omit<RunReport, "notify">;
 }
 
 /** Under GitHub Actions, the job summary is appended to the file `$GITHUB_STEP_SUMMARY` names. */
@@ -49,6 +52,12 @@ function jobSummaryWriter(env: Env): ((markdown: string) => Promise<void>) | und
 }
 
 export function createRenderer(c: RendererChoice): Renderer {
+  const renderer = chooseRenderer(c);
+  if (!c.report) return renderer;
+  return withRunReport(renderer, { ...c.report, ...(c.mode !== "json" ? { notify: c.stdout } : {}) });
+}
+
+function chooseRenderer(c: RendererChoice): Renderer {
   switch (c.mode) {
     case "json":
       return createJsonRenderer(c.stdout);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { RolloutEventType } from "../../src/engine/events.js";
+import type { RolloutEvent } from "../../src/engine/events.js";
 import { EVENTS_SCHEMA_VERSION } from "../../src/report/json.js";
 import { cli } from "../cli/harness.js";
 import { recordedLines } from "./recorded.js";
@@ -16,7 +16,7 @@ const json = JSON.parse(
 const schema = z.fromJSONSchema(json as unknown as Parameters<typeof z.fromJSONSchema>[0]);
 
 /** Every event type the engine can emit: the compiler fails here when one is added or removed. */
-const ENGINE_TYPES: Record<RolloutEventType, true> = {
+const ENGINE_TYPES: Record<RolloutEvent["type"], true> = {
   "rollout.started": true,
   "wave.started": true,
   "wave.finished": true,

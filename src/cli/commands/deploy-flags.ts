@@ -14,6 +14,7 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   output?: OutputMode;
   journalDir?: string;
   verbose?: boolean;
+  report?: string;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }
@@ -40,5 +41,6 @@ export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?:
   if (flags.autoApprove) args.push("--auto-approve");
   if (flags.output) args.push("--output", flags.output);
   if (flags.verbose) args.push("--verbose");
+  if (flags.report) args.push("--report", flags.report);
   return args.map(shellQuote).join(" ");
 }

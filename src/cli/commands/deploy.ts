@@ -23,6 +23,10 @@ function addDeployOptions(cmd: Command): Command {
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
     .option("--dry-run", "print every call the rollout would make; changes nothing")
     .option("-v, --verbose", "plain output: also print every instance's phase transitions")
+    .option(
+      "--report <file>",
+      "write the HTML report (timeline, capacity, failures) when the run ends (default with --simulate: a temp file)",
+    )
     .addOption(outputOption([...OUTPUT_MODES], "tty (live view), plain (CI lines) or json (NDJSON events)"))
     .addOption(
       new Option(
