@@ -45,6 +45,8 @@ export interface CommandInvocationSummary {
   output?: string;
   /** Plugin standard error when the adapter has it. */
   stderr?: string;
+  /** When the agent finished running it (epoch ms), once it has: the engine's step-duration estimate. */
+  finishedAt?: number;
 }
 
 export interface AlarmStateSummary {

@@ -10,6 +10,7 @@ import type { Plan } from "../plan/types.js";
 import { ssmTimeouts, stepSpec } from "./decide-context.js";
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
+import { firstCommandPoll, healthReadyMs } from "./schedule.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 export interface ActDeps {
@@ -19,6 +20,8 @@ export interface ActDeps {
   pollMs: number;
   drainDelayMs: Record<string, number>;
   drainByConnections: boolean;
+  /** Health check per target group ARN, when known: the first read after registration waits for it. */
+  healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
 }
 
 export interface ActResult {
@@ -115,7 +118,13 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   const instances = { ...s.instances };
   const commands = { ...s.global.commands };
   for (const c of newCommands)
-    commands[c.id] = { id: c.id, step: c.step, ids: c.ids, sentAt: now, nextPollAt: now + deps.pollMs };
+    commands[c.id] = {
+      id: c.id,
+      step: c.step,
+      ids: c.ids,
+      sentAt: now,
+      nextPollAt: firstCommandPoll(s.global, c.step, now),
+    };
   for (const i of Object.values(s.instances)) {
     if (!i.need) continue;
     const err = i.need === "command" ? cmdErrors.get(i.id) : groupErrors.get(i.id);
@@ -146,6 +155,14 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       });
       next = r.inst;
       events.push(...r.events);
+    } else if (i.need === "register") {
+      // Registered: health checks cannot pass before interval × healthyThreshold.
+      const wait = healthReadyMs(
+        i.targets.map((t) => t.arn),
+        deps.healthChecks ?? {},
+        deps.pollMs,
+      );
+      next = { ...i, need: null, actErrors: 0, checkAt: now + wait };
     } else {
       next = { ...i, need: null, actErrors: 0, checkAt: now + deps.pollMs };
     }

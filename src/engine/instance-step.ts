@@ -11,6 +11,7 @@ import { shortTg } from "../fleet/types.js";
 import { formatDuration } from "../util/duration.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import type { InstancePhase, RolloutEvent } from "./events.js";
+import { healthIntervalMs } from "./schedule.js";
 import type { InstanceRun, StepName } from "./state.js";
 
 export interface StepOut {
@@ -348,10 +349,18 @@ function stepHealth(i: InstanceRun, obs: Observation, ctx: DecideContext): StepO
   };
 }
 
-/** Health checks need interval × threshold to pass: poll more sparsely the longer it takes. */
+/**
+ * Not healthy yet: look again after one health-check interval (the next check can change the
+ * state), more sparsely the longer it takes. Without a known health check, every `pollMs`.
+ */
 function healthPoll(i: InstanceRun, ctx: DecideContext): number {
   const elapsed = ctx.now - i.phaseSince;
-  return Math.min(60_000, Math.max(ctx.pollMs, Math.round(elapsed / 3)));
+  const interval = healthIntervalMs(
+    i.targets.map((t) => t.arn),
+    ctx.healthChecks ?? {},
+    ctx.pollMs,
+  );
+  return Math.min(60_000, Math.max(interval, Math.round(elapsed / 3)));
 }
 
 function gateIfStable(r: StepOut, ctx: DecideContext): StepOut {

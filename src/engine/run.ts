@@ -15,7 +15,8 @@ import { decide } from "./decide.js";
 import type { AdmissionCheck, DecideContext, DrainPredicate } from "./decide-context.js";
 import type { EventSink, InstanceCounts, InstancePhase, RolloutEvent, RolloutStatus } from "./events.js";
 import { type Journal, replayJournal, slimGlobal } from "./journal.js";
-import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
+import { type ConnectionCache, nextDueAt, type ObserveDeps, observe } from "./observe.js";
+import { drainGraceMs, healthChecks, sleepUntilDue } from "./schedule.js";
 import { countInstances, type EngineState, forwardFailures, initialState, isInFlight } from "./state.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
@@ -188,7 +189,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     };
     const until = plan.drain.untilConnections;
     if (drainDone && !o.drainDone && until !== null)
-      obsDeps.drainGate = { untilConnections: until, drainDelayMs };
+      obsDeps.drainGate = { untilConnections: until, drainDelayMs, graceMs: drainGraceMs(fleet) };
     const actDeps = {
       writer: o.aws.writer,
       plan,
@@ -196,6 +197,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       pollMs,
       drainDelayMs,
       drainByConnections: !!drainDone,
+      healthChecks: healthChecks(fleet),
     };
     for (;;) {
       if (o.signal.aborted && !state.global.interrupted) {
@@ -221,6 +223,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         capacityWaitMs: o.capacityWaitMs ?? 30 * 60_000,
       };
       if (drainDone) ctx.drainDone = drainDone;
+      ctx.healthChecks = actDeps.healthChecks;
       if (cache.values) ctx.connections = cache.values;
       const prev = state;
       const d = decide(state, obs, ctx);
@@ -252,9 +255,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         });
       }
       for (const e of a.events) emit(e);
+      // Sleep until the next read or decision is due (schedule.ts), at most a tick.
+      const wait = sleepUntilDue(nextDueAt(state, now(), obsDeps, cache.values) - now(), tickMs);
       // Once interrupted, the remaining waits ignore the (already aborted) signal.
-      if (state.global.interrupted) await clock.sleep(tickMs);
-      else await sleepOrAbort(clock, tickMs, o.signal);
+      if (state.global.interrupted) await clock.sleep(wait);
+      else await sleepOrAbort(clock, wait, o.signal);
     }
   }
 

@@ -72,6 +72,8 @@ export interface CommandRun {
   ids: string[];
   sentAt: number;
   nextPollAt: number;
+  /** Instances whose success was already folded into the step's duration estimate. */
+  done?: string[];
 }
 
 /**
@@ -97,6 +99,8 @@ export interface GlobalState {
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
+  /** Fleet-wide EWMA of each command step's duration (schedule.ts), for when to poll. */
+  stepTimes?: Partial<Record<StepName, { ms: number; n: number }>>;
   /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
   pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;

@@ -43,6 +43,8 @@ export interface TargetGroup {
   connectionTermination: boolean;
   /** Total targets registered in the group (all of them, not only the selected fleet). */
   targetCount: number;
+  /** The group's health check, when discovered: the engine reads health when it can have passed. */
+  healthCheck?: { intervalSeconds: number; healthyThreshold: number };
 }
 
 export interface Fleet {

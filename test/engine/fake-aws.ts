@@ -209,6 +209,7 @@ export class FakeAws implements MutableAwsConnection {
             status: "Success",
             statusDetails: "Success",
             responseCode: 0,
+            finishedAt: inv.endsAt,
           });
         else if (inv.result === "Undeliverable")
           out.push({ instanceId: inv.instanceId, status: "Failed", statusDetails: "Undeliverable" });
