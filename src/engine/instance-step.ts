@@ -197,7 +197,8 @@ export function stepInstance(inst: InstanceRun, obs: Observation, ctx: DecideCon
     case "rollingBack":
       return stepCommand(i, obs, ctx);
     case "draining":
-      return stepDraining(i, obs, ctx);
+      // drain.closeCommand running: the drain threshold was reached, the rest is being closed.
+      return i.step === "close" ? stepCommand(i, obs, ctx) : stepDraining(i, obs, ctx);
     case "registering":
     case "warming":
       return stepHealth(i, obs, ctx);
@@ -244,6 +245,12 @@ function afterCommand(i: InstanceRun, step: StepName, ctx: DecideContext): StepO
     r.inst.commandId = undefined;
     return r;
   }
+  if (step === "close") {
+    const why = `closed the remaining connections${cmd}`;
+    return i.rollback
+      ? startStep(i, "rollback", "rollingBack", ctx, why)
+      : startStep(i, "deploy", "deploying", ctx, why);
+  }
   if (step === "deploy" && ctx.plan.steps.validate) {
     return startStep(i, "validate", "validating", ctx, `deploy succeeded${cmd}`);
   }
@@ -278,6 +285,29 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
   const conns = obs.connections?.[i.id];
   const predicateDone =
     !allGone && ctx.drainDone ? ctx.drainDone({ instance: i, connections: conns, now: ctx.now }) : false;
+  if (predicateDone && ctx.plan.steps.close && conns !== undefined && conns > 0) {
+    // At the threshold with stragglers left: drain.closeCommand closes them (they reconnect elsewhere
+    // at once) instead of waiting out the deregistration delay. Still `draining`, never routed.
+    const inst: InstanceRun = {
+      ...i,
+      step: "close",
+      need: "command",
+      commandId: undefined,
+      checkAt: undefined,
+      deadline: commandDeadline(ctx.plan.steps.close, ctx.now),
+    };
+    const ev: RolloutEvent = {
+      type: "instance.phase",
+      at: ctx.now,
+      id: i.id,
+      az: i.az,
+      wave: i.wave,
+      from: "draining",
+      to: "draining",
+      detail: `drained to ${conns} connection(s): closing them (drain.closeCommand)`,
+    };
+    return { inst, events: [ev] };
+  }
   if (allGone || predicateDone) {
     const why = allGone ? "drained" : `drained (${conns ?? "?"} connections left)`;
     return i.rollback

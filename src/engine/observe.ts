@@ -54,7 +54,7 @@ const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stoppi
 function healthDue(i: InstanceRun, now: number): boolean {
   if (i.need) return false;
   if (HEALTH_PHASES.has(i.phase)) {
-    if (i.atAlarmGate) return false;
+    if (i.atAlarmGate || i.step === "close") return false; // closing: its command is polled instead
     return (i.checkAt ?? 0) <= now || (i.deadline !== undefined && i.deadline < now);
   }
   return i.phase === "failed" && i.out && i.checkAt !== undefined && i.checkAt <= now;
@@ -223,7 +223,7 @@ export function nextDueAt(
     if (i.suspect && !i.ec2Checked) at(now);
     if (i.need) continue;
     if (i.atAlarmGate) at(now);
-    else if (HEALTH_PHASES.has(i.phase) || (i.phase === "failed" && i.out)) {
+    else if (i.step !== "close" && (HEALTH_PHASES.has(i.phase) || (i.phase === "failed" && i.out))) {
       let t = i.checkAt;
       if (t !== undefined && i.phase === "draining" && deps.drainGate)
         t = Math.max(t, i.phaseSince + drainGraceMs(i, deps.drainGate));

@@ -7,7 +7,7 @@ import type { FailureAction } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
 import { IN_FLIGHT_PHASES, type InstanceCounts, type InstancePhase, type RolloutStatus } from "./events.js";
 
-export type StepName = "preDrain" | "deploy" | "validate" | "rollback";
+export type StepName = "preDrain" | "close" | "deploy" | "validate" | "rollback";
 
 /** The AWS call an instance is waiting for `act` to make (retried on the next tick when it fails). */
 export type Need = "deregister" | "register" | "command" | null;

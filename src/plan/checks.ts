@@ -149,6 +149,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       );
     }
   }
+  if (has(raw, ["drain", "closeCommand"]) && !has(raw, ["drain", "until", "connections"])) {
+    err(
+      ["drain", "closeCommand"],
+      "drain.closeCommand runs when drain.until.connections is reached, and there is no drain.until",
+      "add drain.until: { connections: N } (a small number of stragglers to close), or remove drain.closeCommand",
+    );
+  }
   if (has(raw, ["drain", "until", "connections"]) && !conn) {
     err(
       ["drain", "until"],
@@ -163,7 +170,8 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
     ["steps", "validate", "timeout"],
     ["steps", "rollback", "timeout"],
   ];
-  if (has(raw, ["drain", "preCommand"])) timeouts.push(["drain", "timeout"]);
+  if (has(raw, ["drain", "preCommand"]) || has(raw, ["drain", "closeCommand"]))
+    timeouts.push(["drain", "timeout"]);
   for (const path of timeouts) {
     const ms = durationAt(raw, path);
     if (ms === undefined) continue;
@@ -171,7 +179,7 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       err(
         path,
         `${formatDuration(ms)} is outside what SSM Run Command accepts`,
-        `use 30s to 30d (SSM TimeoutSeconds is 30–2592000)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand" : ""}`,
+        `use 30s to 30d (SSM TimeoutSeconds is 30–2592000)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand and drain.closeCommand" : ""}`,
       );
     }
   }
@@ -183,6 +191,7 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
 export function commandPaths(raw: unknown): { text: string; path: PathSegment[] }[] {
   return [
     ...commandsAt(raw, ["drain", "preCommand"]),
+    ...commandsAt(raw, ["drain", "closeCommand"]),
     ...commandsAt(raw, ["steps", "deploy", "commands"]),
     ...commandsAt(raw, ["steps", "validate", "commands"]),
     ...commandsAt(raw, ["steps", "rollback", "commands"]),

@@ -40,6 +40,8 @@ export interface CommandHost {
   releaseService(inst: Inst, crashed: boolean): void;
   install(inst: Inst, version: string, bad: boolean): void;
   shed(inst: Inst, rate: number): void;
+  /** Close every connection the instance holds (a `closeConnections` effect). */
+  closeConnections(inst: Inst): void;
 }
 
 interface Behaviour {
@@ -350,6 +352,7 @@ export class Commands {
         );
         if (rate > 0) this.host.shed(inv.inst, rate);
       }
+      if (effects.closeConnections) this.host.closeConnections(inv.inst);
       const out = this.fill(spec.stdout, groups, inv);
       if (out !== "") inv.data.stdout += out + "\n";
       this.step(inv, index + 1);
