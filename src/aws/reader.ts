@@ -16,7 +16,6 @@ import {
   paginateListCommands,
 } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import type { SsmPingStatus, TargetHealthState } from "../fleet/types.js";
 import { chunk, dedupeBy, splitStderr, unique } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
 import { call, hasCode } from "./errors.js";
@@ -30,7 +29,9 @@ import type {
   CommandSummary,
   Ec2InstanceSummary,
   InvocationStatus,
+  SsmPingStatus,
   TargetHealthDescription,
+  TargetHealthState,
 } from "./types.js";
 
 export function createReader(c: AwsClients): AwsReader {

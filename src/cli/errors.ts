@@ -30,7 +30,7 @@ export function issueCountLine(issues: InputIssue[]): string {
   return `${plural(errors, "error")}, ${plural(warnings, "warning")}`;
 }
 
-/** The lock error's shape, matched by code so the CLI does not depend on the engine's class. */
+/** `LockHeldError` (cli/lock.ts), matched by code and name so a second copy of the module still matches. */
 function isLockHeld(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === "E_LOCK_HELD" || (err as Error | null)?.name === "LockHeldError";

@@ -29,6 +29,7 @@ export interface Observation {
   ec2?: Record<string, string>;
 }
 
+/** An observation with nothing in it: what decide sees on a tick whose reads failed. */
 export function emptyObservation(at: number): Observation {
   return { at, health: {}, commands: {} };
 }
@@ -41,11 +42,19 @@ export interface AdmissionContext {
   plan: Plan;
   /** Latest connections per instance (may be stale by one poll), when a metric source exists. */
   connections?: Record<string, number>;
+  /** When `connections` was read (clock ms): the capacity check refuses a reading older than maxAge. */
+  connectionsAt?: number;
+  /** Why the latest read of the connections failed, when it did (shown in the hold's reason). */
+  connectionsError?: string;
   /** Instances that stay in service if this one leaves. */
   inServiceAfter: number;
 }
 
-export type AdmissionResult = { admit: true } | { admit: false; reason: string };
+/**
+ * `retryAt`: a hold that clears by itself at that time (displacement pacing): the instance waits,
+ * but no capacity gate is reported and the hold does not count toward `capacityWaitMs`.
+ */
+export type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
 
 /**
  * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to
@@ -94,6 +103,10 @@ export interface DecideContext {
   maxConsecutiveErrors?: number;
   /** The account guard refused the credentials: the run fails before any mutation. */
   guardRefused?: string;
+  /** When `connections` was read (clock ms). */
+  connectionsAt?: number;
+  /** Why the latest connection read failed, if it did. */
+  connectionsError?: string;
 }
 
 export function stepSpec(plan: Plan, step: StepName): StepSpec | null {
@@ -104,9 +117,4 @@ export function stepSpec(plan: Plan, step: StepName): StepSpec | null {
 export function commandDeadline(spec: StepSpec | null, from: number): number {
   const t = spec?.timeoutMs ?? 600_000;
   return from + 2 * t + 60_000;
-}
-
-export function ssmTimeouts(spec: StepSpec): { timeoutSeconds: number; executionTimeoutSeconds: number } {
-  const exec = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
-  return { timeoutSeconds: Math.min(2_592_000, Math.max(30, exec)), executionTimeoutSeconds: exec };
 }

@@ -109,7 +109,7 @@ function skip(i: InstanceRun, reason: string, ctx: DecideContext): StepOut {
   return r;
 }
 
-/** Ask for a command step: `act` groups every instance needing the same step into ≤50-id SendCommands. */
+/** Ask for a command step: `act` groups every instance needing the same step into SendCommands of at most `LIMITS.sendCommandInstanceIds` ids. */
 export function startStep(
   i: InstanceRun,
   step: StepName,
@@ -281,6 +281,18 @@ function afterCommand(i: InstanceRun, step: StepName, ctx: DecideContext): StepO
   return startRegister(i, ctx, `${step} succeeded${cmd}`);
 }
 
+/**
+ * The drain ended with connections still on the instance: they are cut, not shed. Counted from the
+ * latest reading (none without a connection metric); summed when a rollback drains it again.
+ */
+export function withCut(r: StepOut, i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
+  // Only a reading taken during the drain says what is left (observe reads one for it).
+  const fresh = ctx.connectionsAt !== undefined && ctx.connectionsAt >= i.phaseSince;
+  const left = obs.connections?.[i.id] ?? (fresh ? ctx.connections?.[i.id] : undefined);
+  if (left !== undefined) r.inst.cut = (i.cut ?? 0) + left;
+  return r;
+}
+
 function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
   const h = freshHealth(i, obs);
   const late = i.deadline !== undefined && ctx.now > i.deadline;
@@ -289,9 +301,14 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
       .filter((x) => x.d && !GONE.has(x.d.state))
       .map(describe)
       .join(", ");
-    return fail(
+    return withCut(
+      fail(
+        i,
+        `drain did not finish within ${formatDuration(ctx.plan.drain.timeoutMs)}${where ? `: ${where}` : ""}`,
+        ctx,
+      ),
       i,
-      `drain did not finish within ${formatDuration(ctx.plan.drain.timeoutMs)}${where ? `: ${where}` : ""}`,
+      obs,
       ctx,
     );
   };
@@ -311,9 +328,14 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
     !allGone && ctx.drainDone ? ctx.drainDone({ instance: i, connections: conns, now: ctx.now }) : false;
   if (allGone || predicateDone) {
     const why = allGone ? "drained" : `drained (${conns ?? "?"} connections left)`;
-    return i.rollback
-      ? startStep(i, "rollback", "rollingBack", ctx, why)
-      : startStep(i, "deploy", "deploying", ctx, why);
+    return withCut(
+      i.rollback
+        ? startStep(i, "rollback", "rollingBack", ctx, why)
+        : startStep(i, "deploy", "deploying", ctx, why),
+      i,
+      obs,
+      ctx,
+    );
   }
   // Out of rotation (no new connections) but not drained: past drain.timeout it fails and stays out.
   if (late) return timeout();

@@ -166,8 +166,6 @@ export interface Replayed {
   header?: RolloutHeader;
   /** Processes rollwave suspended and has not resumed yet, per group. */
   suspended: Record<string, string[]>;
-  /** The ASG processes rollwave suspended in the run (resumed or not): a resume suspends them again. */
-  everSuspended: Record<string, string[]>;
   end?: { status: RolloutStatus; reason?: string };
 }
 
@@ -175,7 +173,6 @@ export interface Replayed {
 export function replayJournal(records: JournalRecord[]): Replayed {
   let state: EngineState | undefined;
   const suspended: Record<string, string[]> = {};
-  const everSuspended: Record<string, string[]> = {};
   let end: Replayed["end"];
   let header: RolloutHeader | undefined;
   for (const r of records) {
@@ -199,10 +196,8 @@ export function replayJournal(records: JournalRecord[]): Replayed {
         break;
       }
       case "asg":
-        if (r.op === "suspend") {
-          suspended[r.group] = r.processes;
-          everSuspended[r.group] = r.processes;
-        } else delete suspended[r.group];
+        if (r.op === "suspend") suspended[r.group] = r.processes;
+        else delete suspended[r.group];
         break;
       case "resume":
         // The reopened global state (resume clears the pause, acknowledges failures…).
@@ -227,7 +222,7 @@ export function replayJournal(records: JournalRecord[]): Replayed {
     ids: (members.get(w.index) ?? []).sort((a, b) => a.seq - b.seq).map((i) => i.id),
   }));
   state = { ...state, global: { ...state.global, waves } };
-  const out: Replayed = { state, suspended, everSuspended };
+  const out: Replayed = { state, suspended };
   if (header) out.header = header;
   if (end) out.end = end;
   return out;

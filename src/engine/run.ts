@@ -16,7 +16,7 @@ import type { Clock } from "../util/clock.js";
 import type { WavePlan } from "../waves/types.js";
 import { act } from "./act.js";
 import { fleetGroups, resumeProcesses, suspendProcesses } from "./asg.js";
-import { connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";
+import { connectionCapacityCheck, connectionDrainPredicate, connectionTotals } from "./capacity.js";
 import { type Decision, decide, reopen } from "./decide.js";
 import {
   type AdmissionCheck,
@@ -88,7 +88,10 @@ export interface RolloutResult {
   status: RolloutStatus;
   instances: InstanceCounts;
   reason?: string;
-  perInstance: Record<string, { phase: InstancePhase; reason?: string; az: string }>;
+  perInstance: Record<
+    string,
+    { phase: InstancePhase; reason?: string; az: string; displaced?: number; cut?: number }
+  >;
   durationMs: number;
   apiCalls: { total: number; byAction: Record<string, number> };
   /** The finished event as emitted (with any `finishedExtras`). */
@@ -112,11 +115,6 @@ function sleepOrAbort(clock: Clock, ms: number, signal: AbortSignal): Promise<bo
     () => true,
     () => false,
   );
-}
-
-/** Continue the rollout recorded in `o.journal`: same as `runRollout({ ...o, resume: true })`. */
-export function resumeRollout(o: RolloutOptions): Promise<RolloutResult> {
-  return runRollout({ ...o, resume: true });
 }
 
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
@@ -298,6 +296,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       if (error !== undefined) ctx.error = error;
       if (guardRefused !== undefined) ctx.guardRefused = guardRefused;
       if (o.autoApprove) ctx.approval = "auto";
+      if (cache.at !== undefined) ctx.connectionsAt = cache.at;
+      if (cache.error !== undefined) ctx.connectionsError = cache.error;
       let d: Decision;
       try {
         d = decide(state, obs, ctx);
@@ -428,8 +428,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const perInstance: RolloutResult["perInstance"] = {};
   for (const s of plannerSkipped) perInstance[s.id] = { phase: "skipped", reason: s.reason, az: s.az };
   for (const i of Object.values(state.instances)) {
-    perInstance[i.id] =
+    const row: RolloutResult["perInstance"][string] =
       i.reason === undefined ? { phase: i.phase, az: i.az } : { phase: i.phase, reason: i.reason, az: i.az };
+    if (i.displaced !== undefined) row.displaced = i.displaced;
+    if (i.cut !== undefined) row.cut = i.cut;
+    perInstance[i.id] = row;
   }
   const apiCalls = diffCalls(o.aws.calls(), base);
   const durationMs = now() - startedAt;
@@ -442,6 +445,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     durationSeconds: Math.round(durationMs / 100) / 10,
   };
   if (outcome.reason !== undefined) finished.reason = outcome.reason;
+  if (plan.capacity.connections) finished.connections = connectionTotals(state);
   if (o.finishedExtras) {
     try {
       finished = { ...finished, ...(await o.finishedExtras()), type: "rollout.finished" };

@@ -69,6 +69,10 @@ export interface InstanceRun {
    * the capacity floor holds.
    */
   lost?: string;
+  /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
+  displaced?: number;
+  /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */
+  cut?: number;
 }
 
 export interface WaveRun {
@@ -117,6 +121,8 @@ export interface GlobalState {
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
+  /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
+  pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;
   /** Since when admissions are held by a capacity check (for its deadline). */
   heldSince?: number;

@@ -237,15 +237,26 @@ describe("rollwave deploy --simulate", () => {
 
 describe("the throwaway journal of a --simulate run", () => {
   it("is removed after a run that ended, and kept (with the flag to find it) when the run paused", async () => {
-    const before = new Set((await readdir(tmpdir())).filter((d) => d.startsWith("rollwave-sim-")));
-    const done = await cli([...SIM_DEPLOY, "--auto-approve", "--output", "json"]);
-    expect(done.code).toBe(0);
-    const paused = await cli([...SIM_DEPLOY, "--output", "plain"]);
+    // A private TMPDIR: other test files (and other processes) make throwaway journals in the shared
+    // one at the same time, and this test counts what is left behind.
+    const privateTmp = await mkdtemp(join(tmpdir(), "rollwave-tmpdir-"));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    let left: string[];
+    let paused: Awaited<ReturnType<typeof cli>>;
+    try {
+      const done = await cli([...SIM_DEPLOY, "--auto-approve", "--output", "json"]);
+      expect(done.code).toBe(0);
+      paused = await cli([...SIM_DEPLOY, "--output", "plain"]);
+      left = (await readdir(privateTmp)).filter((d) => d.startsWith("rollwave-sim-"));
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+    }
     expect(paused.code).toBe(3);
     const hint = /rollwave resume \S+ --journal-dir (\S+)`/.exec(paused.stderr);
     expect(hint, paused.stderr).not.toBeNull();
-    const left = (await readdir(tmpdir())).filter((d) => d.startsWith("rollwave-sim-") && !before.has(d));
-    expect(left.map((d) => join(tmpdir(), d))).toEqual([hint?.[1]]);
+    expect(left.map((d) => join(privateTmp, d))).toEqual([hint?.[1]]);
     const resumed = await cli([
       "resume",
       ...SIM_DEPLOY.slice(1),

@@ -446,13 +446,15 @@ describe("connection capacity check", () => {
     if (!check) throw new Error("no check");
     const { state } = setup({ n: 2 }, plan);
     state.global.displaced = displaced;
-    const connections: Record<string, number> = { "i-00000": 180, rest: total - 180 };
+    // i-00001 stands for the rest of the fleet.
+    const connections: Record<string, number> = { "i-00000": 180, "i-00001": total - 180 };
     return check({
       instance: state.instances["i-00000"] as InstanceRun,
       state,
       now: NOW,
       plan,
       connections,
+      connectionsAt: NOW,
       inServiceAfter,
     });
   }
@@ -478,6 +480,62 @@ describe("connection capacity check", () => {
       reason: expect.stringMatching(/exceed 3000\/min \(2900 in the last minute\)/),
     });
     expect(verdict(capPlan(3_000), 900, 180_000, [{ at: NOW - 61_000, n: 2_900 }])).toEqual({ admit: true });
+  });
+
+  /** 10 instances, limit 250 at 10% headroom: 9 left in service hold 2,025. */
+  function tenInstances(
+    readings: Record<string, number> | undefined,
+    at: number | undefined = NOW,
+    error?: string,
+  ) {
+    const plan = capPlan(null);
+    const check = connectionCapacityCheck(plan);
+    if (!check) throw new Error("no check");
+    const { state } = setup({ n: 10 }, plan);
+    const ctx: Parameters<typeof check>[0] = {
+      instance: state.instances["i-00000"] as InstanceRun,
+      state,
+      now: NOW,
+      plan,
+      inServiceAfter: 9,
+    };
+    if (readings) ctx.connections = readings;
+    if (at !== undefined) ctx.connectionsAt = at;
+    if (error !== undefined) ctx.connectionsError = error;
+    return check(ctx);
+  }
+  const each = (n: number, count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, k) => [`i-${String(k).padStart(5, "0")}`, n]));
+
+  it("counts an instance without a datapoint at its limit, never as zero", () => {
+    // Control: all 10 report 220 → 2,200 > 2,025 → hold.
+    expect(tenInstances(each(220, 10))).toMatchObject({ admit: false });
+    // Two report nothing: 8 × 220 + 2 × 250 = 2,260 > 2,025 → still hold (counting them as 0 let one out).
+    expect(tenInstances(each(220, 8))).toEqual({
+      admit: false,
+      reason:
+        "capacity: 2260 connections would not fit on 9 instance(s) (2025 with 10% headroom, 2 instance(s) without a datapoint counted at 250)",
+    });
+    // Missing is not "always hold": 8 × 150 + 2 × 250 = 1,700 ≤ 2,025 → admit.
+    expect(tenInstances(each(150, 8))).toEqual({ admit: true });
+  });
+
+  it("holds when there is no reading, or it is older than maxAge, and says why", () => {
+    const fine = each(100, 10);
+    expect(tenInstances(fine, NOW - 120_000)).toEqual({ admit: true });
+    expect(tenInstances(fine, NOW - 120_001)).toEqual({
+      admit: false,
+      reason: "capacity: the connection reading is older than maxAge 2m",
+    });
+    expect(tenInstances(fine, NOW - 200_000, "Throttling: Rate exceeded")).toEqual({
+      admit: false,
+      reason:
+        "capacity: the connection reading is older than maxAge 2m; the metric could not be read: Throttling: Rate exceeded",
+    });
+    expect(tenInstances(undefined, undefined, "AccessDenied")).toEqual({
+      admit: false,
+      reason: "capacity: no connection reading, the metric could not be read: AccessDenied",
+    });
   });
 });
 

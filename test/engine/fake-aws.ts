@@ -70,6 +70,10 @@ export class FakeAws implements MutableAwsConnection {
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
   /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
   loseSendAnswer = 0;
+  /** When set, GetMetricData throws this message. */
+  metricError: string | undefined;
+  /** Clock time of every GetMetricData call. */
+  readonly metricReads: number[] = [];
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -247,6 +251,8 @@ export class FakeAws implements MutableAwsConnection {
     },
     getInstanceMetric: async (q) => {
       this.count("CloudWatch.GetMetricData");
+      this.metricReads.push(this.clock.now());
+      if (this.metricError) throw new Error(this.metricError);
       const out: Record<string, number> = {};
       for (const id of q.instanceIds)
         if (this.connections[id] !== undefined) out[id] = this.connections[id] as number;
@@ -311,8 +317,8 @@ export class FakeAws implements MutableAwsConnection {
       }
       return { commandId: id };
     },
-    cancelCommand: async () => {
-      this.mutate("SSM.CancelCommand", "");
+    cancelCommand: async (commandId, instanceIds) => {
+      this.mutate("SSM.CancelCommand", `${commandId} ${(instanceIds ?? []).join(",")}`);
     },
     suspendProcesses: async (group, processes) => {
       this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);
@@ -321,13 +327,6 @@ export class FakeAws implements MutableAwsConnection {
     resumeProcesses: async (group, processes) => {
       this.mutate("AutoScaling.ResumeProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.delete(p);
-    },
-    putParameter: async () => {
-      this.mutate("SSM.PutParameter", "");
-      return { version: 1 };
-    },
-    deleteParameter: async () => {
-      this.mutate("SSM.DeleteParameter", "");
     },
   };
 

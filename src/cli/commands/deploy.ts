@@ -4,29 +4,11 @@
  * wired to the engine's AbortSignal (the second Ctrl-C falls through to Node's default: exit now).
  */
 import { type Command, Option } from "commander";
+import { OUTPUT_MODES } from "../../report/renderer.js";
 import type { CliIo } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption, parsePositive } from "../options.js";
-import type { VarFlags } from "../plan-input.js";
-import type { TargetFlags } from "../target.js";
+import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
+import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
-
-export type OutputMode = "tty" | "plain" | "json";
-
-export interface DeployFlags extends VarFlags, TargetFlags {
-  yes?: boolean;
-  autoApprove?: boolean;
-  dryRun?: boolean;
-  output?: OutputMode;
-  journalDir?: string;
-  /** resume only: continue although the plan file or variables changed since the journal began. */
-  force?: boolean;
-}
-
-/** tty for a person at a terminal; plain lines for CI (the `CI` variable) and redirected output. */
-export function defaultOutputMode(io: CliIo): OutputMode {
-  const ci = io.env.CI !== undefined && io.env.CI !== "" && io.env.CI !== "false" && io.env.CI !== "0";
-  return io.stdout.isTTY && !ci ? "tty" : "plain";
-}
 
 function addDeployOptions(cmd: Command): Command {
   addVarOptions(cmd);
@@ -35,14 +17,13 @@ function addDeployOptions(cmd: Command): Command {
     .option(
       "--time-scale <n>",
       "with --simulate: simulated seconds per real second (default 60)",
-      parsePositive("--time-scale"),
+      parseTimeScale,
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
     .option("--dry-run", "print every call the rollout would make; changes nothing")
-    .addOption(
-      outputOption(["tty", "plain", "json"], "tty (live view), plain (CI lines) or json (NDJSON events)"),
-    )
+    .option("-v, --verbose", "plain output: also print every instance's phase transitions")
+    .addOption(outputOption([...OUTPUT_MODES], "tty (live view), plain (CI lines) or json (NDJSON events)"))
     .addOption(
       new Option(
         "--journal-dir <dir>",
