@@ -1,7 +1,7 @@
 /**
  * A local lock beside the journal, so two `deploy`/`resume` processes on one machine can never
- * append to the same journal. Created atomically (`wx`). (A fleet-wide lock across machines belongs
- * to the engine, via SSM parameters.)
+ * append to the same journal. Created atomically (`wx`). It guards this machine only: two machines
+ * rolling the same fleet are not prevented.
  *
  * The lock records who holds it — pid, the process's start time, the kernel's boot id, the pid
  * namespace and the host name — because a pid alone lies: rollwave killed as PID 1 in a container

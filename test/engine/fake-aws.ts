@@ -68,12 +68,12 @@ export class FakeAws implements MutableAwsConnection {
   private seq = 0;
   /** Decide the result of a command on an instance (default: success). */
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
+  loseSendAnswer = 0;
   /** When set, GetMetricData throws this message. */
   metricError: string | undefined;
   /** Clock time of every GetMetricData call. */
   readonly metricReads: number[] = [];
-  /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
-  loseSendAnswer = 0;
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -318,8 +318,8 @@ export class FakeAws implements MutableAwsConnection {
       }
       return { commandId: id };
     },
-    cancelCommand: async () => {
-      this.mutate("SSM.CancelCommand", "");
+    cancelCommand: async (commandId, instanceIds) => {
+      this.mutate("SSM.CancelCommand", `${commandId} ${(instanceIds ?? []).join(",")}`);
     },
     suspendProcesses: async (group, processes) => {
       this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);
