@@ -3,12 +3,10 @@
  *   1. flags and plan are checked before anything touches AWS (bad input → exit 2, nothing mutated);
  *   2. the fleet is discovered and the waves planned over a connection chosen by `--dry-run`:
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
- *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
+ *   3. the journal directory is locked, a person confirms (or `--yes`), and only then the engine runs.
+ * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts) and Ctrl-C (signals.ts)
+ * live in their own modules; this file is the story of a deploy.
  */
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
 import { formatDryRun } from "../report/dry-run.js";
@@ -17,18 +15,20 @@ import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
 import { createPlainRenderer } from "../report/plain.js";
 import { createTtyRenderer } from "../report/tty.js";
 import type { RunningSimulator } from "../sim/index.js";
+import type { WavePlan } from "../waves/types.js";
 import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
-import type { CliIo } from "./io.js";
-import { acquireLock } from "./lock.js";
+import { type CliIo, note } from "./io.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
-import { discoverTargetFleet, openTarget } from "./target.js";
+import { claimRunJournal } from "./run-journal.js";
+import { handleInterrupts } from "./signals.js";
+import { openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
-export function simSummary(sim: RunningSimulator): SimSummary {
+function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
   return {
     invariantViolations: m.invariantViolations.length,
@@ -54,23 +54,35 @@ function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
   }
 }
 
-/** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
-async function unfinished(journalFile: string): Promise<"none" | "finished" | "open"> {
-  let text: string;
-  try {
-    text = await readFile(journalFile, "utf8");
-  } catch {
-    return "none";
-  }
-  const { parseJournal, replayJournal } = await import("../engine/index.js");
-  const records = parseJournal(text);
-  if (records.length === 0) return "none";
-  try {
-    const { end } = replayJournal(records);
-    return end && end.status !== "paused" ? "finished" : "open";
-  } catch {
-    return "open"; // unreadable as a rollout: let resume report it rather than deploy overwrite it
-  }
+/** "Roll camera-relay across 1000 instances in 12 waves (aws eu-west-1)? [y/N]": true for yes. */
+async function confirmStart(
+  io: CliIo,
+  command: "deploy" | "resume",
+  name: string,
+  wavePlan: WavePlan,
+  label: string,
+): Promise<boolean> {
+  const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
+  const answer = await ask(
+    io,
+    `${command === "resume" ? "Resume" : "Roll"} ${name} across ${planned} instances in ${wavePlan.waves.length} waves (${label})? [y/N] `,
+    ["yes", "no"] as const,
+    { fallback: "no" },
+  );
+  return answer === "yes";
+}
+
+/** An approval gate asked at the terminal, with the live display paused while it waits. */
+function approvalPrompt(io: CliIo, renderer: Renderer, signal: AbortSignal) {
+  return async (gate: { message: string }): Promise<"approve" | "stop"> => {
+    await renderer.suspend?.();
+    try {
+      const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, { signal });
+      return a ?? "stop";
+    } finally {
+      renderer.resume?.();
+    }
+  };
 }
 
 export async function runDeploy(
@@ -95,139 +107,66 @@ export async function runDeploy(
     autoApprove: flags.autoApprove ?? false,
     forRollout: !flags.dryRun,
   });
-
-  const [{ createAws, createReadOnlyAws }, { planWaves }, engine] = await Promise.all([
-    import("../aws/connect.js"),
-    import("../waves/plan-waves.js"),
+  const [{ prepareRollout }, engine] = await Promise.all([
+    import("../rollout/prepare.js"),
     import("../engine/index.js"),
   ]);
 
   const target = await openTarget(io, plan, flags);
+  const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
   try {
-    // A dry run never holds a writer: the read-only facade has no mutating method at all.
-    const throttles = throttleReporter(target.clock);
-    const mutable: MutableAwsConnection | undefined = flags.dryRun
-      ? undefined
-      : createAws({ ...target.aws, onThrottle: (op) => throttles.onThrottle(op) });
-    const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
-    cleanups.unshift(() => aws.close());
-    const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
-    const wavePlan = planWaves(fleet, plan, { source: file });
-
+    note(io, `discovering the fleet (${target.label})…`);
+    const wiring = { plan, source: file, ...(sim ? { simulator: sim.world } : {}) };
     if (flags.dryRun) {
+      // A dry run never holds a writer: the read-only facade has no mutating method at all.
+      const { aws, fleet, wavePlan } = await prepareRollout({ ...wiring, aws: target.aws, readOnly: true });
+      aws.close();
       const report = engine.previewRollout(plan, fleet, wavePlan);
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
       else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
       return ExitCode.ok;
     }
-    if (!mutable) throw new Error("internal: a mutating run needs a mutable AWS connection");
-
-    const sim = target.sim;
-    if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
-
-    // Journal and lock: with --simulate the fleet lives only in this process, so its journal
-    // defaults to a throwaway directory instead of the project's .rollwave.
-    const tempJournal = !flags.journalDir && sim !== undefined;
-    const journalDir = flags.journalDir
-      ? resolve(io.cwd, flags.journalDir)
-      : tempJournal
-        ? await mkdtemp(join(tmpdir(), "rollwave-sim-"))
-        : resolve(io.cwd, ".rollwave");
-    let keepJournal = !tempJournal;
-    cleanups.push(async () => {
-      if (!keepJournal) await rm(journalDir, { recursive: true, force: true });
+    const throttles = throttleReporter(target.clock);
+    const { aws, fleet, wavePlan } = await prepareRollout({
+      ...wiring,
+      aws: { ...target.aws, onThrottle: (op) => throttles.onThrottle(op) },
     });
-    const dir = join(journalDir, plan.name);
-    await mkdir(dir, { recursive: true });
-    const journalFile = join(dir, "journal.ndjson");
-    const release = await acquireLock(join(dir, "lock"));
-    cleanups.unshift(release);
-    const previous = await unfinished(journalFile);
-    if (o.resume && previous !== "open") {
-      throw new UsageError(
-        previous === "none"
-          ? `no rollout of ${plan.name} to resume in ${dir}`
-          : `the last rollout of ${plan.name} has ended`,
-        "start one with `rollwave deploy`",
-      );
-    }
-    if (!o.resume && previous === "open") {
-      throw new UsageError(
-        `a rollout of ${plan.name} is paused or was interrupted (journal ${journalFile})`,
-        "continue it with `rollwave resume`, or move the journal away to start over",
-      );
-    }
-    const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
-    if (!flags.yes) {
-      const answer = await ask(
-        io,
-        `${command === "resume" ? "Resume" : "Roll"} ${plan.name} across ${planned} instances in ${wavePlan.waves.length} waves (${target.label})? [y/N] `,
-        ["yes", "no"] as const,
-        { fallback: "no" },
-      );
-      if (answer !== "yes") {
-        io.stderr.write("not started: nothing was changed\n");
-        return ExitCode.ok;
-      }
+    cleanups.unshift(() => aws.close());
+
+    const runJournal = await claimRunJournal(io, {
+      planName: plan.name,
+      ...(flags.journalDir ? { journalDir: flags.journalDir } : {}),
+      simulated: sim !== undefined,
+      resume: o.resume,
+    });
+    cleanups.unshift(() => runJournal.release());
+    if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
+      io.stderr.write("not started: nothing was changed\n");
+      return ExitCode.ok;
     }
 
     // Only now that the start is confirmed: a refused start leaves the directory as it was.
-    if (!o.resume && previous === "finished")
-      await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
-    const journal = await engine.openFileJournal(journalFile);
-    cleanups.unshift(() => journal.close());
+    const journal = await runJournal.open();
     const renderer = createRenderer(io, mode, plan.name);
-    const controller = new AbortController();
-    let interrupted = false;
-    const offs: (() => void)[] = [];
-    const force = (signal: "SIGINT" | "SIGTERM") => () => {
-      for (const off of offs.splice(0)) off();
-      io.stderr.write(
-        "\nforced: stopping now; instances in flight stay as they are (`rollwave resume` picks them up)\n",
-      );
-      io.forceExit?.(signal);
-    };
-    const onSignal = () => {
-      interrupted = true;
-      for (const off of offs.splice(0)) off();
-      offs.push(io.onSignal("SIGINT", force("SIGINT")), io.onSignal("SIGTERM", force("SIGTERM")));
-      io.stderr.write(
-        "\ninterrupted: stopping safely — no new instances start, Auto Scaling processes are resumed (Ctrl-C again to force)\n",
-      );
-      controller.abort(new Error("interrupted"));
-    };
-    offs.push(io.onSignal("SIGINT", onSignal), io.onSignal("SIGTERM", onSignal));
-    cleanups.unshift(() => {
-      for (const off of offs.splice(0)) off();
-    });
-
-    const approve = async (gate: { message: string }): Promise<"approve" | "stop"> => {
-      await renderer.suspend?.();
-      try {
-        const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, {
-          signal: controller.signal,
-        });
-        return a ?? "stop";
-      } finally {
-        renderer.resume?.();
-      }
-    };
-
+    const interrupts = handleInterrupts(io);
+    cleanups.unshift(() => interrupts.dispose());
     let result: Awaited<ReturnType<typeof engine.runRollout>>;
     try {
       result = await engine.runRollout({
         plan,
         fleet,
         wavePlan,
-        aws: mutable,
+        aws,
         clock: target.clock,
-        signal: controller.signal,
+        signal: interrupts.signal,
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
         ...(flags.autoApprove ? { autoApprove: true } : {}),
-        ...(interactive && !flags.autoApprove ? { approve } : {}),
+        ...(interactive && !flags.autoApprove
+          ? { approve: approvalPrompt(io, renderer, interrupts.signal) }
+          : {}),
         ...(sim
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),
@@ -237,15 +176,15 @@ export async function runDeploy(
     }
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.
-      keepJournal = true;
-      const dirFlag = tempJournal ? ` --journal-dir ${journalDir}` : "";
-      if (mode !== "json" || interrupted) {
+      runJournal.keep();
+      const dirFlag = runJournal.tempDir ? ` --journal-dir ${runJournal.tempDir}` : "";
+      if (mode !== "json" || interrupts.interrupted) {
         io.stderr.write(
-          `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${journalFile})\n`,
+          `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${runJournal.file})\n`,
         );
       }
     }
-    return exitCodeForStatus(result.status, interrupted);
+    return exitCodeForStatus(result.status, interrupts.interrupted);
   } finally {
     for (const c of cleanups) await c();
   }

@@ -4,8 +4,6 @@
  * ScaledClock with the engine so a 40-minute rollout replays in about a minute.
  */
 import type { AwsOptions } from "../aws/connect.js";
-import type { AwsReader } from "../aws/types.js";
-import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type Clock, ScaledClock, systemClock } from "../util/clock.js";
@@ -99,17 +97,4 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
         : `aws ${region}`,
     close: async () => {},
   };
-}
-
-/** Discover the plan's fleet through `reader` (read-only calls only), marked as simulated when it is. */
-export async function discoverTargetFleet(
-  io: CliIo,
-  target: Target,
-  plan: Plan,
-  reader: AwsReader,
-): Promise<Fleet> {
-  const { discoverFleet } = await import("../fleet/discover.js");
-  note(io, `discovering the fleet (${target.label})…`);
-  const found = await discoverFleet(reader, plan.fleet, { region: target.region });
-  return target.sim ? { ...found, source: "simulator" } : found;
 }

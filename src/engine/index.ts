@@ -2,7 +2,7 @@
  * The rolling deploy engine. The CLI calls:
  *  - `runRollout(o)` for `rollwave deploy`, and with `resume: true` for `rollwave resume`;
  *  - `previewRollout(plan, fleet, wavePlan)` for `deploy --dry-run` (no AWS at all);
- *  - `capacityFloor(fleet, wavePlan)` to hand the simulator the floor the plan declares.
+ * (rollout/prepare.ts computes `capacityFloor(fleet, wavePlan)` and hands it to a simulator.)
  * See docs/engine.md for the state machine, the tick, the policies, the seams and the journal.
  */
 export { capacityFloor, connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";

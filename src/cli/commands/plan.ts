@@ -7,30 +7,34 @@
  * and `--help` start fast and never load them.
  */
 import type { Command } from "commander";
-import type { Fleet } from "../../fleet/types.js";
 import type { Plan } from "../../plan/types.js";
 import { colorEnabled, makeChalk } from "../../report/output.js";
 import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
-import { planWaves } from "../../waves/plan-waves.js";
+import type { PlannedRollout } from "../../rollout/prepare.js";
 import { summarizeFleet } from "../../waves/summary.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
-import type { CliIo } from "../io.js";
+import { type CliIo, note } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption } from "../options.js";
 import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
-import { discoverTargetFleet, openTarget, type TargetFlags } from "../target.js";
+import { openTarget, type TargetFlags } from "../target.js";
 import type { CommandResult } from "./result.js";
 
-export interface FleetFlags extends TargetFlags {
+interface FleetFlags extends TargetFlags {
   inventory?: string;
 }
 
-/** The fleet from an inventory file, or discovered read-only from AWS / the simulator. */
-export async function readFleet(
+/**
+ * The planned rollout over the fleet from an inventory file, or discovered read-only from AWS or
+ * the simulator (the connection has no mutating method), and a label for the preview's header.
+ */
+async function planFromFleet(
   io: CliIo,
   plan: Plan,
+  file: string,
   flags: FleetFlags,
-): Promise<{ fleet: Fleet; label: string; close: () => Promise<void> }> {
+): Promise<{ planned: PlannedRollout; label: string }> {
+  const { planRollout, prepareRollout } = await import("../../rollout/prepare.js");
   if (flags.inventory) {
     if (flags.simulate || flags.endpointUrl) {
       throw new UsageError(
@@ -39,25 +43,22 @@ export async function readFleet(
     }
     const { loadInventory } = await import("../../fleet/inventory.js");
     const fleet = await loadInventory(flags.inventory, plan.fleet);
-    return { fleet, label: `inventory ${flags.inventory}`, close: async () => {} };
+    return { planned: planRollout(plan, fleet, file), label: `inventory ${flags.inventory}` };
   }
-  const { createReadOnlyAws } = await import("../../aws/connect.js");
   const target = await openTarget(io, plan, flags);
-  const aws = createReadOnlyAws(target.aws);
   try {
-    const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
-    return {
-      fleet,
-      label: target.label,
-      close: async () => {
-        aws.close();
-        await target.close();
-      },
-    };
-  } catch (err) {
+    note(io, `discovering the fleet (${target.label})…`);
+    const { aws, ...planned } = await prepareRollout({
+      plan,
+      aws: target.aws,
+      readOnly: true,
+      source: file,
+      ...(target.sim ? { simulator: target.sim.world } : {}),
+    });
     aws.close();
+    return { planned, label: target.label };
+  } finally {
     await target.close();
-    throw err;
   }
 }
 
@@ -76,19 +77,12 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
     .addOption(outputOption(["table", "json"], "table (default) or one JSON document").default("table"))
     .action(async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json" }) => {
       const { plan } = await loadPlanFromFlags(io, file, flags, { requireVars: true });
-      const source = await readFleet(io, plan, flags);
-      try {
-        const wavePlan = planWaves(source.fleet, plan, { source: file });
-        const summary = summarizeFleet(source.fleet, wavePlan, plan.rollout.strategy);
-        const preview = buildPlanPreview(plan, source.fleet, wavePlan, summary);
-        if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
-        else
-          io.stdout.write(
-            formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), source.label),
-          );
-      } finally {
-        await source.close();
-      }
+      const { planned, label } = await planFromFleet(io, plan, file, flags);
+      const { fleet, wavePlan } = planned;
+      const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
+      const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
+      if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
+      else io.stdout.write(formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), label));
       done(ExitCode.ok);
     });
 }
