@@ -97,7 +97,7 @@ export async function runDeploy(
   if (!flags.dryRun && !flags.yes && !interactive) {
     throw new UsageError(
       `${command} changes the fleet and stdin is not a terminal, so rollwave cannot ask for confirmation`,
-      `add --yes to confirm (and --auto-approve to pass approval gates), or preview first with --dry-run`,
+      `add --yes to confirm (and --auto-approve to pass approval gates), or list every call first with --dry-run`,
     );
   }
   const { plan } = await loadPlanFromFlags(io, file, flags, {
@@ -122,7 +122,7 @@ export async function runDeploy(
       // A dry run never holds a writer: the read-only facade has no mutating method at all.
       const { aws, fleet, wavePlan } = await prepareRollout({ ...wiring, aws: target.aws, readOnly: true });
       aws.close();
-      const report = engine.previewRollout(plan, fleet, wavePlan);
+      const report = engine.dryRunRollout(plan, fleet, wavePlan);
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
       else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
       return ExitCode.ok;

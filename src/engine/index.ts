@@ -1,7 +1,7 @@
 /**
  * The rolling deploy engine. The CLI calls:
  *  - `runRollout(o)` for `rollwave deploy`, and with `resume: true` for `rollwave resume`;
- *  - `previewRollout(plan, fleet, wavePlan)` for `deploy --dry-run` (no AWS at all);
+ *  - `dryRunRollout(plan, fleet, wavePlan)` for `deploy --dry-run` (no AWS at all);
  * (rollout/prepare.ts computes `capacityFloor(fleet, wavePlan)` and hands it to a simulator.)
  * See docs/engine.md for the state machine, the tick, the policies, the seams and the journal.
  */
@@ -15,6 +15,7 @@ export type {
   DrainPredicate,
   Observation,
 } from "./decide-context.js";
+export { type DryRunCall, type DryRunReport, type DryRunWave, dryRunRollout } from "./dry-run.js";
 export type * from "./events.js";
 export {
   type Journal,
@@ -25,7 +26,6 @@ export {
   parseJournal,
   replayJournal,
 } from "./journal.js";
-export { type DryRunCall, type DryRunReport, type DryRunWave, previewRollout } from "./preview.js";
 export {
   type FinishedEvent,
   type RolloutOptions,

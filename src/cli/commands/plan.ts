@@ -1,5 +1,6 @@
 /**
- * `rollwave plan <plan>`: the dry-run preview. Discovers the fleet through a read-only AWS
+ * `rollwave plan <plan>`: the preview of the waves (`deploy --dry-run` is the other thing: every
+ * call, engine/dry-run.ts). Discovers the fleet through a read-only AWS
  * connection (no mutating method exists on it) or reads `--inventory`, plans the waves and prints
  * the table, or one JSON document with `--output json`.
  *
