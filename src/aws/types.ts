@@ -3,6 +3,8 @@
  * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
+import { brand, hasBrand } from "../util/brand.js";
+
 export type TargetHealthState =
   | "initial"
   | "healthy"
@@ -179,6 +181,9 @@ export interface MutableAwsConnection extends AwsConnection {
 
 /** An AWS failure as data: operation, code and request id for the report. */
 export class AwsCallError extends Error {
+  static isAwsCallError(e: unknown): e is AwsCallError {
+    return hasBrand(e, "AwsCallError");
+  }
   constructor(
     readonly operation: string,
     readonly code: string,
@@ -188,5 +193,6 @@ export class AwsCallError extends Error {
   ) {
     super(`${operation}: ${code}: ${message}${requestId ? ` (request ${requestId})` : ""}`);
     this.name = "AwsCallError";
+    brand(this, "AwsCallError");
   }
 }

@@ -4,8 +4,12 @@
  * taken over. It guards this machine only: two machines rolling the same fleet are not prevented.
  */
 import { open, readFile, unlink } from "node:fs/promises";
+import { brand, hasBrand } from "../util/brand.js";
 
 export class LockHeldError extends Error {
+  static isLockHeldError(e: unknown): e is LockHeldError {
+    return hasBrand(e, "LockHeldError");
+  }
   readonly code = "E_LOCK_HELD";
   constructor(
     readonly path: string,
@@ -13,6 +17,7 @@ export class LockHeldError extends Error {
   ) {
     super(`another rollwave process (${holder}) holds ${path}`);
     this.name = "LockHeldError";
+    brand(this, "LockHeldError");
   }
 }
 

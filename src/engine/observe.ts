@@ -13,6 +13,7 @@ import type { Plan } from "../plan/types.js";
 import { wantsAdmission } from "./decide.js";
 import type { Observation } from "./decide-context.js";
 import type { EngineState, InstanceRun } from "./state.js";
+import type { WarningCode } from "./warnings.js";
 
 export interface ObserveDeps {
   reader: AwsReader;
@@ -27,7 +28,7 @@ export interface ObserveDeps {
    * says it is drained, or its deregistration delay can be over (not every poll for 300 s).
    */
   drainGate?: { untilConnections: number; drainDelayMs: Record<string, number> };
-  warn: (code: string, message: string) => void;
+  warn: (code: WarningCode, message: string) => void;
 }
 
 /** Connections cache shared across ticks: a metric is read at most once per poll interval. */
@@ -98,7 +99,7 @@ export async function observe(
     try {
       await f();
     } catch (e) {
-      deps.warn("E_OBSERVE", `${what} failed, retrying next tick: ${(e as Error).message}`);
+      deps.warn("W_OBSERVE_FAILED", `${what} failed, retrying next tick: ${(e as Error).message}`);
     }
   };
   for (const arn of groups) {
@@ -178,7 +179,7 @@ async function readConnections(
       cache.values = values;
       cache.at = now;
     } catch (e) {
-      deps.warn("E_OBSERVE", `GetMetricData failed, retrying next tick: ${(e as Error).message}`);
+      deps.warn("W_OBSERVE_FAILED", `GetMetricData failed, retrying next tick: ${(e as Error).message}`);
     }
   }
   if (cache.values && drainingDue) obs.connections = cache.values;

@@ -17,6 +17,7 @@ import type { EventSink, InstanceCounts, InstancePhase, RolloutEvent, RolloutSta
 import { type Journal, replayJournal, slimGlobal } from "./journal.js";
 import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
 import { countInstances, type EngineState, forwardFailures, initialState, isInFlight } from "./state.js";
+import type { WarningCode } from "./warnings.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
 
@@ -88,7 +89,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const base = o.apiCallsSince ?? o.aws.calls();
   const tickMs = o.tickMs ?? 5_000;
   const pollMs = o.pollMs ?? 15_000;
-  const warn = (code: string, message: string) => emit({ type: "warning", at: now(), code, message });
+  const warn = (code: WarningCode, message: string) => emit({ type: "warning", at: now(), code, message });
 
   let state: EngineState;
   let stillOurs: Record<string, string[]> = {};
@@ -321,7 +322,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     try {
       finished = { ...finished, ...(await o.finishedExtras()), type: "rollout.finished" };
     } catch (e) {
-      warn("E_FINISHED_EXTRAS", `could not add run extras: ${(e as Error).message}`);
+      warn("W_EXTRAS_FAILED", `could not add run extras: ${(e as Error).message}`);
     }
   }
   emit(finished);

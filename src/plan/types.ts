@@ -3,6 +3,7 @@
  * Durations are milliseconds, sizes are parsed, variables are interpolated (shell-quoted) into
  * commands. The YAML shape users write is defined by the zod schema in ./schema.ts.
  */
+import { brand, hasBrand } from "../util/brand.js";
 import type { Size } from "../util/size.js";
 
 export interface VarSpec {
@@ -116,9 +117,13 @@ export interface InputIssue {
 
 /** Thrown (or returned) when input is bad: every problem found, not just the first. Exit code 2. */
 export class InputError extends Error {
+  static isInputError(e: unknown): e is InputError {
+    return hasBrand(e, "InputError");
+  }
   readonly code = "E_INPUT";
   constructor(readonly issues: InputIssue[]) {
     super(`${issues.filter((i) => i.severity === "error").length} problem(s) in input`);
     this.name = "InputError";
+    brand(this, "InputError");
   }
 }
