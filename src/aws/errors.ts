@@ -27,7 +27,7 @@ const THROTTLING_CODES = new Set([
  * `retryable` says whether trying again later can succeed (throttling, 5xx, network): the SDK has
  * already retried it, but a reconcile loop may well try again on its next tick.
  */
-export function toAwsCallError(operation: string, error: unknown): AwsCallError {
+function toAwsCallError(operation: string, error: unknown): AwsCallError {
   if (AwsCallError.isAwsCallError(error)) return error;
   const e = (
     typeof error === "object" && error !== null ? error : { message: String(error) }

@@ -51,7 +51,7 @@ export interface TargetHealthDescription {
   description?: string;
 }
 
-export type CommandStatus =
+type CommandStatus =
   | "Pending"
   | "InProgress"
   | "Success"
@@ -86,7 +86,7 @@ export interface AutoScalingGroupSummary {
   instanceIds: string[];
 }
 
-export interface MetricQuery {
+interface MetricQuery {
   namespace: string;
   metricName: string;
   /** Dimension name whose value is the instance id (e.g. `InstanceId`). */

@@ -6,7 +6,7 @@
  */
 import type { CliIo } from "./io.js";
 
-export interface Interrupts {
+interface Interrupts {
   /** Aborted on the first SIGINT/SIGTERM: hand it to the engine and to prompts. */
   signal: AbortSignal;
   /** True once a signal arrived (the CLI then exits 130). */

@@ -33,7 +33,7 @@ export interface Target {
 }
 
 /** The simulator does not check signatures, but the SDK insists on credentials to sign with. */
-export const SIMULATOR_CREDENTIALS = { accessKeyId: "rollwave-sim", secretAccessKey: "rollwave-sim" };
+const SIMULATOR_CREDENTIALS = { accessKeyId: "rollwave-sim", secretAccessKey: "rollwave-sim" };
 
 export const DEFAULT_TIME_SCALE = 60;
 

@@ -11,7 +11,7 @@ import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
-export interface ActDeps {
+interface ActDeps {
   writer: AwsWriter;
   plan: Plan;
   now: () => number;
@@ -20,7 +20,7 @@ export interface ActDeps {
   drainByConnections: boolean;
 }
 
-export interface ActResult {
+interface ActResult {
   state: EngineState;
   events: RolloutEvent[];
   /** Instances whose record changed (journaled after the calls). */

@@ -12,7 +12,7 @@ import type { Plan } from "../plan/types.js";
 import { stepSpec } from "./decide-context.js";
 import type { InstanceRun, StepName } from "./state.js";
 
-export type PlannedCall =
+type PlannedCall =
   | {
       action: "DeregisterTargets" | "RegisterTargets";
       targetGroupArn: string;
@@ -23,7 +23,7 @@ export type PlannedCall =
 /** What a call needs to know about an instance. */
 export type CallSubject = Pick<InstanceRun, "id" | "seq" | "targets" | "need" | "step">;
 
-export interface CallPlan {
+interface CallPlan {
   calls: PlannedCall[];
   /** Instances whose need no call can meet (a command step the plan does not have), with why. */
   refused: { id: string; reason: string }[];

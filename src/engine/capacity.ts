@@ -77,7 +77,7 @@ export function connectionCapacityCheck(plan: Plan): AdmissionCheck | null {
 }
 
 /** Users measure minutes before a deregistered NLB target stops receiving new connections. */
-export const NLB_NEW_CONNECTION_GRACE_MS = 120_000;
+const NLB_NEW_CONNECTION_GRACE_MS = 120_000;
 
 /**
  * Drain is done when the instance's connections fall to `drain.untilConnections` (needs a metric).

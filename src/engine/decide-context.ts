@@ -36,7 +36,7 @@ export interface AdmissionContext {
   inServiceAfter: number;
 }
 
-export type AdmissionResult = { admit: true } | { admit: false; reason: string };
+type AdmissionResult = { admit: true } | { admit: false; reason: string };
 
 /**
  * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to

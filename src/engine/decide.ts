@@ -22,7 +22,7 @@ import {
 
 export { occupancy, wantsAdmission } from "./admit.js";
 
-export interface Decision {
+interface Decision {
   state: EngineState;
   events: RolloutEvent[];
 }

@@ -40,7 +40,7 @@ export type DryRunCall =
       processes: string[];
     };
 
-export interface DryRunWave {
+interface DryRunWave {
   index: number;
   kind: "canary" | "batch";
   instances: PlannedInstance[];

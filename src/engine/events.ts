@@ -128,6 +128,4 @@ export type RolloutEvent =
       sim?: SimSummary;
     };
 
-export type RolloutEventType = RolloutEvent["type"];
-
 export type EventSink = (event: RolloutEvent) => void;

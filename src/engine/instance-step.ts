@@ -13,7 +13,7 @@ import { commandDeadline, type DecideContext, type Observation, stepSpec } from 
 import type { InstancePhase, RolloutEvent } from "./events.js";
 import type { InstanceRun, StepName } from "./state.js";
 
-export interface StepOut {
+interface StepOut {
   inst: InstanceRun;
   events: RolloutEvent[];
 }
@@ -21,7 +21,7 @@ export interface StepOut {
 type Health = { arn: string; d: TargetHealthDescription | undefined };
 
 /** Health of the instance in each of its groups, or undefined when a group was not read this tick. */
-export function freshHealth(i: InstanceRun, obs: Observation): Health[] | undefined {
+function freshHealth(i: InstanceRun, obs: Observation): Health[] | undefined {
   const out: Health[] = [];
   for (const t of i.targets) {
     const g = obs.health[t.arn];
@@ -133,7 +133,7 @@ function startRegister(i: InstanceRun, ctx: DecideContext, detail: string): Step
 }
 
 /** First lines of what a failed command printed, for the failure reason. */
-export function firstLines(text: string | undefined, lines = 3, max = 300): string {
+function firstLines(text: string | undefined, lines = 3, max = 300): string {
   if (!text) return "";
   const t = text.trim().split(/\r?\n/).slice(0, lines).join(" | ");
   return t.length > max ? `${t.slice(0, max)}…` : t;

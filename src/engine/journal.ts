@@ -15,7 +15,7 @@ import type { RolloutStatus } from "./events.js";
 import type { EngineState, GlobalState, InstanceRun, WaveRun } from "./state.js";
 
 /** The global state as journaled: waves without their (static) id lists. */
-export type JournalGlobal = Omit<GlobalState, "waves"> & { waves: Omit<WaveRun, "ids">[] };
+type JournalGlobal = Omit<GlobalState, "waves"> & { waves: Omit<WaveRun, "ids">[] };
 
 export type JournalRecord =
   | { type: "begin"; at: number; name: string; state: EngineState }
@@ -94,7 +94,7 @@ export function slimGlobal(g: GlobalState): JournalGlobal {
   return { ...g, waves: g.waves.map(({ ids: _ids, ...rest }) => rest) };
 }
 
-export interface Replayed {
+interface Replayed {
   state: EngineState;
   /** Processes rollwave suspended and has not resumed yet, per group. */
   suspended: Record<string, string[]>;

@@ -8,7 +8,7 @@ import type { InputIssue } from "./types.js";
 export type PathSegment = string | number;
 
 /** `["steps", "deploy", "commands", 0]` → `steps.deploy.commands[0]`. */
-export function formatPath(path: readonly PathSegment[]): string {
+function formatPath(path: readonly PathSegment[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
@@ -17,7 +17,7 @@ export function formatPath(path: readonly PathSegment[]): string {
   return out;
 }
 
-export interface Located {
+interface Located {
   line: number;
   column: number;
 }

@@ -3,7 +3,7 @@
  * Uses Damerau-style optimal string alignment distance, case-insensitively, so a transposition
  * (`maxUnavialable`) counts as one edit like a typo does.
  */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
   const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>

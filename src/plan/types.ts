@@ -50,11 +50,11 @@ export interface RolloutSpec {
   seed: number;
 }
 
-export type ConnectionSource =
+type ConnectionSource =
   | { kind: "metric"; namespace: string; name: string; dimension: string; statistic: string }
   | { kind: "probe"; command: string };
 
-export interface CapacitySpec {
+interface CapacitySpec {
   connections: {
     source: ConnectionSource;
     perInstanceLimit: number;
@@ -70,7 +70,7 @@ export interface StepSpec {
   timeoutMs: number;
 }
 
-export interface PlanSteps {
+interface PlanSteps {
   /** From `drain.preCommand`: runs before deregistration, e.g. to make the server shed connections. */
   preDrain: StepSpec | null;
   deploy: StepSpec;

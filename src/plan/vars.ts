@@ -15,7 +15,7 @@ import { suggestionHint } from "./suggest.js";
 import type { InputIssue, VarSpec } from "./types.js";
 
 /** One variable value and where it came from, so a bad value is reported at its origin. */
-export interface VarValue {
+interface VarValue {
   name: string;
   value: string;
   /** `--var name` for a flag, or the var file's path. */
@@ -24,7 +24,7 @@ export interface VarValue {
   column?: number;
 }
 
-export interface Collected<T> {
+interface Collected<T> {
   values: T;
   issues: InputIssue[];
 }
@@ -54,7 +54,7 @@ export function parseVarFlags(flags: readonly string[]): Collected<VarValue[]> {
  * A var file is a YAML or JSON map of names to scalar values. Read with the failsafe schema so
  * every scalar stays the text the user wrote (`1.10` stays `1.10`, not the number 1.1).
  */
-export function parseVarFileText(text: string, file: string): Collected<VarValue[]> {
+function parseVarFileText(text: string, file: string): Collected<VarValue[]> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, schema: "failsafe", prettyErrors: false });
   const loc = new Locator(file, doc, lines, text);
@@ -117,12 +117,7 @@ export function readVarFiles(files: readonly string[]): Collected<VarValue[]> {
 }
 
 /** Reports a problem at a place in the plan file (vars.<name>…). */
-export type PlanIssueAt = (
-  path: (string | number)[],
-  message: string,
-  hint?: string,
-  key?: boolean,
-) => InputIssue;
+type PlanIssueAt = (path: (string | number)[], message: string, hint?: string, key?: boolean) => InputIssue;
 
 /**
  * Resolve every declared variable. Later values win: defaults, then var files in order, then
@@ -200,7 +195,7 @@ export function resolveVars(
 }
 
 /** The pattern must match the whole value: `^v\d+$` and `v\d+` mean the same. */
-export function compilePattern(pattern: string): RegExp | undefined {
+function compilePattern(pattern: string): RegExp | undefined {
   try {
     return new RegExp(`^(?:${pattern})$`, "u");
   } catch {
@@ -208,7 +203,7 @@ export function compilePattern(pattern: string): RegExp | undefined {
   }
 }
 
-export interface Interpolated {
+interface Interpolated {
   text: string;
   /** `index`: where the bad reference starts in the command, for a precise column. */
   problems: { message: string; hint?: string; index: number }[];

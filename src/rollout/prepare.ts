@@ -20,11 +20,11 @@ import type { WavePlan } from "../waves/types.js";
 export type CapacityFloor = ReturnType<typeof capacityFloor>;
 
 /** A simulated fleet: it checks the declared floor on its own, every simulated tick. */
-export interface SimulatedFleet {
+interface SimulatedFleet {
   setCapacityFloor(floor: CapacityFloor): void;
 }
 
-export interface PrepareOptions {
+interface PrepareOptions {
   plan: Plan;
   /** Where the AWS calls go (a simulator is just an endpoint here). */
   aws: AwsOptions;
@@ -42,7 +42,7 @@ export interface PlannedRollout {
   floor: CapacityFloor;
 }
 
-export interface PreparedRollout<C extends AwsConnection> extends PlannedRollout {
+interface PreparedRollout<C extends AwsConnection> extends PlannedRollout {
   /** Open: the caller closes it. */
   aws: C;
 }
