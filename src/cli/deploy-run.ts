@@ -7,16 +7,20 @@
  * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts) and Ctrl-C (signals.ts)
  * live in their own modules; this file is the story of a deploy.
  */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
+import type { Fleet } from "../fleet/types.js";
+import type { Plan } from "../plan/types.js";
 import { formatDryRun } from "../report/dry-run.js";
-import { createJsonRenderer } from "../report/json.js";
 import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
-import { createPlainRenderer } from "../report/plain.js";
-import { createTtyRenderer } from "../report/tty.js";
+import { createRenderer, defaultOutputMode } from "../report/renderer.js";
+import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
 import type { WavePlan } from "../waves/types.js";
-import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
+import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import { type CliIo, note } from "./io.js";
@@ -26,11 +30,15 @@ import { claimRunJournal } from "./run-journal.js";
 import { handleInterrupts } from "./signals.js";
 import { openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
+import { rollwaveVersion } from "./version.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
+  const state = sim.state();
   return {
+    duplicateExecutions: state.duplicates.length,
+    intrinsic: intrinsicTotals(state.intrinsic),
     invariantViolations: m.invariantViolations.length,
     cameras: {
       total: m.cameras.total,
@@ -43,14 +51,31 @@ function simSummary(sim: RunningSimulator): SimSummary {
   };
 }
 
-function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
-  switch (mode) {
-    case "json":
-      return createJsonRenderer(io.stdout);
-    case "plain":
-      return createPlainRenderer(io.stdout, { env: io.env, name });
-    case "tty":
-      return createTtyRenderer(io.stdout, { env: io.env, name });
+/** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
+async function planSource(io: CliIo, file: string) {
+  const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
+  try {
+    out.planHash = `sha256:${createHash("sha256")
+      .update(await readFile(resolve(io.cwd, file)))
+      .digest("hex")}`;
+  } catch {
+    // Unreadable as a file here (it was loaded another way): the variables are still compared.
+  }
+  const v = rollwaveVersion();
+  if (v !== "unknown") out.version = v;
+  return out;
+}
+
+/**
+ * The account guard, before a confirmation is asked or a journal written: bad input (exit 2, on
+ * stderr). The engine checks again before its first mutating call.
+ */
+function checkAccountGuard(plan: Plan, fleet: Fleet): void {
+  if (plan.guard.account && fleet.account && fleet.account !== plan.guard.account) {
+    throw new UsageError(
+      `account guard: the credentials are for account ${fleet.account}, the plan (guard.account) is for ${plan.guard.account}; nothing was changed`,
+      "use credentials for that account (--profile, AWS_PROFILE), or correct guard.account in the plan",
+    );
   }
 }
 
@@ -91,7 +116,7 @@ export async function runDeploy(
   flags: DeployFlags,
   o: { resume: boolean },
 ): Promise<ExitCodeValue> {
-  const mode = flags.output ?? defaultOutputMode(io);
+  const mode = flags.output ?? defaultOutputMode(io.stdout, io.env);
   const interactive = io.stdin.isTTY === true;
   const command = o.resume ? "resume" : "deploy";
   if (!flags.dryRun && !flags.yes && !interactive) {
@@ -100,13 +125,14 @@ export async function runDeploy(
       `add --yes to confirm (and --auto-approve to pass approval gates), or list every call first with --dry-run`,
     );
   }
-  const { plan } = await loadPlanFromFlags(io, file, flags, {
+  const loaded = await loadPlanFromFlags(io, file, flags, {
     requireVars: true,
     // A dry run never pauses, so it earns no "cannot be approved" warning.
     nonInteractive: !interactive && !flags.dryRun,
     autoApprove: flags.autoApprove ?? false,
     forRollout: !flags.dryRun,
   });
+  const { plan } = loaded;
   const [{ prepareRollout }, engine] = await Promise.all([
     import("../rollout/prepare.js"),
     import("../engine/index.js"),
@@ -117,14 +143,15 @@ export async function runDeploy(
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
   try {
     note(io, `discovering the fleet (${target.label})…`);
-    const wiring = { plan, source: file, ...(sim ? { simulator: sim.world } : {}) };
+    const wiring = { plan, source: file, locate: loaded.locate, ...(sim ? { simulator: sim.world } : {}) };
     if (flags.dryRun) {
       // A dry run never holds a writer: the read-only facade has no mutating method at all.
       const { aws, fleet, wavePlan } = await prepareRollout({ ...wiring, aws: target.aws, readOnly: true });
       aws.close();
+      checkAccountGuard(plan, fleet);
       const report = engine.dryRunRollout(plan, fleet, wavePlan);
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
-      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
+      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), plan.values));
       return ExitCode.ok;
     }
     const throttles = throttleReporter(target.clock);
@@ -133,6 +160,8 @@ export async function runDeploy(
       aws: { ...target.aws, onThrottle: (op) => throttles.onThrottle(op) },
     });
     cleanups.unshift(() => aws.close());
+    checkAccountGuard(plan, fleet);
+    if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
     const runJournal = await claimRunJournal(io, {
       planName: plan.name,
@@ -148,7 +177,14 @@ export async function runDeploy(
 
     // Only now that the start is confirmed: a refused start leaves the directory as it was.
     const journal = await runJournal.open();
-    const renderer = createRenderer(io, mode, plan.name);
+    const renderer = createRenderer({
+      mode,
+      stdout: io.stdout,
+      env: io.env,
+      name: plan.name,
+      verbose: flags.verbose === true,
+      resumeCommand: resumeCommandLine(file, flags, runJournal.tempDir),
+    });
     const interrupts = handleInterrupts(io);
     cleanups.unshift(() => interrupts.dispose());
     let result: Awaited<ReturnType<typeof engine.runRollout>>;
@@ -163,6 +199,8 @@ export async function runDeploy(
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        source: await planSource(io, file),
+        ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
         ...(interactive && !flags.autoApprove
           ? { approve: approvalPrompt(io, renderer, interrupts.signal) }
@@ -173,6 +211,10 @@ export async function runDeploy(
       });
     } finally {
       await renderer.close();
+    }
+    if (result.status === "failed" && result.reason?.startsWith("account guard")) {
+      // The renderers print to stdout; a refused start is an error the shell should see.
+      io.stderr.write(`error: ${result.reason}\n`);
     }
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.

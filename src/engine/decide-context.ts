@@ -24,6 +24,11 @@ export interface Observation {
   ec2?: Record<string, string>;
 }
 
+/** An observation with nothing in it: what decide sees on a tick whose reads failed. */
+export function emptyObservation(at: number): Observation {
+  return { at, health: {}, commands: {} };
+}
+
 /** Context of an admission decision: the instance about to leave service and the world around it. */
 export interface AdmissionContext {
   instance: InstanceRun;
@@ -32,11 +37,19 @@ export interface AdmissionContext {
   plan: Plan;
   /** Latest connections per instance (may be stale by one poll), when a metric source exists. */
   connections?: Record<string, number>;
+  /** When `connections` was read (clock ms): the capacity check refuses a reading older than maxAge. */
+  connectionsAt?: number;
+  /** Why the latest read of the connections failed, when it did (shown in the hold's reason). */
+  connectionsError?: string;
   /** Instances that stay in service if this one leaves. */
   inServiceAfter: number;
 }
 
-type AdmissionResult = { admit: true } | { admit: false; reason: string };
+/**
+ * `retryAt`: a hold that clears by itself at that time (displacement pacing): the instance waits,
+ * but no capacity gate is reported and the hold does not count toward `capacityWaitMs`.
+ */
+export type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
 
 /**
  * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to
@@ -70,6 +83,25 @@ export interface DecideContext {
   capacityWaitMs: number;
   /** Latest connections per instance (cached by the runner between metric reads). */
   connections?: Record<string, number>;
+  // The runner's side of the world, as inputs: decide is the only writer of rollout state, so every
+  // interrupt, answer, error and guard verdict becomes a journaled decision.
+  /** The stop signal fired (Ctrl-C, SIGTERM…): start nothing new, finish what is in flight, pause. */
+  interrupt?: boolean;
+  /**
+   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (→ aborted) or
+   * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
+   */
+  approval?: "auto" | "approve" | "stop" | "pause";
+  /** An unexpected error since the last decision (see `GlobalState.error`). */
+  error?: string;
+  /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */
+  maxConsecutiveErrors?: number;
+  /** The account guard refused the credentials: the run fails before any mutation. */
+  guardRefused?: string;
+  /** When `connections` was read (clock ms). */
+  connectionsAt?: number;
+  /** Why the latest connection read failed, if it did. */
+  connectionsError?: string;
 }
 
 export function stepSpec(plan: Plan, step: StepName): StepSpec | null {

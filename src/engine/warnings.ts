@@ -14,6 +14,16 @@ export const WARNINGS = {
     "Auto Scaling processes rollwave suspended could not be resumed: the message names the group and processes to resume by hand.",
   W_EXTRAS_FAILED:
     "The extras of `rollout.finished` (such as the simulator's summary) could not be gathered: the rollout's result is unaffected.",
+  W_CAPACITY_BACK: "An instance counted as lost is healthy again: its slot in the window is free.",
+  W_CANARY_REPLACED:
+    "A canary was skipped (gone or not ready): another instance from the same AZ takes its place.",
+  W_LOOP_ERROR:
+    "An error in the loop (a failed read, a journal or reporting failure): nothing new starts, the instances in flight come back, then the run pauses; repeated errors end it.",
+  W_PLAN_CHANGED:
+    "A resume went ahead with --force although the plan, its variables or rollwave's version differ from the journal's.",
+  W_JOURNAL_REPAIRED: "The journal's last line was torn (a crash mid-write) and was dropped before resuming.",
+  W_JOURNAL_END_FAILED:
+    "The end of the rollout could not be written to the journal: its last decision still describes the state, so `resume` re-observes from there.",
 } as const satisfies Record<`W_${string}`, string>;
 
 export type WarningCode = keyof typeof WARNINGS;

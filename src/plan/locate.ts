@@ -8,7 +8,7 @@ import type { InputIssue } from "./types.js";
 export type PathSegment = string | number;
 
 /** `["steps", "deploy", "commands", 0]` → `steps.deploy.commands[0]`. */
-function formatPath(path: readonly PathSegment[]): string {
+export function formatPath(path: readonly PathSegment[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
@@ -17,7 +17,7 @@ function formatPath(path: readonly PathSegment[]): string {
   return out;
 }
 
-interface Located {
+export interface Located {
   line: number;
   column: number;
 }

@@ -12,6 +12,7 @@ import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
 import { capacityFloor } from "../engine/capacity.js";
 import { discoverFleet } from "../fleet/discover.js";
 import type { Fleet } from "../fleet/types.js";
+import { type LoadedPlan, locatePlanIssues } from "../plan/load.js";
 import type { Plan } from "../plan/types.js";
 import { planWaves } from "../waves/plan-waves.js";
 import type { WavePlan } from "../waves/types.js";
@@ -32,6 +33,8 @@ interface PrepareOptions {
   readOnly?: boolean;
   /** The plan file, named in the planner's messages. */
   source?: string;
+  /** Locates the planner's errors in the plan file (`LoadedPlan.locate`), for `file:line:col`. */
+  locate?: LoadedPlan["locate"];
   /** Set when `aws` points at a simulator: the fleet is marked simulated and handed the floor. */
   simulator?: SimulatedFleet;
 }
@@ -47,9 +50,22 @@ interface PreparedRollout<C extends AwsConnection> extends PlannedRollout {
   aws: C;
 }
 
-/** Plan the waves over a fleet already known (discovered, or read from an inventory file). */
-export function planRollout(plan: Plan, fleet: Fleet, source?: string): PlannedRollout {
-  const wavePlan = planWaves(fleet, plan, source === undefined ? {} : { source });
+/**
+ * Plan the waves over a fleet already known (discovered, or read from an inventory file). With
+ * `locate`, the planner's errors (InputError) point at their line and column in `source`.
+ */
+export function planRollout(
+  plan: Plan,
+  fleet: Fleet,
+  source?: string,
+  locate?: LoadedPlan["locate"],
+): PlannedRollout {
+  let wavePlan: WavePlan;
+  try {
+    wavePlan = planWaves(fleet, plan, source === undefined ? {} : { source });
+  } catch (error) {
+    throw source !== undefined && locate ? locatePlanIssues(error, { file: source, locate }) : error;
+  }
   return { fleet, wavePlan, floor: capacityFloor(fleet, wavePlan) };
 }
 
@@ -66,7 +82,7 @@ export async function prepareRollout(o: PrepareOptions): Promise<PreparedRollout
   try {
     const found = await discoverFleet(aws.reader, o.plan.fleet, { region: o.aws.region });
     const fleet: Fleet = o.simulator ? { ...found, source: "simulator" } : found;
-    const planned = planRollout(o.plan, fleet, o.source);
+    const planned = planRollout(o.plan, fleet, o.source, o.locate);
     if (o.simulator && !o.readOnly) o.simulator.setCapacityFloor(planned.floor);
     return { aws, ...planned };
   } catch (error) {

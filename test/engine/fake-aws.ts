@@ -92,6 +92,10 @@ export class FakeAws implements MutableAwsConnection {
   private seq = 0;
   /** Decide the result of a command on an instance (default: success). */
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** When set, GetMetricData throws this message. */
+  metricError: string | undefined;
+  /** Clock time of every GetMetricData call. */
+  readonly metricReads: number[] = [];
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -258,6 +262,8 @@ export class FakeAws implements MutableAwsConnection {
     },
     getInstanceMetric: async (q) => {
       this.count("CloudWatch.GetMetricData");
+      this.metricReads.push(this.clock.now());
+      if (this.metricError) throw new Error(this.metricError);
       const out: Record<string, number> = {};
       for (const id of q.instanceIds)
         if (this.connections[id] !== undefined) out[id] = this.connections[id] as number;

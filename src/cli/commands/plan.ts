@@ -8,7 +8,7 @@
  * and `--help` start fast and never load them.
  */
 import type { Command } from "commander";
-import type { Plan } from "../../plan/types.js";
+import type { LoadedPlan } from "../../plan/load.js";
 import { colorEnabled, makeChalk } from "../../report/output.js";
 import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
 import type { PlannedRollout } from "../../rollout/prepare.js";
@@ -31,8 +31,7 @@ interface FleetFlags extends TargetFlags {
  */
 async function planFromFleet(
   io: CliIo,
-  plan: Plan,
-  file: string,
+  { plan, file, locate }: LoadedPlan,
   flags: FleetFlags,
 ): Promise<{ planned: PlannedRollout; label: string }> {
   const { planRollout, prepareRollout } = await import("../../rollout/prepare.js");
@@ -44,7 +43,7 @@ async function planFromFleet(
     }
     const { loadInventory } = await import("../../fleet/inventory.js");
     const fleet = await loadInventory(flags.inventory, plan.fleet);
-    return { planned: planRollout(plan, fleet, file), label: `inventory ${flags.inventory}` };
+    return { planned: planRollout(plan, fleet, file, locate), label: `inventory ${flags.inventory}` };
   }
   const target = await openTarget(io, plan, flags);
   try {
@@ -54,6 +53,7 @@ async function planFromFleet(
       aws: target.aws,
       readOnly: true,
       source: file,
+      locate,
       ...(target.sim ? { simulator: target.sim.world } : {}),
     });
     aws.close();
@@ -77,8 +77,9 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
   cmd
     .addOption(outputOption(["table", "json"], "table (default) or one JSON document").default("table"))
     .action(async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json" }) => {
-      const { plan } = await loadPlanFromFlags(io, file, flags, { requireVars: true });
-      const { planned, label } = await planFromFleet(io, plan, file, flags);
+      const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
+      const { plan } = loaded;
+      const { planned, label } = await planFromFleet(io, loaded, flags);
       const { fleet, wavePlan } = planned;
       const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
       const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
