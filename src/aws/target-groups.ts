@@ -116,7 +116,7 @@ function toTargetGroup(
 }
 
 /** The load balancer's type when known; otherwise the protocol tells: TCP/UDP/TLS only exist on NLBs. */
-export function groupType(lbType: string | undefined, protocol: string | undefined): TargetGroup["type"] {
+function groupType(lbType: string | undefined, protocol: string | undefined): TargetGroup["type"] {
   if (lbType === "application" || lbType === "network" || lbType === "gateway") return lbType;
   switch (protocol) {
     case "HTTP":

@@ -3,6 +3,8 @@
  * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
+import { brand, hasBrand } from "../util/brand.js";
+
 export type TargetHealthState =
   | "initial"
   | "healthy"
@@ -51,7 +53,7 @@ export interface TargetHealthDescription {
   description?: string;
 }
 
-export type CommandStatus =
+type CommandStatus =
   | "Pending"
   | "InProgress"
   | "Success"
@@ -88,7 +90,7 @@ export interface AutoScalingGroupSummary {
   instanceIds: string[];
 }
 
-export interface MetricQuery {
+interface MetricQuery {
   namespace: string;
   metricName: string;
   /** Dimension name whose value is the instance id (e.g. `InstanceId`). */
@@ -198,6 +200,9 @@ export interface MutableAwsConnection extends AwsConnection {
 
 /** An AWS failure as data: operation, code and request id for the report. */
 export class AwsCallError extends Error {
+  static isAwsCallError(e: unknown): e is AwsCallError {
+    return hasBrand(e, "AwsCallError");
+  }
   constructor(
     readonly operation: string,
     readonly code: string,
@@ -207,5 +212,6 @@ export class AwsCallError extends Error {
   ) {
     super(`${operation}: ${code}: ${message}${requestId ? ` (request ${requestId})` : ""}`);
     this.name = "AwsCallError";
+    brand(this, "AwsCallError");
   }
 }

@@ -18,8 +18,12 @@
 import { readFileSync } from "node:fs";
 import { open, readFile, readlink, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { brand, hasBrand } from "../util/brand.js";
 
 export class LockHeldError extends Error {
+  static isLockHeldError(e: unknown): e is LockHeldError {
+    return hasBrand(e, "LockHeldError");
+  }
   readonly code = "E_LOCK_HELD";
   constructor(
     readonly path: string,
@@ -28,6 +32,7 @@ export class LockHeldError extends Error {
   ) {
     super(`another rollwave process (${holder}) holds ${path}`);
     this.name = "LockHeldError";
+    brand(this, "LockHeldError");
   }
 }
 

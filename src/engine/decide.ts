@@ -160,7 +160,7 @@ function takeInputs(s: EngineState, ctx: DecideContext, events: RolloutEvent[]) 
   events.push({
     type: "warning",
     at: ctx.now,
-    code: "E_LOOP_ERROR",
+    code: "W_LOOP_ERROR",
     message: first
       ? `error: ${ctx.error}; starting nothing new, ${inFlight()} instance(s) in flight come back first, then the rollout pauses`
       : `error (${g.consecutiveErrors} in a row, giving up at ${ctx.maxConsecutiveErrors ?? 5}): ${ctx.error}`,

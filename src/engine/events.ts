@@ -2,6 +2,7 @@
  * Typed, coded events: the only way the engine talks to the outside. Renderers in src/report
  * subscribe to these; nothing in the core prints. Every event carries `at` (epoch ms, clock time).
  */
+import type { WarningCode } from "./warnings.js";
 
 export type InstancePhase =
   | "pending"
@@ -144,7 +145,7 @@ type RolloutEventBody =
        */
       connections?: number;
     }
-  | { type: "warning"; at: number; code: string; message: string }
+  | { type: "warning"; at: number; code: WarningCode; message: string }
   | { type: "aws.throttled"; at: number; operation: string; count: number }
   | {
       type: "rollout.finished";

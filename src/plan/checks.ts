@@ -11,7 +11,7 @@ import type { Locator, PathSegment } from "./locate.js";
 import { commandsAt, durationAt, get, has, recordAt, sizeAt, stringAt } from "./raw.js";
 import type { InputIssue } from "./types.js";
 
-export interface CheckOptions {
+interface CheckOptions {
   nonInteractive?: boolean;
   autoApprove?: boolean;
   /** The plan is about to drive a real (not dry) rollout: problems only a run would hit become errors. */

@@ -10,7 +10,7 @@ import type { Plan, StepSpec, TagSelector, VarSpec } from "./types.js";
 import { interpolate } from "./vars.js";
 
 /** Every default, in one place (docs/plan-format.md lists the same values). */
-export const PLAN_DEFAULTS = {
+const PLAN_DEFAULTS = {
   suspendProcesses: ["AZRebalance", "ReplaceUnhealthy", "Terminate", "ScheduledActions", "InstanceRefresh"],
   notReady: "skip",
   canaryBakeMs: 0,
@@ -136,7 +136,7 @@ export function declaredVars(input: Pick<PlanInput, "vars">): Record<string, Var
  * The default seed: FNV-1a of the plan name, so a plan orders its instances the same way on every
  * run (and `plan` previews the very canaries `deploy` will pick) without the user choosing a seed.
  */
-export function seedFromName(name: string): number {
+function seedFromName(name: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     h ^= name.charCodeAt(i);

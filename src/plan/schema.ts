@@ -10,12 +10,11 @@ import { parseDuration } from "../util/duration.js";
 import { shown } from "../util/quote.js";
 import { parseSize } from "../util/size.js";
 
-export const SIZE_HINT =
-  "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
-export const DURATION_HINT = "write a number with a unit: 500ms, 90s, 5m, 1h30m, 2h, 1d";
+const SIZE_HINT = "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
+const DURATION_HINT = "write a number with a unit: 500ms, 90s, 5m, 1h30m, 2h, 1d";
 
 /** Must stay a safe directory name: the CLI keeps `.rollwave/<name>/journal.ndjson`. */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function size(description: string) {

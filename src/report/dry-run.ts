@@ -7,7 +7,7 @@
  *     SSM.SendCommand          deploy on 20 instances: /opt/relay/bin/install v2.0.0 (timeout 600s)
  */
 import type { ChalkInstance } from "chalk";
-import type { DryRunCall, DryRunReport } from "../engine/preview.js";
+import type { DryRunCall, DryRunReport } from "../engine/dry-run.js";
 import { shortTg } from "../fleet/types.js";
 import { escapeText, quote } from "../util/quote.js";
 
