@@ -97,6 +97,7 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
               conn.headroom === undefined ? PLAN_DEFAULTS.headroom : percentFraction(String(conn.headroom)),
             maxDisplacedPerMinute: conn.maxDisplacedPerMinute ?? null,
             maxAgeMs: dur(conn.maxAge, PLAN_DEFAULTS.connectionsMaxAgeMs),
+            perAz: conn.perAz ?? false,
           }
         : null,
     },

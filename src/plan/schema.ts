@@ -226,6 +226,10 @@ export const planInputSchema = z
             maxAge: duration(
               "Oldest connection reading an instance may be let out on; older or missing → hold. Default 2m.",
             ).optional(),
+            perAz: z.boolean().optional().meta({
+              description:
+                "Check capacity within each AZ for every instance. Default: per AZ for instances in a target group with cross-zone load balancing off (the NLB default), fleet-wide otherwise.",
+            }),
           })
           .optional(),
       })

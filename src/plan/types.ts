@@ -62,6 +62,8 @@ export interface CapacitySpec {
     maxDisplacedPerMinute: number | null;
     /** Oldest connection reading an admission may use, ms (default 2 min): older or none → hold. */
     maxAgeMs: number;
+    /** Check capacity within each AZ for every instance (otherwise only where a group routes per zone). */
+    perAz: boolean;
   } | null;
 }
 

@@ -180,3 +180,44 @@ describe("cut accounting: connections left when a drain ends", () => {
     expect(text).toContain("  connections 240 displaced · 9 cut on 2 instances\n");
   });
 });
+
+describe("capacity guard: per AZ when cross-zone load balancing is off", () => {
+  // 9 instances, 3 per AZ. AZ a's carry 220 each (660), the others 100: fleet-wide 1,260 fits on
+  // 8 × 225 = 1,800, but AZ a's 660 does not fit on its 2 remaining servers (2 × 225 = 450).
+  function heavyA(h: Harness) {
+    for (const [id, i] of h.aws.instances) h.aws.connections[id] = i.az === "eu-west-1a" ? 220 : 100;
+  }
+  const opts = { n: 9, canary: 0, batch: 3, window: 2 };
+  const plan = (perAz = false) =>
+    makePlan({
+      rollout: { canary: null },
+      capacity: { connections: { ...metricConnections(), perAz } },
+    });
+
+  it("with cross-zone off, holds an instance whose AZ could not take its devices", async () => {
+    const h = harness({ ...opts, crossZone: false }, plan());
+    heavyA(h);
+    const r = await drive(h, runRollout(options(h, { capacityWaitMs: 10 * 60_000 })));
+    expect(r.status).toBe("paused");
+    expect(r.reason).toContain(
+      "capacity: 660 connections in eu-west-1a would not fit on the 2 instance(s) left there (450 with 10% headroom; per AZ: cross-zone load balancing off)",
+    );
+    expect(h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets")).toEqual([]);
+  });
+
+  it("control, cross-zone on: the same fleet is checked fleet-wide and rolls through", async () => {
+    const h = harness({ ...opts, crossZone: true }, plan());
+    heavyA(h);
+    const r = await drive(h, runRollout(options(h)));
+    expect(r.status).toBe("succeeded");
+    expect(r.instances.succeeded).toBe(9);
+  });
+
+  it("capacity.connections.perAz forces the per-AZ check even with cross-zone on", async () => {
+    const h = harness({ ...opts, crossZone: true }, plan(true));
+    heavyA(h);
+    const r = await drive(h, runRollout(options(h, { capacityWaitMs: 10 * 60_000 })));
+    expect(r.status).toBe("paused");
+    expect(r.reason).toContain("per AZ: capacity.connections.perAz");
+  });
+});

@@ -29,6 +29,7 @@ export function metricConnections(maxDisplacedPerMinute: number | null = null) {
     headroom: 0.1,
     maxDisplacedPerMinute,
     maxAgeMs: 120_000,
+    perAz: false,
   };
 }
 
@@ -98,6 +99,8 @@ export function makeFleet(
     perAz?: number;
     maxFailed?: number;
     twoGroups?: boolean;
+    /** `load_balancing.cross_zone.enabled` of the groups (default true: capacity is fleet-wide). */
+    crossZone?: boolean;
   },
 ): Setup {
   const azs = o.azs ?? ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
@@ -132,6 +135,7 @@ export function makeFleet(
       loadBalancerArns: [],
       deregistrationDelaySeconds: aws.opts.drainDelayMs / 1000,
       connectionTermination: false,
+      crossZone: o.crossZone ?? true,
       targetCount: o.n,
     })),
     autoScalingGroups: ["relay-asg"],
