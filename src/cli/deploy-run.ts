@@ -18,6 +18,7 @@ import { createPlainRenderer } from "../report/plain.js";
 import { createTtyRenderer } from "../report/tty.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
+import { previewCapacity } from "./commands/plan.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -117,6 +118,8 @@ export async function runDeploy(
 
     if (flags.dryRun) {
       const report = engine.previewRollout(plan, fleet, wavePlan);
+      const capacity = await previewCapacity(plan, fleet, wavePlan, aws.reader, () => target.clock.now());
+      if (capacity) report.capacity = capacity;
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
       else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
       return ExitCode.ok;

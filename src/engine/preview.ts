@@ -9,6 +9,7 @@ import { formatDuration } from "../util/duration.js";
 import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { fleetGroups } from "./asg.js";
 import { capacityFloor } from "./capacity.js";
+import type { CapacityPreview } from "./capacity-preview.js";
 import { ssmTimeouts } from "./decide-context.js";
 
 /** One call the rollout would make. Calls are listed in the order they happen for the wave. */
@@ -61,6 +62,8 @@ export interface DryRunReport {
   /** Waits every instance goes through, in order. */
   perInstance: string[];
   warnings: string[];
+  /** The capacity guard's math per AZ (added by the CLI, which reads the connections). */
+  capacity?: CapacityPreview;
 }
 
 function sendCall(step: "preDrain" | "deploy" | "validate", spec: StepSpec, ids: string[]): DryRunCall[] {

@@ -9,6 +9,7 @@
 import type { ChalkInstance } from "chalk";
 import type { DryRunCall, DryRunReport } from "../engine/preview.js";
 import { shortTg } from "../fleet/types.js";
+import { formatCapacity } from "./preview.js";
 
 const MAX_IDS = 6;
 
@@ -60,6 +61,7 @@ export function formatDryRun(r: DryRunReport, chalk: ChalkInstance): string {
     out.push("", chalk.bold("after the last wave (however the rollout ends)"));
     for (const c of r.after) out.push(`  ${formatDryRunCall(c)}`);
   }
+  if (r.capacity) out.push("", formatCapacity(r.capacity, chalk).trimEnd());
   if (r.skipped.length > 0) {
     out.push("", chalk.bold(`skipped (${r.skipped.length}, never touched)`));
     for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.id}  ${s.az}  ${s.reason}`);

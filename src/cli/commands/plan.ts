@@ -7,12 +7,15 @@
  * and `--help` start fast and never load them.
  */
 import type { Command } from "commander";
+import type { AwsReader } from "../../aws/types.js";
+import type { CapacityPreview } from "../../engine/capacity-preview.js";
 import type { Fleet } from "../../fleet/types.js";
 import type { Plan } from "../../plan/types.js";
 import { colorEnabled, makeChalk } from "../../report/output.js";
 import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
 import { planWaves } from "../../waves/plan-waves.js";
 import { summarizeFleet } from "../../waves/summary.js";
+import type { WavePlan } from "../../waves/types.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
@@ -30,7 +33,14 @@ export async function readFleet(
   io: CliIo,
   plan: Plan,
   flags: FleetFlags,
-): Promise<{ fleet: Fleet; label: string; close: () => Promise<void> }> {
+): Promise<{
+  fleet: Fleet;
+  label: string;
+  close: () => Promise<void>;
+  /** The read-only connection and its clock (absent with --inventory), for the capacity reading. */
+  reader?: AwsReader;
+  now?: () => number;
+}> {
   if (flags.inventory) {
     if (flags.simulate || flags.endpointUrl) {
       throw new UsageError(
@@ -49,6 +59,8 @@ export async function readFleet(
     return {
       fleet,
       label: target.label,
+      reader: aws.reader,
+      now: () => target.clock.now(),
       close: async () => {
         aws.close();
         await target.close();
@@ -81,6 +93,8 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
         const wavePlan = planWaves(source.fleet, plan, { source: file });
         const summary = summarizeFleet(source.fleet, wavePlan, plan.rollout.strategy);
         const preview = buildPlanPreview(plan, source.fleet, wavePlan, summary);
+        const capacity = await previewCapacity(plan, source.fleet, wavePlan, source.reader, source.now);
+        if (capacity) preview.capacity = capacity;
         if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
         else
           io.stdout.write(
@@ -91,4 +105,19 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
       }
       done(ExitCode.ok);
     });
+}
+
+/** The capacity guard's math for the preview: one batched connection read when AWS is at hand. */
+export async function previewCapacity(
+  plan: Plan,
+  fleet: Fleet,
+  wavePlan: WavePlan,
+  reader: AwsReader | undefined,
+  now: (() => number) | undefined,
+): Promise<CapacityPreview | undefined> {
+  if (plan.capacity.connections?.source.kind !== "metric") return undefined;
+  const { capacityPreview, readFleetConnections } = await import("../../engine/capacity-preview.js");
+  const ids = wavePlan.waves.flatMap((w) => w.instances.map((i) => i.id));
+  const reading = reader ? await readFleetConnections(reader, plan, ids, (now ?? Date.now)()) : undefined;
+  return capacityPreview(plan, fleet, wavePlan, reading);
 }
