@@ -104,7 +104,7 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   // 5. Outcome, once nothing is in flight.
   const values = Object.values(s.instances);
   if (!values.some(isInFlight) && admitted === 0) outcome(s, ctx);
-  progress(s, events, now, ctx.connections);
+  progress(s, events, now, ctx);
   return { state: s, events };
 }
 
@@ -265,7 +265,8 @@ function canaryFailures(s: EngineState): { failed: number; size: number } {
   return { failed, size: w.ids.length };
 }
 
-function progress(s: EngineState, events: RolloutEvent[], now: number, connections?: Record<string, number>) {
+function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: DecideContext) {
+  const connections = ctx.connections;
   const phases: Record<string, number> = {};
   let out = 0;
   for (const i of Object.values(s.instances)) {
@@ -284,5 +285,10 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, connectio
     outOfService: out,
   };
   if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
+  const src = ctx.plan.capacity.connections?.source;
+  if (connections && ctx.connectionsAt !== undefined && src?.kind === "metric") {
+    e.connectionsAgeSeconds = Math.round((now - ctx.connectionsAt) / 1000);
+    e.connectionsSource = `${src.namespace}/${src.name} ${src.statistic}`;
+  }
   events.push(e);
 }

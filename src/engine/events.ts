@@ -119,6 +119,9 @@ export type RolloutEvent =
        * during that minute count on both instances. An upper bound, which is what a capacity check wants.
        */
       connections?: number;
+      /** How old that reading is (s), and its source: the guard refuses readings older than maxAge. */
+      connectionsAgeSeconds?: number;
+      connectionsSource?: string;
     }
   | { type: "warning"; at: number; code: string; message: string }
   | { type: "aws.throttled"; at: number; operation: string; count: number }

@@ -96,6 +96,13 @@ describe("capacity guard: readings are never older than maxAge", () => {
       expect(m.at - last).toBeLessThanOrEqual(120_000);
     }
     expect(deregTimes(h, t0).length).toBe(10);
+    // The live view sees where the numbers come from and how old they are.
+    const progress = ofType(h.events, "progress").filter((e) => e.connections !== undefined);
+    expect(progress.length).toBeGreaterThan(0);
+    for (const e of progress) {
+      expect(e.connectionsSource).toBe("CameraRelay/ActiveConnections Maximum");
+      expect(e.connectionsAgeSeconds).toBeLessThanOrEqual(120);
+    }
   });
 });
 
