@@ -1,9 +1,40 @@
 /**
  * The AWS facade the rest of rollwave talks to. Adapters in this folder implement it over the SDK v3
- * clients with pagination, batching (≤50 ids for SendCommand, etc.), client-side rate limits and
+ * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
-import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../fleet/types.js";
+export type TargetHealthState =
+  | "initial"
+  | "healthy"
+  | "unhealthy"
+  | "unhealthy.draining"
+  | "unused"
+  | "draining"
+  | "unavailable";
+
+export type SsmPingStatus = "Online" | "ConnectionLost" | "Inactive" | "Unknown";
+
+/** A target group as discovered (DescribeTargetGroups + its attributes). */
+export interface TargetGroup {
+  arn: string;
+  name: string;
+  /** application (ALB) or network (NLB). */
+  type: "application" | "network" | "gateway" | "unknown";
+  protocol?: string;
+  port?: number;
+  loadBalancerArns: string[];
+  deregistrationDelaySeconds: number;
+  /** NLB `deregistration_delay.connection_termination.enabled`. */
+  connectionTermination: boolean;
+  /**
+   * `load_balancing.cross_zone.enabled` of the group, or of its load balancer when the group uses
+   * the load balancer's configuration; undefined when unknown (then the type's AWS default: off
+   * for a network load balancer, on for an application one).
+   */
+  crossZone?: boolean;
+  /** Total targets registered in the group (all of them, not only the selected fleet). */
+  targetCount: number;
+}
 
 export interface Ec2InstanceSummary {
   id: string;
@@ -115,10 +146,10 @@ export interface TargetRef {
 }
 
 export interface SendCommandRequest {
-  /** At most 50 (the adapter rejects more: group them upstream). */
+  /** At most `LIMITS.sendCommandInstanceIds` (the adapter rejects more: group them upstream). */
   instanceIds: string[];
   commands: string[];
-  /** SSM delivery timeout (`TimeoutSeconds`, 30–2592000). */
+  /** SSM delivery timeout (`TimeoutSeconds`); the adapter clamps both to `LIMITS` (aws/limits.ts). */
   timeoutSeconds: number;
   /** `executionTimeout` parameter of AWS-RunShellScript. */
   executionTimeoutSeconds: number;
@@ -130,12 +161,8 @@ export interface AwsWriter {
   deregisterTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   registerTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   sendCommand(req: SendCommandRequest): Promise<{ commandId: string }>;
-  cancelCommand(commandId: string, instanceIds?: string[]): Promise<void>;
   suspendProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
   resumeProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
-  /** `overwrite: false` is an atomic create-if-absent: it throws `ParameterAlreadyExists`. */
-  putParameter(p: { name: string; value: string; overwrite: boolean }): Promise<{ version: number }>;
-  deleteParameter(name: string): Promise<void>;
 }
 
 /** Counts of API calls made, keyed `Service.Action` (e.g. `ELBv2.DescribeTargetHealth`). */

@@ -5,6 +5,7 @@
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
  *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
  */
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,12 +13,11 @@ import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
 import { formatDryRun } from "../report/dry-run.js";
-import { createJsonRenderer } from "../report/json.js";
-import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
-import { createPlainRenderer } from "../report/plain.js";
-import { createTtyRenderer } from "../report/tty.js";
+import { colorEnabled, makeChalk } from "../report/output.js";
+import { createRenderer, defaultOutputMode } from "../report/renderer.js";
+import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
-import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
+import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { previewCapacity } from "./commands/plan.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
@@ -27,11 +27,15 @@ import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { discoverTargetFleet, openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
+import { rollwaveVersion } from "./version.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
+  const state = sim.state();
   return {
+    duplicateExecutions: state.duplicates.length,
+    intrinsic: intrinsicTotals(state.intrinsic),
     invariantViolations: m.invariantViolations.length,
     cameras: {
       total: m.cameras.total,
@@ -44,15 +48,19 @@ export function simSummary(sim: RunningSimulator): SimSummary {
   };
 }
 
-function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
-  switch (mode) {
-    case "json":
-      return createJsonRenderer(io.stdout);
-    case "plain":
-      return createPlainRenderer(io.stdout, { env: io.env, name });
-    case "tty":
-      return createTtyRenderer(io.stdout, { env: io.env, name });
+/** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
+async function planSource(io: CliIo, file: string) {
+  const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
+  try {
+    out.planHash = `sha256:${createHash("sha256")
+      .update(await readFile(resolve(io.cwd, file)))
+      .digest("hex")}`;
+  } catch {
+    // Unreadable as a file here (it was loaded another way): the variables are still compared.
   }
+  const v = rollwaveVersion();
+  if (v !== "unknown") out.version = v;
+  return out;
 }
 
 /** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
@@ -80,7 +88,7 @@ export async function runDeploy(
   flags: DeployFlags,
   o: { resume: boolean },
 ): Promise<ExitCodeValue> {
-  const mode = flags.output ?? defaultOutputMode(io);
+  const mode = flags.output ?? defaultOutputMode(io.stdout, io.env);
   const interactive = io.stdin.isTTY === true;
   const command = o.resume ? "resume" : "deploy";
   if (!flags.dryRun && !flags.yes && !interactive) {
@@ -128,6 +136,7 @@ export async function runDeploy(
 
     const sim = target.sim;
     if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
+    if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
     // Journal and lock: with --simulate the fleet lives only in this process, so its journal
     // defaults to a throwaway directory instead of the project's .rollwave.
@@ -180,7 +189,14 @@ export async function runDeploy(
       await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
-    const renderer = createRenderer(io, mode, plan.name);
+    const renderer = createRenderer({
+      mode,
+      stdout: io.stdout,
+      env: io.env,
+      name: plan.name,
+      verbose: flags.verbose === true,
+      resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+    });
     const controller = new AbortController();
     let interrupted = false;
     const offs: (() => void)[] = [];
@@ -229,6 +245,8 @@ export async function runDeploy(
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        source: await planSource(io, file),
+        ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
         ...(interactive && !flags.autoApprove ? { approve } : {}),
         ...(sim

@@ -1,7 +1,7 @@
 /**
  * A local lock beside the journal, so two `deploy`/`resume` processes on one machine can never
  * append to the same journal. Created atomically (`wx`); a lock whose process is gone is stale and
- * taken over. (A fleet-wide lock across machines belongs to the engine, via SSM parameters.)
+ * taken over. It guards this machine only: two machines rolling the same fleet are not prevented.
  */
 import { open, readFile, unlink } from "node:fs/promises";
 

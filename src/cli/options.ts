@@ -39,6 +39,10 @@ export function addAwsOptions(cmd: Command): Command {
       "--endpoint-url <url>",
       "send every AWS call to this endpoint (e.g. a `rollwave sim` started elsewhere)",
     )
+    .option(
+      "--sim-clock",
+      "wait on the scaled clock of the `rollwave sim` at --endpoint-url / AWS_ENDPOINT_URL (env: ROLLWAVE_SIM_CLOCK=1)",
+    )
     .option("--seed <n>", "simulator seed (with --simulate)", parseInteger("--seed", 0, 2 ** 32 - 1));
 }
 

@@ -20,6 +20,8 @@ export interface TargetFlags {
   endpointUrl?: string;
   seed?: number;
   timeScale?: number;
+  /** `--sim-clock` (or ROLLWAVE_SIM_CLOCK=1): follow the clock of the standalone simulator at the endpoint. */
+  simClock?: boolean;
 }
 
 export interface Target {
@@ -43,6 +45,12 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
   if (flags.simulate) {
     if (flags.endpointUrl) {
       throw new UsageError("--simulate and --endpoint-url both choose where AWS calls go", "use one of them");
+    }
+    if (flags.simClock) {
+      throw new UsageError(
+        "--sim-clock follows a standalone `rollwave sim`; --simulate already shares its simulator's clock",
+        "drop --sim-clock, or point --endpoint-url at a running `rollwave sim` instead of --simulate",
+      );
     }
     note(io, "starting the simulator…");
     const { startSimulator } = await import("../sim/index.js");
@@ -83,14 +91,16 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
       "it seeds the simulated fleet; drop it for real AWS",
     );
   }
+  const clock =
+    flags.simClock || io.env.ROLLWAVE_SIM_CLOCK === "1" ? await followSimClock(io, flags) : systemClock;
   return {
     aws: {
       region,
       ...(flags.profile ? { profile: flags.profile } : {}),
       ...(flags.endpointUrl ? { endpointUrl: flags.endpointUrl } : {}),
-      clock: systemClock,
+      clock,
     },
-    clock: systemClock,
+    clock,
     region,
     label: flags.endpointUrl
       ? `endpoint ${flags.endpointUrl}`
@@ -99,6 +109,32 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
         : `aws ${region}`,
     close: async () => {},
   };
+}
+
+/**
+ * `--sim-clock`: run on the scaled clock a standalone `rollwave sim` advertises on /_sim/clock, so a
+ * CLI started (or resumed) in another process waits in simulated time, as `--simulate` does in-process.
+ */
+async function followSimClock(io: CliIo, flags: TargetFlags): Promise<Clock> {
+  const source = flags.simClock ? "--sim-clock" : "ROLLWAVE_SIM_CLOCK=1";
+  const endpoint = flags.endpointUrl ?? io.env.AWS_ENDPOINT_URL;
+  if (!endpoint) {
+    throw new UsageError(
+      `${source} follows the clock of a standalone simulator, but no endpoint is set`,
+      "start `rollwave sim` and pass its address with --endpoint-url (or AWS_ENDPOINT_URL)",
+    );
+  }
+  const { FollowingClock } = await import("../util/following-clock.js");
+  try {
+    const clock = await FollowingClock.follow(endpoint);
+    note(io, `following the simulator's clock at ${endpoint} (x${clock.scale})`);
+    return clock;
+  } catch (err) {
+    throw new UsageError(
+      `${source}: ${err instanceof Error ? err.message : String(err)}`,
+      "start `rollwave sim` first (it serves /_sim/clock), or drop --sim-clock / ROLLWAVE_SIM_CLOCK for real time",
+    );
+  }
 }
 
 /** Discover the plan's fleet through `reader` (read-only calls only), marked as simulated when it is. */

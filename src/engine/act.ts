@@ -1,13 +1,14 @@
 /**
  * Act: turn the instances' `need`s into batched AWS writes and record their outcome.
  *  - one DeregisterTargets / RegisterTargets per target group for every instance moving together;
- *  - one SendCommand per step per ≤50 instances that became ready together.
+ *  - one SendCommand per step per `LIMITS.sendCommandInstanceIds` (50) instances ready together.
  * A failed call leaves the `need` in place: the next tick retries it (and after repeated errors the
  * instance is checked against EC2, then failed with the error as its reason).
  */
+import { LIMITS, ssmTimeouts } from "../aws/limits.js";
 import type { AwsWriter, TargetRef } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
-import { ssmTimeouts, stepSpec } from "./decide-context.js";
+import { stepSpec } from "./decide-context.js";
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
@@ -28,8 +29,6 @@ export interface ActResult {
   changed: InstanceRun[];
   calls: number;
 }
-
-const MAX_IDS = 50;
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -80,8 +79,8 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   for (const [step, insts] of cmds) {
     const spec = stepSpec(deps.plan, step);
     insts.sort((a, b) => a.seq - b.seq);
-    for (let k = 0; k < insts.length; k += MAX_IDS) {
-      const ids = insts.slice(k, k + MAX_IDS).map((i) => i.id);
+    for (let k = 0; k < insts.length; k += LIMITS.sendCommandInstanceIds) {
+      const ids = insts.slice(k, k + LIMITS.sendCommandInstanceIds).map((i) => i.id);
       if (!spec) {
         for (const id of ids) cmdErrors.set(id, `the plan has no ${step} step`);
         continue;
@@ -92,8 +91,8 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
           .sendCommand({
             instanceIds: ids,
             commands: spec.commands,
-            ...ssmTimeouts(spec),
-            comment: `rollwave ${deps.plan.name} ${step}`.slice(0, 100),
+            ...ssmTimeouts(spec.timeoutMs),
+            comment: `rollwave ${deps.plan.name} ${step}`,
           })
           .then(({ commandId }) => {
             for (const id of ids) sent.set(id, commandId);

@@ -2,12 +2,14 @@
  * Capacity: the floor a plan declares (handed to the simulator, which checks it independently),
  * the connection-capacity admission check and the connection-aware drain predicate.
  */
-import type { Fleet, TargetGroup } from "../fleet/types.js";
+import type { TargetGroup } from "../aws/types.js";
+import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import type { WavePlan } from "../waves/types.js";
 import type { AdmissionCheck, DrainPredicate } from "./decide-context.js";
 import type { ConnectionTotals, InstancePhase } from "./events.js";
+import { paceVerdict } from "./pacing.js";
 import { type EngineState, type InstanceRun, occupiesSlot } from "./state.js";
 
 /**
@@ -138,9 +140,10 @@ export function azLoad(
  * where the load sums every instance's latest reading, and an instance that carries devices but has
  * no datapoint counts at `perInstanceLimit`. It fails safe: with no reading, or one older than
  * `maxAge` (the read failed, or none was made), it holds, with the reason. With
- * `maxDisplacedPerMinute`, the connections displaced over the last minute plus this instance's
- * (its limit when it has no datapoint) must stay under it (the first instance of a quiet minute is
- * always admitted, so a single large instance cannot block the rollout forever).
+ * `maxDisplacedPerMinute`, departures are paced by a token bucket refilled every second and never
+ * exceed the budget over any 60 s (pacing.ts; an instance with no datapoint is charged its limit;
+ * the first instance of a quiet minute is always admitted, so a single large instance cannot block
+ * the rollout forever).
  * Worked example: 1,000 instances × limit 300 × (1 − 0.1) = 270,000 ≥ 180,000 → admit; with 660
  * left in service 660 × 270 = 178,200 < 180,000 → hold. Missing data: 10 instances, 8 report 150,
  * 2 report nothing → load 8 × 150 + 2 × 250 = 1,700 ≤ 9 × 225 = 2,025 → admit; 8 report 220 →
@@ -196,15 +199,13 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
       };
     }
     if (c.maxDisplacedPerMinute !== null) {
-      const mine = conns[ctx.instance.id] ?? c.perInstanceLimit;
-      const recent = ctx.state.global.displaced.filter((d) => d.at > ctx.now - 60_000);
-      const sum = recent.reduce((a, d) => a + d.n, 0);
-      if (recent.length > 0 && sum + mine > c.maxDisplacedPerMinute) {
-        return {
-          admit: false,
-          reason: `capacity: displacing ${mine} more connections would exceed ${c.maxDisplacedPerMinute}/min (${sum} in the last minute)`,
-        };
-      }
+      const p = paceVerdict(
+        ctx.state.global,
+        ctx.now,
+        conns[ctx.instance.id] ?? c.perInstanceLimit,
+        c.maxDisplacedPerMinute,
+      );
+      if (!p.admit) return p;
     }
     return { admit: true };
   };

@@ -24,6 +24,7 @@ export interface Observation {
   ec2?: Record<string, string>;
 }
 
+/** An observation with nothing in it: what decide sees on a tick whose reads failed. */
 export function emptyObservation(at: number): Observation {
   return { at, health: {}, commands: {} };
 }
@@ -44,7 +45,11 @@ export interface AdmissionContext {
   inServiceAfter: number;
 }
 
-export type AdmissionResult = { admit: true } | { admit: false; reason: string };
+/**
+ * `retryAt`: a hold that clears by itself at that time (displacement pacing): the instance waits,
+ * but no capacity gate is reported and the hold does not count toward `capacityWaitMs`.
+ */
+export type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
 
 /**
  * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to
@@ -78,6 +83,21 @@ export interface DecideContext {
   capacityWaitMs: number;
   /** Latest connections per instance (cached by the runner between metric reads). */
   connections?: Record<string, number>;
+  // The runner's side of the world, as inputs: decide is the only writer of rollout state, so every
+  // interrupt, answer, error and guard verdict becomes a journaled decision.
+  /** The stop signal fired (Ctrl-C, SIGTERM…): start nothing new, finish what is in flight, pause. */
+  interrupt?: boolean;
+  /**
+   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (→ aborted) or
+   * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
+   */
+  approval?: "auto" | "approve" | "stop" | "pause";
+  /** An unexpected error since the last decision (see `GlobalState.error`). */
+  error?: string;
+  /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */
+  maxConsecutiveErrors?: number;
+  /** The account guard refused the credentials: the run fails before any mutation. */
+  guardRefused?: string;
   /** When `connections` was read (clock ms). */
   connectionsAt?: number;
   /** Why the latest connection read failed, if it did. */
@@ -92,9 +112,4 @@ export function stepSpec(plan: Plan, step: StepName): StepSpec | null {
 export function commandDeadline(spec: StepSpec | null, from: number): number {
   const t = spec?.timeoutMs ?? 600_000;
   return from + 2 * t + 60_000;
-}
-
-export function ssmTimeouts(spec: StepSpec): { timeoutSeconds: number; executionTimeoutSeconds: number } {
-  const exec = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
-  return { timeoutSeconds: Math.min(2_592_000, Math.max(30, exec)), executionTimeoutSeconds: exec };
 }

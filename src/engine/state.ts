@@ -56,6 +56,12 @@ export interface InstanceRun {
   ec2Checked?: boolean;
   actErrors: number;
   lastError?: string;
+  /**
+   * Capacity lost while the rollout runs: a pending or finished instance seen not healthy (terminated,
+   * unhealthy, deregistered by someone). It takes a slot in the window until seen healthy again, so
+   * the capacity floor holds.
+   */
+  lost?: string;
   /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
   displaced?: number;
   /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */
@@ -97,10 +103,19 @@ export interface GlobalState {
     /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
     approval: "none" | "waiting" | "approved";
     nextBakeCheckAt?: number;
+    /**
+     * Last time the bake had evidence: every canary instance observed healthy in all its groups and
+     * the alarms read (none firing). The bake passes only with evidence from its end or later.
+     */
+    evidenceAt?: number;
+    /** Skipped canary instances already replaced (or found irreplaceable), so each is handled once. */
+    replaced?: string[];
   };
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
+  /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
+  pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;
   /** Since when admissions are held by a capacity check (for its deadline). */
   heldSince?: number;
@@ -108,10 +123,18 @@ export interface GlobalState {
   /** Set once: the rollout is over (the runner stops ticking). */
   outcome?: { status: RolloutStatus; reason?: string };
   /** Set when the rollout must stop and wait for `rollwave resume` (approval in CI, failure pause). */
-  pausedFor?: "approval" | "failures" | "capacity" | "interrupted";
+  pausedFor?: "approval" | "failures" | "capacity" | "interrupted" | "error";
   lastProgressKey?: string;
   /** The AbortSignal fired: start nothing new, let in-flight instances finish, then pause. */
   interrupted?: boolean;
+  /**
+   * An unexpected error happened in the loop (a thrown exception, a journal write that failed, an AWS
+   * call outside the per-instance retries): like an interrupt, nothing new starts, instances in flight
+   * come back within their deadlines, then the run pauses with this reason. Sticky until `resume`.
+   */
+  error?: { reason: string; at: number };
+  /** Ticks in a row that reported an error: past `maxConsecutiveErrors` the run gives up (pauses). */
+  consecutiveErrors?: number;
 }
 
 export interface EngineState {
@@ -127,7 +150,12 @@ export function isInFlight(i: InstanceRun): boolean {
 
 /** Counts against maxUnavailable: in flight, or failed/lost while out of service. */
 export function occupiesSlot(i: InstanceRun): boolean {
-  return i.out || IN_FLIGHT.has(i.phase);
+  return i.out || IN_FLIGHT.has(i.phase) || i.lost !== undefined;
+}
+
+/** Nothing new may start: interrupted, or an unexpected error was reported. */
+export function stopsNewWork(g: GlobalState): boolean {
+  return g.interrupted === true || g.error !== undefined;
 }
 
 export function isSettled(i: InstanceRun): boolean {

@@ -12,8 +12,9 @@
  *               (the sliding window can overlap a wave with the tail of the previous one).
  */
 import type { ChalkInstance } from "chalk";
+import type { TargetGroup } from "../aws/types.js";
 import type { BindingLimit, CapacityPreview } from "../engine/capacity-preview.js";
-import type { Fleet, TargetGroup } from "../fleet/types.js";
+import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import type { FleetSummary, PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { formatTable } from "./table.js";

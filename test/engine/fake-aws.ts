@@ -296,9 +296,6 @@ export class FakeAws implements MutableAwsConnection {
       this.commands.set(id, { req, invocations });
       return { commandId: id };
     },
-    cancelCommand: async () => {
-      this.mutate("SSM.CancelCommand", "");
-    },
     suspendProcesses: async (group, processes) => {
       this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.add(p);
@@ -306,13 +303,6 @@ export class FakeAws implements MutableAwsConnection {
     resumeProcesses: async (group, processes) => {
       this.mutate("AutoScaling.ResumeProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.delete(p);
-    },
-    putParameter: async () => {
-      this.mutate("SSM.PutParameter", "");
-      return { version: 1 };
-    },
-    deleteParameter: async () => {
-      this.mutate("SSM.DeleteParameter", "");
     },
   };
 

@@ -263,6 +263,11 @@ export function fakeWorld(): FakeWorld {
       if (!p) throw new SimApiError("ParameterNotFound", "");
       return p;
     },
+    getParameterHistory(q) {
+      const p = params.get(q.name);
+      if (!p) throw new SimApiError("ParameterNotFound", "");
+      return { items: [p] };
+    },
     deleteParameter(name) {
       if (!params.delete(name)) throw new SimApiError("ParameterNotFound", "");
     },
@@ -366,7 +371,17 @@ export function fakeWorld(): FakeWorld {
     setCapacityFloor(floor: CapacityFloor | null) {
       record("setCapacityFloor", floor);
     },
-    state: () => ({ now: world.now, instances: [], targetGroups: [], autoScalingGroups: [] }),
+    state: () => ({
+      now: world.now,
+      instances: [],
+      targetGroups: [],
+      autoScalingGroups: [],
+      executions: [],
+      duplicates: [],
+      intrinsic: [],
+      drainThreshold: 0,
+    }),
+    setDrainThreshold() {},
     metrics: () => ({
       now: world.now,
       cameras: {
