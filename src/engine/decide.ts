@@ -15,6 +15,7 @@ import { shortTg } from "../fleet/types.js";
 import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
 import type { DecideContext, Observation } from "./decide-context.js";
+import { devicesGate } from "./devices-gate.js";
 import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, freshHealth, stepInstance } from "./instance-step.js";
@@ -107,12 +108,13 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   canaryGates(s, ctx, events);
   if (g.outcome) return { state: s, events };
 
-  // 4. Admissions.
+  // 4. Admissions (held while the fleet's connected devices are below health.connectedDevices).
+  const devicesLow = devicesGate(s, ctx, events);
   const admitted = stopsNewWork(g)
     ? 0
     : g.mode === "rollingBack"
       ? admitRollback(s, ctx, events)
-      : g.mode === "running"
+      : g.mode === "running" && !devicesLow
         ? admitForward(s, ctx, events)
         : 0;
 

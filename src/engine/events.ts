@@ -32,7 +32,7 @@ export const IN_FLIGHT_PHASES: ReadonlySet<InstancePhase> = new Set<InstancePhas
 
 export type RolloutStatus = "succeeded" | "failed" | "rolled-back" | "paused" | "aborted";
 
-export type GateKind = "bake" | "approval" | "capacity" | "alarms" | "window";
+export type GateKind = "bake" | "approval" | "capacity" | "alarms" | "window" | "connectedDevices";
 
 export interface InstanceCounts {
   total: number;

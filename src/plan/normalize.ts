@@ -112,6 +112,12 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
       targetHealthyTimeoutMs: dur(input.health?.targetHealthy?.timeout, PLAN_DEFAULTS.targetHealthyTimeoutMs),
       stableForMs: dur(input.health?.stableFor, PLAN_DEFAULTS.stableForMs),
       alarms: input.health?.alarms ?? [],
+      connectedDevices: input.health?.connectedDevices
+        ? {
+            atLeast: percentFraction(String(input.health.connectedDevices.atLeast)),
+            withinMs: dur(input.health.connectedDevices.within, 5 * 60_000),
+          }
+        : null,
     },
   };
 }

@@ -102,6 +102,8 @@ export interface Plan {
     targetHealthyTimeoutMs: number;
     stableForMs: number;
     alarms: string[];
+    /** Fleet connectivity gate: `atLeast` is a fraction (0..1) of the devices connected at the start. */
+    connectedDevices: { atLeast: number; withinMs: number } | null;
   };
 }
 

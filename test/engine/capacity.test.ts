@@ -228,3 +228,59 @@ describe("capacity guard: per AZ when cross-zone load balancing is off", () => {
     expect(r.reason).toContain("per AZ: capacity.connections.perAz");
   });
 });
+
+describe("fleet connectivity gate: health.connectedDevices", () => {
+  // 6 instances × 100 devices; the bar is 99% of 600 = 594. The canary's 100 devices leave when it
+  // is deregistered; whether they come back elsewhere decides the rollout.
+  const gated = () =>
+    makePlan({
+      capacity: { connections: metricConnections() },
+      health: { connectedDevices: { atLeast: 0.99, withinMs: 120_000 } },
+    });
+  /** Devices of a deregistered instance reconnect `reconnectMs` later on the least-loaded routed one (never with null). */
+  function run(reconnectMs: number | null) {
+    const h = harness({ n: 6, canary: 1, batch: 2, window: 2 }, gated());
+    setAll(h, 100);
+    const moved = new Set<string>();
+    const waiting: { n: number; at: number }[] = [];
+    const r = drive(h, runRollout(options(h)), (t) => {
+      const group = h.aws.groups.get(TG_A) ?? new Map();
+      for (const [id, tg] of group) {
+        if (tg.deregisteredAt !== undefined && !moved.has(id)) {
+          moved.add(id);
+          if (reconnectMs !== null) waiting.push({ n: h.aws.connections[id] ?? 0, at: t + reconnectMs });
+          h.aws.connections[id] = 0;
+        }
+      }
+      for (const w of waiting.filter((x) => x.at <= t)) {
+        const routed = [...group].filter(([, tg]) => tg.deregisteredAt === undefined).map(([id]) => id);
+        routed.sort((a, b) => (h.aws.connections[a] ?? 0) - (h.aws.connections[b] ?? 0));
+        const to = routed[0];
+        if (!to) continue;
+        h.aws.connections[to] = (h.aws.connections[to] ?? 0) + w.n;
+        waiting.splice(waiting.indexOf(w), 1);
+      }
+    });
+    return { h, r };
+  }
+
+  it("holds the rest of the fleet and runs the failure action when devices do not come back", async () => {
+    const { h, r: pending } = run(null);
+    const r = await pending;
+    expect(r.status).toBe("paused");
+    expect(r.reason).toMatch(
+      /connected devices did not recover within 2m: 500 devices connected, 594 needed/,
+    );
+    // Only the canary ever left service.
+    const dereg = h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets");
+    expect(dereg.every((m) => m.detail.endsWith(" i-00000"))).toBe(true);
+    expect(ofType(h.events, "gate.waiting").some((e) => e.gate === "connectedDevices")).toBe(true);
+  });
+
+  it("control: when the devices reconnect within the deadline, the gate passes and the rollout goes on", async () => {
+    const { h, r: pending } = run(60_000);
+    const r = await pending;
+    expect(ofType(h.events, "gate.passed").some((e) => e.gate === "connectedDevices")).toBe(true);
+    expect(r.status).toBe("succeeded");
+  });
+});

@@ -65,7 +65,7 @@ export function makePlan(over: DeepPartial<Plan> = {}): Plan {
       validate: null,
       rollback: { commands: ["rollback"], timeoutMs: 300_000 },
     },
-    health: { targetHealthyTimeoutMs: 300_000, stableForMs: 30_000, alarms: [] },
+    health: { targetHealthyTimeoutMs: 300_000, stableForMs: 30_000, alarms: [], connectedDevices: null },
   };
   return merge(base, over) as Plan;
 }
