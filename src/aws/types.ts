@@ -28,6 +28,12 @@ export interface TargetGroup {
   deregistrationDelaySeconds: number;
   /** NLB `deregistration_delay.connection_termination.enabled`. */
   connectionTermination: boolean;
+  /**
+   * `load_balancing.cross_zone.enabled` of the group, or of its load balancer when the group uses
+   * the load balancer's configuration; undefined when unknown (then the type's AWS default: off
+   * for a network load balancer, on for an application one).
+   */
+  crossZone?: boolean;
   /** Total targets registered in the group (all of them, not only the selected fleet). */
   targetCount: number;
   /** The group's health check, when discovered: the engine reads health when it can have passed. */

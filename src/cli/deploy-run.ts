@@ -22,6 +22,7 @@ import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
 import type { WavePlan } from "../waves/types.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
+import { previewCapacity } from "./commands/plan.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import { type CliIo, note } from "./io.js";
@@ -155,9 +156,15 @@ export async function runDeploy(
     if (flags.dryRun) {
       // A dry run never holds a writer: the read-only facade has no mutating method at all.
       const { aws, fleet, wavePlan } = await prepareRollout({ ...wiring, aws: target.aws, readOnly: true });
-      aws.close();
-      checkAccountGuard(plan, fleet);
+      let capacity: Awaited<ReturnType<typeof previewCapacity>>;
+      try {
+        checkAccountGuard(plan, fleet);
+        capacity = await previewCapacity(plan, fleet, wavePlan, aws.reader, () => target.clock.now());
+      } finally {
+        aws.close();
+      }
       const report = engine.dryRunRollout(plan, fleet, wavePlan);
+      if (capacity) report.capacity = capacity;
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
       else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), plan.values));
       return ExitCode.ok;

@@ -13,6 +13,7 @@ import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.
 import { fleetGroups } from "./asg.js";
 import { type CallSubject, plannedCalls } from "./calls.js";
 import { capacityFloor } from "./capacity.js";
+import type { CapacityPreview } from "./capacity-preview.js";
 import type { StepName } from "./state.js";
 
 /** One call the rollout would make. Calls are listed in the order they happen for the wave. */
@@ -65,6 +66,8 @@ export interface DryRunReport {
   /** Waits every instance goes through, in order. */
   perInstance: string[];
   warnings: string[];
+  /** The capacity guard's math per AZ (added by the CLI, which reads the connections). */
+  capacity?: CapacityPreview;
 }
 
 /** The calls one phase of a wave makes: every instance of the wave needing the same thing. */

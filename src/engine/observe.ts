@@ -173,7 +173,9 @@ async function readConnections(
   const refresh = Math.max(deps.pollMs, METRIC_MAX_AGE_MS);
   // A drain may end this tick: what is left on the instance then is counted as cut, so the
   // reading must postdate the drain's start.
-  const sinceDrain = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
+  // (At most once a poll interval: a drain shorter than that may end with its cut unknown.)
+  const sinceDrain =
+    age >= deps.pollMs && draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
   const wanted = drainingDue || wantsAdmission(s, deps);
   const due =
     (wanted && age >= Math.min(refresh, c.maxAgeMs)) ||

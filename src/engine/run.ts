@@ -203,7 +203,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   async function loop() {
     const cache: ConnectionCache = {};
     const admission: AdmissionCheck[] = [];
-    const cc = connectionCapacityCheck(plan);
+    const cc = connectionCapacityCheck(plan, fleet);
     if (cc) admission.push(cc);
     admission.push(...(o.admission ?? []));
     const drainDone = o.drainDone ?? connectionDrainPredicate(plan, fleet);

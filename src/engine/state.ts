@@ -128,6 +128,8 @@ export interface GlobalState {
   /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
   pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;
+  /** Fleet connectivity gate: devices connected at the first reading, and since when below the bar. */
+  devices?: { start: number; lowSince?: number };
   /** Since when admissions are held by a capacity check (for its deadline). */
   heldSince?: number;
   heldReason?: string;

@@ -155,6 +155,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       "add drain.until: { connections: N } (a small number of stragglers to close), or remove drain.closeCommand",
     );
   }
+  if (has(raw, ["health", "connectedDevices"]) && !conn) {
+    err(
+      ["health", "connectedDevices"],
+      "health.connectedDevices needs capacity.connections to count connected devices",
+      "add capacity.connections with a metric, or remove health.connectedDevices",
+    );
+  }
   if (has(raw, ["drain", "until", "connections"]) && !conn) {
     err(
       ["drain", "until"],

@@ -97,6 +97,7 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
               conn.headroom === undefined ? PLAN_DEFAULTS.headroom : percentFraction(String(conn.headroom)),
             maxDisplacedPerMinute: conn.maxDisplacedPerMinute ?? null,
             maxAgeMs: dur(conn.maxAge, PLAN_DEFAULTS.connectionsMaxAgeMs),
+            perAz: conn.perAz ?? false,
           }
         : null,
     },
@@ -115,6 +116,12 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
       targetHealthyTimeoutMs: dur(input.health?.targetHealthy?.timeout, PLAN_DEFAULTS.targetHealthyTimeoutMs),
       stableForMs: dur(input.health?.stableFor, PLAN_DEFAULTS.stableForMs),
       alarms: input.health?.alarms ?? [],
+      connectedDevices: input.health?.connectedDevices
+        ? {
+            atLeast: percentFraction(String(input.health.connectedDevices.atLeast)),
+            withinMs: dur(input.health.connectedDevices.within, 5 * 60_000),
+          }
+        : null,
     },
   };
 }

@@ -226,6 +226,10 @@ export const planInputSchema = z
             maxAge: duration(
               "Oldest connection reading an instance may be let out on; older or missing → hold. Default 2m.",
             ).optional(),
+            perAz: z.boolean().optional().meta({
+              description:
+                "Check capacity within each AZ for every instance. Default: per AZ for instances in a target group with cross-zone load balancing off (the NLB default), fleet-wide otherwise.",
+            }),
           })
           .optional(),
       })
@@ -251,6 +255,20 @@ export const planInputSchema = z
         targetHealthy: z.strictObject({ timeout: duration("Default 5m.").optional() }).optional(),
         stableFor: duration("Healthy this long in every target group, with no flap. Default 0s.").optional(),
         alarms: stringList("CloudWatch alarms that must not be in ALARM.").optional(),
+        connectedDevices: z
+          .strictObject({
+            atLeast: percent.meta({
+              description: "Share of the devices connected at the start that must stay connected, e.g. 99%.",
+            }),
+            within: duration(
+              "How long the fleet may stay below it before the failure action runs. Default 5m.",
+            ).optional(),
+          })
+          .optional()
+          .meta({
+            description:
+              "Fleet connectivity gate, from the sum of the connection readings (needs capacity.connections): below it, nothing new leaves service; not back within `within` → failures.action.",
+          }),
       })
       .optional(),
   })

@@ -63,6 +63,8 @@ interface CapacitySpec {
     maxDisplacedPerMinute: number | null;
     /** Oldest connection reading an admission may use, ms (default 2 min): older or none → hold. */
     maxAgeMs: number;
+    /** Check capacity within each AZ for every instance (otherwise only where a group routes per zone). */
+    perAz: boolean;
   } | null;
 }
 
@@ -103,6 +105,8 @@ export interface Plan {
     targetHealthyTimeoutMs: number;
     stableForMs: number;
     alarms: string[];
+    /** Fleet connectivity gate: `atLeast` is a fraction (0..1) of the devices connected at the start. */
+    connectedDevices: { atLeast: number; withinMs: number } | null;
   };
 }
 

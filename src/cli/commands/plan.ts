@@ -8,11 +8,16 @@
  * and `--help` start fast and never load them.
  */
 import type { Command } from "commander";
+import type { AwsReader } from "../../aws/types.js";
+import type { CapacityPreview } from "../../engine/capacity-preview.js";
+import type { Fleet } from "../../fleet/types.js";
 import type { LoadedPlan } from "../../plan/load.js";
+import type { Plan } from "../../plan/types.js";
 import { colorEnabled, makeChalk } from "../../report/output.js";
 import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
 import type { PlannedRollout } from "../../rollout/prepare.js";
 import { summarizeFleet } from "../../waves/summary.js";
+import type { WavePlan } from "../../waves/types.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, note } from "../io.js";
@@ -33,7 +38,7 @@ async function planFromFleet(
   io: CliIo,
   { plan, file, locate }: LoadedPlan,
   flags: FleetFlags,
-): Promise<{ planned: PlannedRollout; label: string }> {
+): Promise<{ planned: PlannedRollout; label: string; capacity?: CapacityPreview }> {
   const { planRollout, prepareRollout } = await import("../../rollout/prepare.js");
   if (flags.inventory) {
     if (flags.simulate || flags.endpointUrl) {
@@ -43,7 +48,9 @@ async function planFromFleet(
     }
     const { loadInventory } = await import("../../fleet/inventory.js");
     const fleet = await loadInventory(flags.inventory, plan.fleet);
-    return { planned: planRollout(plan, fleet, file, locate), label: `inventory ${flags.inventory}` };
+    const planned = planRollout(plan, fleet, file, locate);
+    const capacity = await previewCapacity(plan, fleet, planned.wavePlan, undefined, undefined);
+    return { planned, label: `inventory ${flags.inventory}`, ...(capacity ? { capacity } : {}) };
   }
   const target = await openTarget(io, plan, flags);
   try {
@@ -56,8 +63,15 @@ async function planFromFleet(
       locate,
       ...(target.sim ? { simulator: target.sim.world } : {}),
     });
-    aws.close();
-    return { planned, label: target.label };
+    try {
+      // The capacity guard's math reads the connections once, through the same read-only connection.
+      const capacity = await previewCapacity(plan, planned.fleet, planned.wavePlan, aws.reader, () =>
+        target.clock.now(),
+      );
+      return { planned, label: target.label, ...(capacity ? { capacity } : {}) };
+    } finally {
+      aws.close();
+    }
   } finally {
     await target.close();
   }
@@ -79,12 +93,28 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
     .action(async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json" }) => {
       const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
       const { plan } = loaded;
-      const { planned, label } = await planFromFleet(io, loaded, flags);
+      const { planned, label, capacity } = await planFromFleet(io, loaded, flags);
       const { fleet, wavePlan } = planned;
       const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
       const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
+      if (capacity) preview.capacity = capacity;
       if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
       else io.stdout.write(formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), label));
       done(ExitCode.ok);
     });
+}
+
+/** The capacity guard's math for the preview: one batched connection read when AWS is at hand. */
+export async function previewCapacity(
+  plan: Plan,
+  fleet: Fleet,
+  wavePlan: WavePlan,
+  reader: AwsReader | undefined,
+  now: (() => number) | undefined,
+): Promise<CapacityPreview | undefined> {
+  if (plan.capacity.connections?.source.kind !== "metric") return undefined;
+  const { capacityPreview, readFleetConnections } = await import("../../engine/capacity-preview.js");
+  const ids = wavePlan.waves.flatMap((w) => w.instances.map((i) => i.id));
+  const reading = reader ? await readFleetConnections(reader, plan, ids, (now ?? Date.now)()) : undefined;
+  return capacityPreview(plan, fleet, wavePlan, reading);
 }
