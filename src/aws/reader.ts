@@ -13,9 +13,9 @@ import {
   GetParameterCommand,
   paginateDescribeInstanceInformation,
   paginateListCommandInvocations,
+  paginateListCommands,
 } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import type { SsmPingStatus, TargetHealthState } from "../fleet/types.js";
 import { chunk, dedupeBy, splitStderr, unique } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
 import { call, hasCode } from "./errors.js";
@@ -26,9 +26,12 @@ import type {
   AutoScalingGroupSummary,
   AwsReader,
   CommandInvocationSummary,
+  CommandSummary,
   Ec2InstanceSummary,
   InvocationStatus,
+  SsmPingStatus,
   TargetHealthDescription,
+  TargetHealthState,
 } from "./types.js";
 
 export function createReader(c: AwsClients): AwsReader {
@@ -192,6 +195,30 @@ export function createReader(c: AwsClients): AwsReader {
           // consistency): that is "nothing to report yet", not a failure.
           if (hasCode(error, "InvocationDoesNotExist")) return [];
           throw error;
+        }
+        return out;
+      }),
+
+    listCommands: ({ instanceId, after }) =>
+      call("SSM.ListCommands", async () => {
+        const out: CommandSummary[] = [];
+        const input = {
+          InstanceId: instanceId,
+          Filters: [{ key: "InvokedAfter" as const, value: after.toISOString() }],
+          MaxResults: LIMITS.ssmMaxResults,
+        };
+        for await (const page of paginateListCommands({ client: c.ssm, ...PAGING }, input)) {
+          for (const cmd of page.Commands ?? []) {
+            const requestedAt = cmd.RequestedDateTime?.getTime() ?? 0;
+            // The filter is applied here too: not every SSM-compatible endpoint honours it.
+            if (!cmd.CommandId || requestedAt < after.getTime()) continue;
+            out.push({
+              commandId: cmd.CommandId,
+              comment: cmd.Comment ?? "",
+              requestedAt,
+              instanceIds: cmd.InstanceIds ?? [],
+            });
+          }
         }
         return out;
       }),

@@ -1,9 +1,36 @@
 /**
  * The AWS facade the rest of rollwave talks to. Adapters in this folder implement it over the SDK v3
- * clients with pagination, batching (≤50 ids for SendCommand, etc.), client-side rate limits and
+ * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
-import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../fleet/types.js";
+export type TargetHealthState =
+  | "initial"
+  | "healthy"
+  | "unhealthy"
+  | "unhealthy.draining"
+  | "unused"
+  | "draining"
+  | "unavailable";
+
+export type SsmPingStatus = "Online" | "ConnectionLost" | "Inactive" | "Unknown";
+
+/** A target group as discovered (DescribeTargetGroups + its attributes). */
+export interface TargetGroup {
+  arn: string;
+  name: string;
+  /** application (ALB) or network (NLB). */
+  type: "application" | "network" | "gateway" | "unknown";
+  protocol?: string;
+  port?: number;
+  loadBalancerArns: string[];
+  deregistrationDelaySeconds: number;
+  /** NLB `deregistration_delay.connection_termination.enabled`. */
+  connectionTermination: boolean;
+  /** Total targets registered in the group (all of them, not only the selected fleet). */
+  targetCount: number;
+  /** The group's health check, when discovered: the engine reads health when it can have passed. */
+  healthCheck?: { intervalSeconds: number; healthyThreshold: number };
+}
 
 export interface Ec2InstanceSummary {
   id: string;
@@ -105,6 +132,11 @@ export interface AwsReader {
   describeAutoScalingGroups(names: string[]): Promise<AutoScalingGroupSummary[]>;
   /** Every invocation of one command, with details. Paginated. */
   listCommandInvocations(commandId: string): Promise<CommandInvocationSummary[]>;
+  /**
+   * Commands sent to one instance at or after `after` (ListCommands, paginated): how a SendCommand
+   * whose answer was lost (a crash, a timeout) is found again by its Comment.
+   */
+  listCommands(q: { instanceId: string; after: Date }): Promise<CommandSummary[]>;
   describeAlarms(names: string[]): Promise<AlarmStateSummary[]>;
   /** Latest value of a per-instance metric, by instance id (absent when no datapoint). */
   getInstanceMetric(q: MetricQuery): Promise<Record<string, number>>;
@@ -116,11 +148,19 @@ export interface TargetRef {
   port?: number;
 }
 
+export interface CommandSummary {
+  commandId: string;
+  comment: string;
+  /** When SSM received it, epoch ms. */
+  requestedAt: number;
+  instanceIds: string[];
+}
+
 export interface SendCommandRequest {
-  /** At most 50 (the adapter rejects more: group them upstream). */
+  /** At most `LIMITS.sendCommandInstanceIds` (the adapter rejects more: group them upstream). */
   instanceIds: string[];
   commands: string[];
-  /** SSM delivery timeout (`TimeoutSeconds`, 30–2592000). */
+  /** SSM delivery timeout (`TimeoutSeconds`); the adapter clamps both to `LIMITS` (aws/limits.ts). */
   timeoutSeconds: number;
   /** `executionTimeout` parameter of AWS-RunShellScript. */
   executionTimeoutSeconds: number;
@@ -132,12 +172,10 @@ export interface AwsWriter {
   deregisterTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   registerTargets(targetGroupArn: string, targets: TargetRef[]): Promise<void>;
   sendCommand(req: SendCommandRequest): Promise<{ commandId: string }>;
+  /** Stop a command the engine gave up on, so a rollback can never race it. */
   cancelCommand(commandId: string, instanceIds?: string[]): Promise<void>;
   suspendProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
   resumeProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
-  /** `overwrite: false` is an atomic create-if-absent: it throws `ParameterAlreadyExists`. */
-  putParameter(p: { name: string; value: string; overwrite: boolean }): Promise<{ version: number }>;
-  deleteParameter(name: string): Promise<void>;
 }
 
 /** Counts of API calls made, keyed `Service.Action` (e.g. `ELBv2.DescribeTargetHealth`). */

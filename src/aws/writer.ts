@@ -4,41 +4,25 @@
  */
 import { ResumeProcessesCommand, SuspendProcessesCommand } from "@aws-sdk/client-auto-scaling";
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import {
-  CancelCommandCommand,
-  DeleteParameterCommand,
-  PutParameterCommand,
-  SendCommandCommand,
-} from "@aws-sdk/client-ssm";
+import { CancelCommandCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { chunk } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
-import { call, hasCode } from "./errors.js";
+import { call } from "./errors.js";
+import { clamp, LIMITS } from "./limits.js";
 import type { AwsWriter, SendCommandRequest, TargetRef } from "./types.js";
-
-export const WRITE_LIMITS = {
-  /** Targets per RegisterTargets / DeregisterTargets call (kept modest; AWS does not document a cap). */
-  targetsPerCall: 100,
-  /** SendCommand InstanceIds cap. */
-  sendCommandInstanceIds: 50,
-  /** SendCommand TimeoutSeconds range (delivery timeout). */
-  minTimeoutSeconds: 30,
-  maxTimeoutSeconds: 2_592_000,
-  /** SendCommand Comment length cap. */
-  commentLength: 100,
-} as const;
 
 export function createWriter(c: AwsClients): AwsWriter {
   const writer: AwsWriter = {
     deregisterTargets: (arn, targets) =>
       call("ELBv2.DeregisterTargets", async () => {
-        for (const batch of chunk(targets, WRITE_LIMITS.targetsPerCall)) {
+        for (const batch of chunk(targets, LIMITS.targetsPerCall)) {
           await c.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: toTargets(batch) }));
         }
       }),
 
     registerTargets: (arn, targets) =>
       call("ELBv2.RegisterTargets", async () => {
-        for (const batch of chunk(targets, WRITE_LIMITS.targetsPerCall)) {
+        for (const batch of chunk(targets, LIMITS.targetsPerCall)) {
           await c.elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: toTargets(batch) }));
         }
       }),
@@ -46,10 +30,10 @@ export function createWriter(c: AwsClients): AwsWriter {
     sendCommand: (req) => {
       // Grouping instances into commands is the engine's decision (it knows which are ready
       // together); silently splitting here would hand back one command id for several commands.
-      if (req.instanceIds.length === 0 || req.instanceIds.length > WRITE_LIMITS.sendCommandInstanceIds) {
+      if (req.instanceIds.length === 0 || req.instanceIds.length > LIMITS.sendCommandInstanceIds) {
         return Promise.reject(
           new RangeError(
-            `sendCommand takes 1 to ${WRITE_LIMITS.sendCommandInstanceIds} instance ids, got ${req.instanceIds.length}`,
+            `sendCommand takes 1 to ${LIMITS.sendCommandInstanceIds} instance ids, got ${req.instanceIds.length}`,
           ),
         );
       }
@@ -88,24 +72,6 @@ export function createWriter(c: AwsClients): AwsWriter {
           new ResumeProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: processes }),
         );
       }),
-
-    putParameter: (p) =>
-      call("SSM.PutParameter", async () => {
-        const out = await c.ssm.send(
-          new PutParameterCommand({ Name: p.name, Value: p.value, Type: "String", Overwrite: p.overwrite }),
-        );
-        return { version: out.Version ?? 0 };
-      }),
-
-    deleteParameter: (name) =>
-      call("SSM.DeleteParameter", async () => {
-        try {
-          await c.ssm.send(new DeleteParameterCommand({ Name: name }));
-        } catch (error) {
-          // Already gone is the state the caller asked for (e.g. releasing a lock twice).
-          if (!hasCode(error, "ParameterNotFound")) throw error;
-        }
-      }),
   };
   return writer;
 }
@@ -119,11 +85,8 @@ function toTargets(targets: TargetRef[]) {
  * `TimeoutSeconds: 30` (SSM's minimum) and `executionTimeout: ["601"]`.
  */
 export function sendCommandInput(req: SendCommandRequest) {
-  const timeout = Math.min(
-    WRITE_LIMITS.maxTimeoutSeconds,
-    Math.max(WRITE_LIMITS.minTimeoutSeconds, Math.ceil(req.timeoutSeconds)),
-  );
-  const executionTimeout = Math.max(1, Math.ceil(req.executionTimeoutSeconds));
+  const timeout = clamp(Math.ceil(req.timeoutSeconds), LIMITS.ssmDeliveryTimeoutSeconds);
+  const executionTimeout = clamp(Math.ceil(req.executionTimeoutSeconds), LIMITS.ssmExecutionTimeoutSeconds);
   return {
     DocumentName: "AWS-RunShellScript",
     InstanceIds: req.instanceIds,
@@ -133,6 +96,6 @@ export function sendCommandInput(req: SendCommandRequest) {
     // dispatching after one failure, but judging failures is the rollout's failure policy's job.
     MaxConcurrency: "100%",
     MaxErrors: "100%",
-    ...(req.comment ? { Comment: req.comment.slice(0, WRITE_LIMITS.commentLength) } : {}),
+    ...(req.comment ? { Comment: req.comment.slice(0, LIMITS.commentLength) } : {}),
   };
 }

@@ -5,6 +5,7 @@
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
  *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
  */
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,25 +13,28 @@ import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
 import { formatDryRun } from "../report/dry-run.js";
-import { createJsonRenderer } from "../report/json.js";
-import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
-import { createPlainRenderer } from "../report/plain.js";
-import { createTtyRenderer } from "../report/tty.js";
+import { colorEnabled, makeChalk } from "../report/output.js";
+import { createRenderer, defaultOutputMode } from "../report/renderer.js";
+import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
-import { type DeployFlags, defaultOutputMode, type OutputMode } from "./commands/deploy.js";
+import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { acquireLock } from "./lock.js";
-import { loadPlanFromFlags } from "./plan-input.js";
+import { loadPlanFromFlags, planWavesAt } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { discoverTargetFleet, openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
+import { rollwaveVersion } from "./version.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
+  const state = sim.state();
   return {
+    duplicateExecutions: state.duplicates.length,
+    intrinsic: intrinsicTotals(state.intrinsic),
     invariantViolations: m.invariantViolations.length,
     cameras: {
       total: m.cameras.total,
@@ -44,15 +48,25 @@ export function simSummary(sim: RunningSimulator): SimSummary {
   };
 }
 
-function createRenderer(io: CliIo, mode: OutputMode, name: string): Renderer {
-  switch (mode) {
-    case "json":
-      return createJsonRenderer(io.stdout);
-    case "plain":
-      return createPlainRenderer(io.stdout, { env: io.env, name });
-    case "tty":
-      return createTtyRenderer(io.stdout, { env: io.env, name });
+/** The simulator's camera series, for the HTML report. */
+function simCameras(sim: RunningSimulator): { total: number; series: { at: number; connected: number }[] } {
+  const m = sim.metrics();
+  return { total: m.cameras.total, series: m.series.map((p) => ({ at: p.t, connected: p.connected })) };
+}
+
+/** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
+async function planSource(io: CliIo, file: string) {
+  const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
+  try {
+    out.planHash = `sha256:${createHash("sha256")
+      .update(await readFile(resolve(io.cwd, file)))
+      .digest("hex")}`;
+  } catch {
+    // Unreadable as a file here (it was loaded another way): the variables are still compared.
   }
+  const v = rollwaveVersion();
+  if (v !== "unknown") out.version = v;
+  return out;
 }
 
 /** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
@@ -80,7 +94,7 @@ export async function runDeploy(
   flags: DeployFlags,
   o: { resume: boolean },
 ): Promise<ExitCodeValue> {
-  const mode = flags.output ?? defaultOutputMode(io);
+  const mode = flags.output ?? defaultOutputMode(io.stdout, io.env);
   const interactive = io.stdin.isTTY === true;
   const command = o.resume ? "resume" : "deploy";
   if (!flags.dryRun && !flags.yes && !interactive) {
@@ -89,17 +103,17 @@ export async function runDeploy(
       `add --yes to confirm (and --auto-approve to pass approval gates), or preview first with --dry-run`,
     );
   }
-  const { plan } = await loadPlanFromFlags(io, file, flags, {
+  const loaded = await loadPlanFromFlags(io, file, flags, {
     requireVars: true,
     // A dry run never pauses, so it earns no "cannot be approved" warning.
     nonInteractive: !interactive && !flags.dryRun,
     autoApprove: flags.autoApprove ?? false,
     forRollout: !flags.dryRun,
   });
+  const { plan } = loaded;
 
-  const [{ createAws, createReadOnlyAws }, { planWaves }, engine] = await Promise.all([
+  const [{ createAws, createReadOnlyAws }, engine] = await Promise.all([
     import("../aws/connect.js"),
-    import("../waves/plan-waves.js"),
     import("../engine/index.js"),
   ]);
 
@@ -114,18 +128,27 @@ export async function runDeploy(
     const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
     cleanups.unshift(() => aws.close());
     const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
-    const wavePlan = planWaves(fleet, plan, { source: file });
+    // The account guard, before a confirmation is asked or a journal written: bad input (exit 2,
+    // on stderr). The engine checks again before its first mutating call.
+    if (plan.guard.account && fleet.account && fleet.account !== plan.guard.account) {
+      throw new UsageError(
+        `account guard: the credentials are for account ${fleet.account}, the plan (guard.account) is for ${plan.guard.account}; nothing was changed`,
+        "use credentials for that account (--profile, AWS_PROFILE), or correct guard.account in the plan",
+      );
+    }
+    const wavePlan = planWavesAt(fleet, loaded);
 
     if (flags.dryRun) {
       const report = engine.previewRollout(plan, fleet, wavePlan);
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
-      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
+      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), plan.values));
       return ExitCode.ok;
     }
     if (!mutable) throw new Error("internal: a mutating run needs a mutable AWS connection");
 
     const sim = target.sim;
     if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
+    if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
     // Journal and lock: with --simulate the fleet lives only in this process, so its journal
     // defaults to a throwaway directory instead of the project's .rollwave.
@@ -142,7 +165,9 @@ export async function runDeploy(
     const dir = join(journalDir, plan.name);
     await mkdir(dir, { recursive: true });
     const journalFile = join(dir, "journal.ndjson");
-    const release = await acquireLock(join(dir, "lock"));
+    const release = await acquireLock(join(dir, "lock"), {
+      onTakeover: (message) => io.stderr.write(`${message}\n`),
+    });
     cleanups.unshift(release);
     const previous = await unfinished(journalFile);
     if (o.resume && previous !== "open") {
@@ -178,7 +203,28 @@ export async function runDeploy(
       await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
-    const renderer = createRenderer(io, mode, plan.name);
+    const renderer = createRenderer({
+      mode,
+      stdout: io.stdout,
+      env: io.env,
+      name: plan.name,
+      verbose: flags.verbose === true,
+      resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+      ...(flags.report || sim
+        ? {
+            report: {
+              file: flags.report
+                ? resolve(io.cwd, flags.report)
+                : join(tmpdir(), `rollwave-report-${plan.name}-${process.pid}.html`),
+              journal: () => journal.read(),
+              extras: () => ({
+                floor: engine.capacityFloor(fleet, wavePlan).perAz,
+                ...(sim ? { cameras: simCameras(sim) } : {}),
+              }),
+            },
+          }
+        : {}),
+    });
     const controller = new AbortController();
     let interrupted = false;
     const offs: (() => void)[] = [];
@@ -227,6 +273,8 @@ export async function runDeploy(
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        source: await planSource(io, file),
+        ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
         ...(interactive && !flags.autoApprove ? { approve } : {}),
         ...(sim
@@ -235,6 +283,10 @@ export async function runDeploy(
       });
     } finally {
       await renderer.close();
+    }
+    if (result.status === "failed" && result.reason?.startsWith("account guard")) {
+      // The renderers print to stdout; a refused start is an error the shell should see.
+      io.stderr.write(`error: ${result.reason}\n`);
     }
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.

@@ -30,10 +30,16 @@ export function issueCountLine(issues: InputIssue[]): string {
   return `${plural(errors, "error")}, ${plural(warnings, "warning")}`;
 }
 
-/** The lock error's shape, matched by code so the CLI does not depend on the engine's class. */
+/** `LockHeldError` (cli/lock.ts), matched by code and name so a second copy of the module still matches. */
 function isLockHeld(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === "E_LOCK_HELD" || (err as Error | null)?.name === "LockHeldError";
+}
+
+/** The engine refused a resume (ended/aborted rollout, or a plan that changed): bad input, exit 2. */
+function isRefusedResume(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "E_RESUME_REFUSED" || code === "E_JOURNAL_MISMATCH";
 }
 
 /** What to try next for the AWS SDK errors people hit first (by the SDK's error name). */
@@ -57,8 +63,16 @@ export function reportError(err: unknown, stderr: OutputStream, debug = false): 
     if (err.hint) stderr.write(`hint: ${err.hint}\n`);
     return ExitCode.badInput;
   }
+  if (isRefusedResume(err)) {
+    const e = err as Error & { hint?: string };
+    stderr.write(`error: ${e.message}\n`);
+    if (e.hint) stderr.write(`hint: ${e.hint}\n`);
+    return ExitCode.badInput;
+  }
   if (isLockHeld(err)) {
     stderr.write(`error: ${(err as Error).message}\n`);
+    const lockHint = (err as { hint?: unknown }).hint;
+    if (typeof lockHint === "string") stderr.write(`hint: ${lockHint}\n`);
     return ExitCode.lockHeld;
   }
   if (err instanceof AwsCallError) {

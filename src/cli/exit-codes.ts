@@ -7,7 +7,8 @@
  *   3    paused: awaiting approval or `rollwave resume` (a canary approval gate in CI, or the
  *        `pause` failure action)
  *   4    another rollout holds the lock for this plan
- *   130  interrupted (Ctrl-C / SIGINT): in-flight instances were returned to service first
+ *   130  interrupted (Ctrl-C, SIGINT or SIGTERM): nothing new started, in-flight instances finished
+ *        their steps, the run is paused and `rollwave resume` continues it
  */
 import type { RolloutStatus } from "../engine/events.js";
 
@@ -22,7 +23,10 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** `aborted` means stopped on request (Ctrl-C or the abort failure action): see `exitCodeFor`. */
+/**
+ * `aborted` (the `abort` failure action, or "stop" at an approval prompt) is a failure for CI.
+ * An interrupted run ends `paused`; `interrupted` turns that into 130.
+ */
 export function exitCodeForStatus(status: RolloutStatus, interrupted = false): ExitCodeValue {
   if (interrupted) return ExitCode.interrupted;
   switch (status) {

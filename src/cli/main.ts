@@ -5,30 +5,24 @@
  *
  *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDeploy } from "./commands/deploy.js";
+import { registerIamPolicy } from "./commands/iam-policy.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerReport } from "./commands/report.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
 import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
+import { rollwaveVersion } from "./version.js";
 
 export { ExitCode } from "./exit-codes.js";
 export type { CliIo } from "./io.js";
 
-/** From package.json: two levels up from both src/cli and dist/cli. */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
+  return rollwaveVersion();
 }
 
 const EXAMPLES = `Examples:
@@ -38,7 +32,9 @@ const EXAMPLES = `Examples:
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
-  rollwave sim --port 4566`;
+  rollwave sim --port 4566
+  rollwave iam-policy plans/camera-relay.yaml --for deploy
+  rollwave report plans/camera-relay.yaml --out report.html`;
 
 /** `argv` as `process.argv` gives it: the node binary and script first, then the user's arguments. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -68,6 +64,8 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
   registerPlan(program, io, done);
   registerDeploy(program, io, done);
   registerSim(program, io, done);
+  registerIamPolicy(program, io, done);
+  registerReport(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

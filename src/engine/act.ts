@@ -1,13 +1,14 @@
 /**
  * Act: turn the instances' `need`s into batched AWS writes and record their outcome.
  *  - one DeregisterTargets / RegisterTargets per target group for every instance moving together;
- *  - one SendCommand per step per ≤50 instances that became ready together.
+ *  - one SendCommand per step per `LIMITS.sendCommandInstanceIds` (50) instances ready together.
  * A failed call leaves the `need` in place: the next tick retries it (and after repeated errors the
  * instance is checked against EC2, then failed with the error as its reason).
  */
+import { LIMITS, ssmTimeouts } from "../aws/limits.js";
 import type { AwsWriter, TargetRef } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
-import { ssmTimeouts, stepSpec } from "./decide-context.js";
+import { stepSpec } from "./decide-context.js";
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
 import { firstCommandPoll, healthReadyMs } from "./schedule.js";
@@ -22,6 +23,16 @@ export interface ActDeps {
   drainByConnections: boolean;
   /** Health check per target group ARN, when known: the first read after registration waits for it. */
   healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
+  /** Put in every SendCommand's Comment (the rollout's tag): how a lost answer is found again. */
+  commentTag?: string;
+}
+
+/**
+ * The Comment of a step's SendCommand: `rollwave <tag> <step> <plan>`; without the plan it is the
+ * prefix a re-attach matches.
+ */
+export function commandComment(tag: string | undefined, step: StepName, plan = ""): string {
+  return `rollwave ${tag ? `${tag} ` : ""}${step} ${plan}`.slice(0, 100);
 }
 
 export interface ActResult {
@@ -31,8 +42,6 @@ export interface ActResult {
   changed: InstanceRun[];
   calls: number;
 }
-
-const MAX_IDS = 50;
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -45,6 +54,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   for (const i of Object.values(s.instances)) {
     if (!i.need) continue;
     if (i.need === "command") {
+      if (i.reattach) continue; // looked up first (see reattach.ts), never sent blind
       const step = i.step as StepName;
       cmds.set(step, [...(cmds.get(step) ?? []), i]);
       continue;
@@ -83,8 +93,8 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   for (const [step, insts] of cmds) {
     const spec = stepSpec(deps.plan, step);
     insts.sort((a, b) => a.seq - b.seq);
-    for (let k = 0; k < insts.length; k += MAX_IDS) {
-      const ids = insts.slice(k, k + MAX_IDS).map((i) => i.id);
+    for (let k = 0; k < insts.length; k += LIMITS.sendCommandInstanceIds) {
+      const ids = insts.slice(k, k + LIMITS.sendCommandInstanceIds).map((i) => i.id);
       if (!spec) {
         for (const id of ids) cmdErrors.set(id, `the plan has no ${step} step`);
         continue;
@@ -95,8 +105,8 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
           .sendCommand({
             instanceIds: ids,
             commands: spec.commands,
-            ...ssmTimeouts(spec),
-            comment: `rollwave ${deps.plan.name} ${step}`.slice(0, 100),
+            ...ssmTimeouts(spec.timeoutMs),
+            comment: commandComment(deps.commentTag, step, deps.plan.name),
           })
           .then(({ commandId }) => {
             for (const id of ids) sent.set(id, commandId);
@@ -108,8 +118,26 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       );
     }
   }
+  // Commands given up on are cancelled (best effort: a failure is a warning, never retried forever).
+  const cancels = new Map<string, string[]>();
+  for (const i of Object.values(s.instances)) {
+    if (i.cancelCommandId) cancels.set(i.cancelCommandId, [...(cancels.get(i.cancelCommandId) ?? []), i.id]);
+  }
+  const cancelErrors: string[] = [];
+  for (const [cid, ids] of cancels) {
+    calls++;
+    jobs.push(
+      deps.writer.cancelCommand(cid, ids).catch((err) => {
+        cancelErrors.push(`CancelCommand ${cid} (${ids.join(", ")}) failed: ${errText(err)}`);
+      }),
+    );
+  }
   // An instance in no target group has nothing to (de)register: its need is met without a call.
-  if (!Object.values(s.instances).some((i) => i.need)) return { state: s, events: [], changed: [], calls: 0 };
+  if (
+    cancels.size === 0 &&
+    !Object.values(s.instances).some((i) => i.need && !(i.need === "command" && i.reattach))
+  )
+    return { state: s, events: [], changed: [], calls: 0 };
   await Promise.all(jobs);
 
   const now = deps.now();
@@ -125,8 +153,17 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       sentAt: now,
       nextPollAt: firstCommandPoll(s.global, c.step, now),
     };
-  for (const i of Object.values(s.instances)) {
-    if (!i.need) continue;
+  for (const e of cancelErrors)
+    events.push({ type: "warning", at: now, code: "E_CANCEL_COMMAND", message: e });
+  for (const i0 of Object.values(s.instances)) {
+    const i = i0.cancelCommandId ? { ...i0, cancelCommandId: undefined } : i0;
+    if (!i.need || (i.need === "command" && i.reattach)) {
+      if (i !== i0) {
+        instances[i.id] = i;
+        changed.push(i);
+      }
+      continue;
+    }
     const err = i.need === "command" ? cmdErrors.get(i.id) : groupErrors.get(i.id);
     let next: InstanceRun;
     if (err !== undefined || (i.need === "command" && !sent.has(i.id))) {

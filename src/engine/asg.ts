@@ -17,8 +17,10 @@ export function fleetGroups(fleet: Fleet, plannedIds: Set<string>): string[] {
 
 /**
  * Suspend what is not suspended yet. `stillOurs` holds processes a previous (crashed) run of this
- * rollout suspended and never resumed: they are ours to resume too.
- * Returns what rollwave must resume, per group.
+ * rollout suspended and never resumed: they are ours to resume too. `ours` is filled group by group,
+ * BEFORE each call (a suspension that fails half-way is resumed too: resuming a process that was not
+ * suspended before the rollout is harmless), so a failure on the 2nd group still leaves the 1st in
+ * `ours` for the caller to resume. Throws on the first failure.
  */
 export async function suspendProcesses(p: {
   reader: AwsReader;
@@ -26,12 +28,12 @@ export async function suspendProcesses(p: {
   groups: string[];
   processes: string[];
   stillOurs: Record<string, string[]>;
+  ours: Record<string, string[]>;
   journal: Journal;
   emit: EventSink;
   now: () => number;
-}): Promise<Record<string, string[]>> {
-  const ours: Record<string, string[]> = {};
-  if (p.groups.length === 0 || p.processes.length === 0) return ours;
+}): Promise<void> {
+  if (p.groups.length === 0 || p.processes.length === 0) return;
   const current = await p.reader.describeAutoScalingGroups(p.groups);
   for (const g of current) {
     const already = new Set(g.suspendedProcesses);
@@ -39,13 +41,15 @@ export async function suspendProcesses(p: {
     const todo = p.processes.filter((x) => !already.has(x));
     const all = [...new Set([...todo, ...[...mine].filter((x) => already.has(x))])];
     if (all.length === 0) continue;
-    ours[g.name] = all;
-    if (todo.length === 0) continue;
+    if (todo.length === 0) {
+      p.ours[g.name] = all;
+      continue;
+    }
     await p.journal.append({ type: "asg", at: p.now(), op: "suspend", group: g.name, processes: all });
+    p.ours[g.name] = all;
     await p.writer.suspendProcesses(g.name, todo);
     p.emit({ type: "asg.suspended", at: p.now(), group: g.name, processes: todo });
   }
-  return ours;
 }
 
 /** Resume what we suspended. Never throws: a failure becomes a warning naming what to resume by hand. */
@@ -60,7 +64,12 @@ export async function resumeProcesses(p: {
   for (const [group, processes] of Object.entries(p.ours)) {
     try {
       await p.writer.resumeProcesses(group, processes);
-      await p.journal.append({ type: "asg", at: p.now(), op: "resume", group, processes });
+      delete p.ours[group];
+      try {
+        await p.journal.append({ type: "asg", at: p.now(), op: "resume", group, processes });
+      } catch {
+        // Resumed in AWS; a `resume` that still believes them ours resumes them again, harmlessly.
+      }
       p.emit({ type: "asg.resumed", at: p.now(), group, processes });
     } catch (e) {
       const msg = `could not resume ${processes.join(", ")} on ${group}: ${(e as Error).message}; resume them by hand`;

@@ -4,9 +4,12 @@
  */
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
+import { formatDuration } from "../util/duration.js";
 import type { WavePlan } from "../waves/types.js";
 import type { AdmissionCheck, DrainPredicate } from "./decide-context.js";
+import type { ConnectionTotals, InstancePhase } from "./events.js";
 import { paceVerdict } from "./pacing.js";
+import type { EngineState, InstanceRun } from "./state.js";
 
 /**
  * In-service instances the rollout promises to keep, overall and per AZ: those in service at the
@@ -35,35 +38,104 @@ export function capacityFloor(
   return { total: Math.max(0, total - wavePlan.window.maxUnavailable), perAz };
 }
 
+/** Phases in which an instance carries devices, or still sheds them (its drain has not ended). */
+const CARRYING = new Set<InstancePhase>([
+  "pending",
+  "done",
+  "rolledBack",
+  "preDrain",
+  "deregistering",
+  "draining",
+  "registering",
+  "warming",
+]);
+
+/**
+ * Does this instance count at `perInstanceLimit` when it has no datapoint? Yes when it carries
+ * devices or is still shedding them (in service, leaving, or back in rotation); no once its drain
+ * has ended (deploying, validating, rolling back) or it is gone or failed out of service.
+ */
+export function carriesDevices(i: InstanceRun): boolean {
+  if (i.phase === "failed") return !i.out;
+  return CARRYING.has(i.phase);
+}
+
+/**
+ * The devices the fleet must hold: every reading, plus `limit` for each instance that carries
+ * devices but has no datapoint (missing data never counts as zero).
+ */
+export function connectionLoad(
+  s: EngineState,
+  conns: Record<string, number>,
+  limit: number,
+): { total: number; missing: number } {
+  let total = 0;
+  let missing = 0;
+  for (const v of Object.values(conns)) total += v;
+  for (const i of Object.values(s.instances)) {
+    if (conns[i.id] === undefined && carriesDevices(i)) {
+      total += limit;
+      missing++;
+    }
+  }
+  return { total, missing };
+}
+
 /**
  * Hold an instance back when the connections it carries would not fit on the instances that stay.
  *
- *   total connections ≤ inServiceAfter × perInstanceLimit × (1 − headroom)
+ *   load ≤ inServiceAfter × perInstanceLimit × (1 − headroom)
  *
- * and, with `maxDisplacedPerMinute`, departures are paced by a token bucket refilled every second
- * and never exceed the budget over any 60 s (pacing.ts; the first instance of a quiet minute is
- * always admitted, so a single large instance cannot block the rollout forever). Without a connection reading it admits:
- * the window still bounds the risk.
+ * where the load sums every instance's latest reading, and an instance that carries devices but has
+ * no datapoint counts at `perInstanceLimit`. It fails safe: with no reading, or one older than
+ * `maxAge` (the read failed, or none was made), it holds, with the reason. With
+ * `maxDisplacedPerMinute`, departures are paced by a token bucket refilled every second and never
+ * exceed the budget over any 60 s (pacing.ts; an instance with no datapoint is charged its limit;
+ * the first instance of a quiet minute is always admitted, so a single large instance cannot block
+ * the rollout forever).
  * Worked example: 1,000 instances × limit 300 × (1 − 0.1) = 270,000 ≥ 180,000 → admit; with 660
- * left in service 660 × 270 = 178,200 < 180,000 → hold.
+ * left in service 660 × 270 = 178,200 < 180,000 → hold. Missing data: 10 instances, 8 report 150,
+ * 2 report nothing → load 8 × 150 + 2 × 250 = 1,700 ≤ 9 × 225 = 2,025 → admit; 8 report 220 →
+ * 2,260 > 2,025 → hold.
  */
 export function connectionCapacityCheck(plan: Plan): AdmissionCheck | null {
   const c = plan.capacity.connections;
   if (!c) return null;
+  const maxAge = formatDuration(c.maxAgeMs);
   return (ctx) => {
     const conns = ctx.connections;
-    if (!conns) return { admit: true };
-    let total = 0;
-    for (const v of Object.values(conns)) total += v;
-    const room = ctx.inServiceAfter * c.perInstanceLimit * (1 - c.headroom);
-    if (total > room) {
+    const err = ctx.connectionsError;
+    if (!conns || ctx.connectionsAt === undefined) {
       return {
         admit: false,
-        reason: `capacity: ${total} connections would not fit on ${ctx.inServiceAfter} instance(s) (${Math.floor(room)} with ${Math.round(c.headroom * 100)}% headroom)`,
+        reason: err
+          ? `capacity: no connection reading, the metric could not be read: ${err}`
+          : "capacity: no connection reading yet",
+      };
+    }
+    if (ctx.now - ctx.connectionsAt > c.maxAgeMs) {
+      return {
+        admit: false,
+        reason: `capacity: the connection reading is older than maxAge ${maxAge}${err ? `; the metric could not be read: ${err}` : ""}`,
+      };
+    }
+    const { total, missing } = connectionLoad(ctx.state, conns, c.perInstanceLimit);
+    const room = ctx.inServiceAfter * c.perInstanceLimit * (1 - c.headroom);
+    if (total > room) {
+      const gaps =
+        missing > 0 ? `, ${missing} instance(s) without a datapoint counted at ${c.perInstanceLimit}` : "";
+      return {
+        admit: false,
+        reason: `capacity: ${total} connections would not fit on ${ctx.inServiceAfter} instance(s) (${Math.floor(room)} with ${Math.round(c.headroom * 100)}% headroom${gaps})`,
       };
     }
     if (c.maxDisplacedPerMinute !== null) {
-      const p = paceVerdict(ctx.state.global, ctx.now, conns[ctx.instance.id] ?? 0, c.maxDisplacedPerMinute);
+      const p = paceVerdict(
+        ctx.state.global,
+        ctx.now,
+        conns[ctx.instance.id] ?? c.perInstanceLimit,
+        c.maxDisplacedPerMinute,
+      );
       if (!p.admit) return p;
     }
     return { admit: true };
@@ -96,4 +168,17 @@ export function connectionDrainPredicate(
     const wait = Math.max(0, ...instance.targets.map((t) => grace.get(t.arn) ?? 0));
     return now - instance.phaseSince >= wait;
   };
+}
+
+/** Connections displaced and cut over the rollout, from each instance's record. */
+export function connectionTotals(s: EngineState): ConnectionTotals {
+  const out: ConnectionTotals = { displaced: 0, cut: 0, cutPerInstance: {} };
+  for (const i of Object.values(s.instances)) {
+    out.displaced += i.displaced ?? 0;
+    if (i.cut) {
+      out.cut += i.cut;
+      out.cutPerInstance[i.id] = i.cut;
+    }
+  }
+  return out;
 }

@@ -20,10 +20,16 @@ export interface Observation {
   alarms?: AlarmStateSummary[];
   /** Latest connections per instance, present when the metric was read this tick. */
   connections?: Record<string, number>;
+  /**
+   * For instances to re-attach: the command found by its Comment (`null`: looked, none was sent).
+   * An instance missing from it was not looked up this tick.
+   */
+  sent?: Record<string, { commandId: string; sentAt: number } | null>;
   /** EC2 state name per suspect instance id (`absent` when EC2 no longer knows it). */
   ec2?: Record<string, string>;
 }
 
+/** An observation with nothing in it: what decide sees on a tick whose reads failed. */
 export function emptyObservation(at: number): Observation {
   return { at, health: {}, commands: {} };
 }
@@ -36,6 +42,10 @@ export interface AdmissionContext {
   plan: Plan;
   /** Latest connections per instance (may be stale by one poll), when a metric source exists. */
   connections?: Record<string, number>;
+  /** When `connections` was read (clock ms): the capacity check refuses a reading older than maxAge. */
+  connectionsAt?: number;
+  /** Why the latest read of the connections failed, when it did (shown in the hold's reason). */
+  connectionsError?: string;
   /** Instances that stay in service if this one leaves. */
   inServiceAfter: number;
 }
@@ -80,6 +90,25 @@ export interface DecideContext {
   healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
   /** Latest connections per instance (cached by the runner between metric reads). */
   connections?: Record<string, number>;
+  // The runner's side of the world, as inputs: decide is the only writer of rollout state, so every
+  // interrupt, answer, error and guard verdict becomes a journaled decision.
+  /** The stop signal fired (Ctrl-C, SIGTERM…): start nothing new, finish what is in flight, pause. */
+  interrupt?: boolean;
+  /**
+   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (→ aborted) or
+   * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
+   */
+  approval?: "auto" | "approve" | "stop" | "pause";
+  /** An unexpected error since the last decision (see `GlobalState.error`). */
+  error?: string;
+  /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */
+  maxConsecutiveErrors?: number;
+  /** The account guard refused the credentials: the run fails before any mutation. */
+  guardRefused?: string;
+  /** When `connections` was read (clock ms). */
+  connectionsAt?: number;
+  /** Why the latest connection read failed, if it did. */
+  connectionsError?: string;
 }
 
 export function stepSpec(plan: Plan, step: StepName): StepSpec | null {
@@ -90,9 +119,4 @@ export function stepSpec(plan: Plan, step: StepName): StepSpec | null {
 export function commandDeadline(spec: StepSpec | null, from: number): number {
   const t = spec?.timeoutMs ?? 600_000;
   return from + 2 * t + 60_000;
-}
-
-export function ssmTimeouts(spec: StepSpec): { timeoutSeconds: number; executionTimeoutSeconds: number } {
-  const exec = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
-  return { timeoutSeconds: Math.min(2_592_000, Math.max(30, exec)), executionTimeoutSeconds: exec };
 }

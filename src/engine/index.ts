@@ -1,6 +1,6 @@
 /**
  * The rolling deploy engine. The CLI calls:
- *  - `runRollout(o)` / `resumeRollout(o)` for `rollwave deploy` / `rollwave resume`;
+ *  - `runRollout(o)` for `rollwave deploy`, and with `resume: true` for `rollwave resume`;
  *  - `previewRollout(plan, fleet, wavePlan)` for `deploy --dry-run` (no AWS at all);
  *  - `capacityFloor(fleet, wavePlan)` to hand the simulator the floor the plan declares.
  * See docs/engine.md for the state machine, the tick, the policies, the seams and the journal.
@@ -30,7 +30,6 @@ export {
   type FinishedEvent,
   type RolloutOptions,
   type RolloutResult,
-  resumeRollout,
   runRollout,
 } from "./run.js";
 export type { EngineState, InstanceRun } from "./state.js";

@@ -10,7 +10,7 @@
  */
 import type { AwsReader } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
-import { wantsAdmission } from "./decide.js";
+import { awaitsAdmission, wantsAdmission } from "./admit.js";
 import type { Observation } from "./decide-context.js";
 import { paceVerdict } from "./pacing.js";
 import type { EngineState, InstanceRun } from "./state.js";
@@ -40,9 +40,11 @@ export interface ObserveDeps {
 export interface ConnectionCache {
   values?: Record<string, number>;
   at?: number;
+  /** The last read failed with this (cleared by the next good read). */
+  error?: string | undefined;
 }
 
-/** Datapoints are per minute: reading the metric more often than this buys nothing. */
+/** Datapoints are per minute: reading the metric more often than this buys nothing (maxAge permitting). */
 const METRIC_MAX_AGE_MS = 30_000;
 const HEALTH_PHASES = new Set(["draining", "registering", "warming"]);
 const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stopping", "stopped"];
@@ -79,9 +81,8 @@ export async function observe(
     if (i.atAlarmGate) alarms = true;
     if (i.suspect && !i.ec2Checked) suspects.push(i.id);
   }
-  const drainingDue = draining.length > 0;
   // Connections first (when needed): they decide which draining instances are worth a health read.
-  await readConnections(s, now, deps, cache, obs, drainingDue);
+  await readConnections(s, now, deps, cache, obs, draining);
   for (const i of draining) {
     if (drainHealthWanted(i, now, deps, obs.connections)) for (const t of i.targets) groups.add(t.arn);
   }
@@ -148,21 +149,36 @@ export async function observe(
   return obs;
 }
 
+/**
+ * The connection reading, kept fresh enough for every admission: read (one batched GetMetricData,
+ * ≤ 500 ids a call) when a draining instance or an admission needs it and the cache is older than
+ * the poll interval or `maxAge`; and, while instances wait for a slot, before the cache turns older
+ * than `maxAge − pollMs`, since a slot can free up within the tick. The query only looks back
+ * `maxAge` plus one period, so a datapoint older than that counts as missing.
+ */
 async function readConnections(
   s: EngineState,
   now: number,
   deps: ObserveDeps,
   cache: ConnectionCache,
   obs: Observation,
-  drainingDue: boolean,
+  draining: InstanceRun[],
 ): Promise<void> {
-  const src = deps.plan.capacity.connections?.source;
-  const needConns = (drainingDue && deps.drainByConnections) || wantsAdmission(s, deps);
-  if (
-    src?.kind === "metric" &&
-    needConns &&
-    (cache.at === undefined || now - cache.at >= Math.max(deps.pollMs, METRIC_MAX_AGE_MS))
-  ) {
+  const c = deps.plan.capacity.connections;
+  const src = c?.source;
+  if (!c || src?.kind !== "metric") return;
+  const drainingDue = draining.length > 0;
+  const age = cache.at === undefined ? Number.POSITIVE_INFINITY : now - cache.at;
+  const refresh = Math.max(deps.pollMs, METRIC_MAX_AGE_MS);
+  // A drain may end this tick: what is left on the instance then is counted as cut, so the
+  // reading must postdate the drain's start.
+  const sinceDrain = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
+  const wanted = drainingDue || wantsAdmission(s, deps);
+  const due =
+    (wanted && age >= Math.min(refresh, c.maxAgeMs)) ||
+    sinceDrain ||
+    (awaitsAdmission(s) && age >= Math.max(0, c.maxAgeMs - deps.pollMs));
+  if (due) {
     try {
       const periodSeconds = 60;
       const values = await deps.reader.getInstanceMetric({
@@ -172,16 +188,20 @@ async function readConnections(
         statistic: src.statistic,
         instanceIds: deps.fleetIds,
         periodSeconds,
-        start: new Date(now - 5 * periodSeconds * 1000),
+        start: new Date(now - c.maxAgeMs - periodSeconds * 1000),
         end: new Date(now + 1000),
       });
       cache.values = values;
       cache.at = now;
+      cache.error = undefined;
     } catch (e) {
-      deps.warn("E_OBSERVE", `GetMetricData failed, retrying next tick: ${(e as Error).message}`);
+      cache.error = (e as Error).message;
+      deps.warn("E_OBSERVE", `GetMetricData failed, retrying next tick: ${cache.error}`);
     }
   }
-  if (cache.values && drainingDue) obs.connections = cache.values;
+  // A reading older than a drain's start would say nothing about it (the read failed): leave it out.
+  const predates = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
+  if (cache.values && drainingDue && !predates) obs.connections = cache.values;
 }
 
 /** Is a health read of this draining instance useful now? Always, unless the drain gate says not yet. */

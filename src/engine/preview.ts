@@ -2,6 +2,7 @@
  * `deploy --dry-run`: the exact calls a rollout would make, wave by wave, computed from the plan,
  * the fleet and the wave plan alone. It takes no AWS connection at all, so it cannot mutate.
  */
+import { LIMITS, ssmTimeouts } from "../aws/limits.js";
 import type { TargetRef } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan, StepSpec } from "../plan/types.js";
@@ -9,7 +10,6 @@ import { formatDuration } from "../util/duration.js";
 import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { fleetGroups } from "./asg.js";
 import { capacityFloor } from "./capacity.js";
-import { ssmTimeouts } from "./decide-context.js";
 
 /** One call the rollout would make. Calls are listed in the order they happen for the wave. */
 export type DryRunCall =
@@ -69,15 +69,15 @@ function sendCall(
   ids: string[],
 ): DryRunCall[] {
   const out: DryRunCall[] = [];
-  for (let k = 0; k < ids.length; k += 50) {
+  for (let k = 0; k < ids.length; k += LIMITS.sendCommandInstanceIds) {
     out.push({
       service: "SSM",
       action: "SendCommand",
       step,
       document: "AWS-RunShellScript",
-      instanceIds: ids.slice(k, k + 50),
+      instanceIds: ids.slice(k, k + LIMITS.sendCommandInstanceIds),
       commands: spec.commands,
-      ...ssmTimeouts(spec),
+      ...ssmTimeouts(spec.timeoutMs),
     });
   }
   return out;

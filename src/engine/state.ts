@@ -56,6 +56,23 @@ export interface InstanceRun {
   ec2Checked?: boolean;
   actErrors: number;
   lastError?: string;
+  /**
+   * A SendCommand for this step may have reached SSM without its answer reaching us (a crash before
+   * the `acted` record, an ambiguous error): find it by its Comment before sending again.
+   */
+  reattach?: boolean;
+  /** A command the engine gave up on (no result by its deadline): `act` cancels it (best effort). */
+  cancelCommandId?: string;
+  /**
+   * Capacity lost while the rollout runs: a pending or finished instance seen not healthy (terminated,
+   * unhealthy, deregistered by someone). It takes a slot in the window until seen healthy again, so
+   * the capacity floor holds.
+   */
+  lost?: string;
+  /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
+  displaced?: number;
+  /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */
+  cut?: number;
 }
 
 export interface WaveRun {
@@ -95,6 +112,13 @@ export interface GlobalState {
     /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
     approval: "none" | "waiting" | "approved";
     nextBakeCheckAt?: number;
+    /**
+     * Last time the bake had evidence: every canary instance observed healthy in all its groups and
+     * the alarms read (none firing). The bake passes only with evidence from its end or later.
+     */
+    evidenceAt?: number;
+    /** Skipped canary instances already replaced (or found irreplaceable), so each is handled once. */
+    replaced?: string[];
   };
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
@@ -110,10 +134,18 @@ export interface GlobalState {
   /** Set once: the rollout is over (the runner stops ticking). */
   outcome?: { status: RolloutStatus; reason?: string };
   /** Set when the rollout must stop and wait for `rollwave resume` (approval in CI, failure pause). */
-  pausedFor?: "approval" | "failures" | "capacity" | "interrupted";
+  pausedFor?: "approval" | "failures" | "capacity" | "interrupted" | "error";
   lastProgressKey?: string;
   /** The AbortSignal fired: start nothing new, let in-flight instances finish, then pause. */
   interrupted?: boolean;
+  /**
+   * An unexpected error happened in the loop (a thrown exception, a journal write that failed, an AWS
+   * call outside the per-instance retries): like an interrupt, nothing new starts, instances in flight
+   * come back within their deadlines, then the run pauses with this reason. Sticky until `resume`.
+   */
+  error?: { reason: string; at: number };
+  /** Ticks in a row that reported an error: past `maxConsecutiveErrors` the run gives up (pauses). */
+  consecutiveErrors?: number;
 }
 
 export interface EngineState {
@@ -124,12 +156,20 @@ export interface EngineState {
 const IN_FLIGHT = IN_FLIGHT_PHASES;
 
 export function isInFlight(i: InstanceRun): boolean {
-  return IN_FLIGHT.has(i.phase) || (i.phase === "failed" && i.need !== null);
+  // A command still to cancel keeps the run going one more act.
+  return (
+    IN_FLIGHT.has(i.phase) || (i.phase === "failed" && i.need !== null) || i.cancelCommandId !== undefined
+  );
 }
 
 /** Counts against maxUnavailable: in flight, or failed/lost while out of service. */
 export function occupiesSlot(i: InstanceRun): boolean {
-  return i.out || IN_FLIGHT.has(i.phase);
+  return i.out || IN_FLIGHT.has(i.phase) || i.lost !== undefined;
+}
+
+/** Nothing new may start: interrupted, or an unexpected error was reported. */
+export function stopsNewWork(g: GlobalState): boolean {
+  return g.interrupted === true || g.error !== undefined;
 }
 
 export function isSettled(i: InstanceRun): boolean {

@@ -3,7 +3,9 @@
  * so a plan with a type error elsewhere still gets every other problem reported in one pass.
  * Fleet-dependent rules (a percent that rounds to 0 of *this* fleet) belong to the wave planner.
  */
+import { LIMITS, STEP_TIMEOUT_MS } from "../aws/limits.js";
 import { formatDuration } from "../util/duration.js";
+import { shown } from "../util/quote.js";
 import { formatSize, type Size } from "../util/size.js";
 import type { Locator, PathSegment } from "./locate.js";
 import { commandsAt, durationAt, get, has, recordAt, sizeAt, stringAt } from "./raw.js";
@@ -16,9 +18,6 @@ export interface CheckOptions {
   forRollout?: boolean;
 }
 
-/** SSM: delivery TimeoutSeconds is 30–2592000 s; the engine derives it from the step timeout. */
-export const SSM_MIN_TIMEOUT_MS = 30_000;
-export const SSM_MAX_TIMEOUT_MS = 2_592_000_000;
 const ACCOUNT_RE = /^\d{12}$/;
 // ap-northeast-1, us-east-1, us-gov-west-1, cn-north-1, eu-central-2
 const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -32,13 +31,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
 
   const region = stringAt(raw, ["region"]);
   if (region !== undefined && !REGION_RE.test(region)) {
-    err(["region"], `'${region}' does not look like an AWS Region`, "e.g. ap-northeast-1, us-east-1");
+    err(["region"], `'${shown(region)}' does not look like an AWS Region`, "e.g. ap-northeast-1, us-east-1");
   }
   const account = stringAt(raw, ["guard", "account"]);
   if (account !== undefined && !ACCOUNT_RE.test(account)) {
     err(
       ["guard", "account"],
-      `'${account}' is not a 12-digit AWS account ID`,
+      `'${shown(account)}' is not a 12-digit AWS account ID`,
       'e.g. "123456789012" (quoted)',
     );
   }
@@ -164,7 +163,7 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
     );
   }
 
-  // SSM bounds on every command step.
+  // SSM bounds on every command step: the engine derives both SSM timeouts from the step timeout.
   const timeouts: PathSegment[][] = [
     ["steps", "deploy", "timeout"],
     ["steps", "validate", "timeout"],
@@ -175,11 +174,11 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
   for (const path of timeouts) {
     const ms = durationAt(raw, path);
     if (ms === undefined) continue;
-    if (ms < SSM_MIN_TIMEOUT_MS || ms > SSM_MAX_TIMEOUT_MS) {
+    if (ms < STEP_TIMEOUT_MS.min || ms > STEP_TIMEOUT_MS.max) {
       err(
         path,
         `${formatDuration(ms)} is outside what SSM Run Command accepts`,
-        `use 30s to 30d (SSM TimeoutSeconds is 30–2592000)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand and drain.closeCommand" : ""}`,
+        `use ${formatDuration(STEP_TIMEOUT_MS.min)} to ${formatDuration(STEP_TIMEOUT_MS.max)} (SSM's shortest delivery timeout is ${LIMITS.ssmDeliveryTimeoutSeconds.min} s; AWS-RunShellScript's executionTimeout is at most ${LIMITS.ssmExecutionTimeoutSeconds.max} s)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand and drain.closeCommand" : ""}`,
       );
     }
   }

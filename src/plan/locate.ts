@@ -3,16 +3,21 @@
  * line and column, so every problem can be reported as `file:line:col`.
  */
 import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from "yaml";
+import { shown } from "../util/quote.js";
 import type { InputIssue } from "./types.js";
 
 export type PathSegment = string | number;
 
-/** `["steps", "deploy", "commands", 0]` → `steps.deploy.commands[0]`. */
+/**
+ * `["steps", "deploy", "commands", 0]` → `steps.deploy.commands[0]`. A key is the user's text:
+ * shown escaped and cut (util/quote.ts), so a pasted blob or a control character never reaches
+ * the terminal through a path.
+ */
 export function formatPath(path: readonly PathSegment[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
-    else out += out ? `.${seg}` : seg;
+    else out += out ? `.${shown(seg)}` : shown(seg);
   }
   return out;
 }

@@ -25,6 +25,7 @@ export const PLAN_DEFAULTS = {
   targetHealthyTimeoutMs: 5 * 60_000,
   stableForMs: 0,
   headroom: 0.1,
+  connectionsMaxAgeMs: 2 * 60_000,
   statistic: "Maximum",
 } as const;
 
@@ -95,6 +96,7 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
             headroom:
               conn.headroom === undefined ? PLAN_DEFAULTS.headroom : percentFraction(String(conn.headroom)),
             maxDisplacedPerMinute: conn.maxDisplacedPerMinute ?? null,
+            maxAgeMs: dur(conn.maxAge, PLAN_DEFAULTS.connectionsMaxAgeMs),
           }
         : null,
     },

@@ -60,6 +60,8 @@ export interface CapacitySpec {
     /** Fraction 0..1 of capacity kept free, e.g. 0.1 for `10%`. */
     headroom: number;
     maxDisplacedPerMinute: number | null;
+    /** Oldest connection reading an admission may use, ms (default 2 min): older or none → hold. */
+    maxAgeMs: number;
   } | null;
 }
 

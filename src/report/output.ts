@@ -40,19 +40,3 @@ export function colorEnabled(stream: OutputStream, env: Record<string, string | 
 export function makeChalk(color: boolean): ChalkInstance {
   return new Chalk({ level: color ? 1 : 0 });
 }
-
-/** Collects everything written: for tests, and for rendering a string once. */
-export class StringOutput implements OutputStream {
-  text = "";
-  constructor(
-    readonly isTTY = false,
-    readonly columns = 120,
-  ) {}
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-  lines(): string[] {
-    return this.text.split("\n").filter((l) => l !== "");
-  }
-}

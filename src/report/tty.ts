@@ -1,21 +1,27 @@
 /**
  * The live terminal view: one listr2 view, a task per wave whose title carries its counts per phase,
- * and a "fleet" line on top with in-service / out-of-service instances, connected cameras and the
- * gate being waited on. The engine drives it purely through events; nothing here polls AWS.
+ * and a header on top with the time so far, an ETA from the pace so far, settled instances, the
+ * window, in-service / out-of-service instances and connections, and the gate being waited on. The
+ * engine drives it purely through events; nothing here polls AWS.
  *
- *   ⠙ fleet: 980 in service · 20 out of service · ≤179,412 connections (1-min max)
- *     › waiting bake: baking canary for 10m
+ *   ⠙ 31m2s · ETA 1h12m · 301/1000 settled · window 100 (≤43/AZ) · 980 in service · 20 out of service · …
+ *     › waiting capacity: displacing 200 more connections would exceed 3000/min
  *   ❯ rollout camera-relay
  *     ✔ wave 0 canary · 3/3 done
  *     ⠙ wave 1 batch · 12/20 done · draining 5, deploying 3
  *     ◼ wave 2 batch · 50 instances
  *
+ * It tells the truth and fits the screen: a wave that did not finish when the view stops (approval
+ * prompt, Ctrl-C, pause) is drawn `queued` or `paused`, never ✔; lines are cut at the terminal's
+ * width; and it redraws at most 5 times a second, however fast a compressed clock sends events.
+ *
  * `suspend()` (for an approval prompt) lets the current view finish drawing and stop; the next event
  * or `resume()` starts a fresh view with the waves not yet finished. When the stream is not a
  * terminal it falls back to the plain renderer, so redirecting a tty run still gives a readable log.
  */
-import { Listr, ListrLogger, ProcessOutput } from "listr2";
+import { Listr, ListrLogger, ProcessOutput, Spinner } from "listr2";
 import { IN_FLIGHT_PHASES, type InstancePhase, type RolloutEvent } from "../engine/events.js";
+import { formatDuration } from "../util/duration.js";
 import { createOutcomeTracker } from "./outcomes.js";
 import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./output.js";
 import { createPlainRenderer, formatPhases } from "./plain.js";
@@ -46,6 +52,15 @@ function deferred(): Deferred {
 }
 
 const ACTIVE = IN_FLIGHT_PHASES;
+/** At most 5 redraws a second: enough to follow, little enough for a slow SSH session or a recorder. */
+const REDRAW_MS = 200;
+
+/** listr2's spinner, turning (and redrawing) every REDRAW_MS instead of every 100 ms. */
+class SlowSpinner extends Spinner {
+  override start(cb?: () => void): void {
+    super.start(cb, REDRAW_MS);
+  }
+}
 
 interface WaveView {
   index: number;
@@ -63,7 +78,6 @@ type TaskLike = { title: string; output: string };
 interface Segment {
   end: Deferred;
   run: Promise<unknown>;
-  fleetTask?: TaskLike;
   /** Ended on purpose (suspend, finish): do not roll on to the next waves. */
   ended: boolean;
 }
@@ -96,6 +110,27 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
   let throttled = 0;
   const outcomes = createOutcomeTracker();
   const early: RolloutEvent[] = [];
+  let lastAt = 0;
+
+  /**
+   * The header: time so far, an ETA from the measured pace (settled instances per minute so far),
+   * the window, and throttling. Worked example: 300 of 1000 settled after 30m → ETA 1h10m.
+   */
+  function header(): string {
+    if (!started) return fleetLine;
+    const elapsed = Math.max(0, lastAt - started.at);
+    let settled = 0;
+    for (const w of waves.values())
+      for (const p of w.phases.values()) if (!ACTIVE.has(p) && p !== "pending") settled++;
+    const eta =
+      settled > 0 && settled < started.total
+        ? ` · ETA ${formatDuration((elapsed * (started.total - settled)) / settled)}`
+        : "";
+    const perAz = Object.values(started.window.perAz);
+    const window = `window ${started.window.maxUnavailable}${perAz.length ? ` (≤${Math.max(...perAz)}/AZ)` : ""}`;
+    const calls = throttled > 0 ? ` · ${throttled} throttled` : "";
+    return `${formatDuration(elapsed)}${eta} · ${settled}/${started.total} settled · ${window} · ${fleetLine}${calls}`;
+  }
 
   function waveTitle(w: WaveView): string {
     const head = `wave ${w.index} ${w.kind === "canary" ? chalk.cyan(w.kind) : w.kind}`;
@@ -115,13 +150,6 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     return `${head} · ${parts.join(" · ")}`;
   }
 
-  function refreshFleet() {
-    const t = segment?.fleetTask;
-    if (!t) return;
-    t.title = `fleet: ${fleetLine}`;
-    t.output = gateLine;
-  }
-
   function startSegment() {
     if (!started || segment || finishedEvent) return;
     const end = deferred();
@@ -137,36 +165,46 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     for (const w of remaining) shown.add(w.index);
     // One timer redraws every wave's title, queued ones included: under the sliding window a later
     // wave is often under way while the one before it is still finishing.
-    let waveList: { title$: string }[] = [];
+    // listr2 redraws on every title or output change; under a compressed clock the events come
+    // faster than anyone reads. So titles are set quietly (on the task, not through `title$`) by
+    // this timer, and the spinner's turn, every REDRAW_MS, is the one redraw that shows them.
+    let waveList: TaskLike[] = [];
+    let fleetTask: TaskLike | undefined;
     const timer = setInterval(() => {
       remaining.forEach((w, i) => {
         const t = waveList[i];
-        if (t) t.title$ = waveTitle(w);
+        if (t) t.title = waveTitle(w);
       });
-    }, 100);
+      if (fleetTask) {
+        fleetTask.title = header();
+        fleetTask.output = gateLine;
+      }
+    }, REDRAW_MS);
     const waveTasks = remaining.map((w) => ({
       title: waveTitle(w),
-      task: async (_: unknown, task: TaskLike) => {
+      task: async (_: unknown, task: TaskLike & { skip(message: string): void }) => {
         await Promise.race([w.finished.promise, end.promise]);
         task.title = waveTitle(w);
         if (w.isFinished && w.failed > 0) throw new Error(`${w.failed} failed`);
+        // The view ended (approval prompt, Ctrl-C, pause) before this wave did: a task that
+        // returns would be drawn ✔, so it is marked for what it is instead.
+        if (!w.isFinished) task.skip(`${waveTitle(w)} · ${w.started ? "paused" : "queued"}`);
       },
     }));
     const list = new Listr(
       [
         {
-          title: `fleet: ${fleetLine}`,
+          title: header(),
           task: async (_: unknown, task: TaskLike) => {
-            seg.fleetTask = task;
-            refreshFleet();
+            task.output = gateLine;
             await Promise.race([end.promise, allDone]);
           },
         },
         {
-          title: `rollout ${name}`,
+          title: `rollout ${name}${started.rolloutId ? ` (${started.rolloutId})` : ""}`,
           task: (_: unknown, task) => {
             const sub = task.newListr(waveTasks, { concurrent: false, exitOnError: false });
-            waveList = sub.tasks;
+            waveList = sub.tasks as unknown as TaskLike[];
             return sub;
           },
         },
@@ -190,9 +228,13 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
           }),
           collapseSubtasks: false,
           showErrorMessage: false,
+          // A line wider than the terminal wraps and breaks the redraw: cut it at the edge.
+          formatOutput: "truncate",
+          spinner: new SlowSpinner(),
         },
       },
     );
+    fleetTask = list.tasks[0] as unknown as TaskLike | undefined;
     seg.run = list
       .run()
       .catch(() => undefined)
@@ -217,6 +259,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
 
   function apply(e: RolloutEvent) {
     outcomes.onEvent(e);
+    lastAt = Math.max(lastAt, e.at);
     switch (e.type) {
       case "rollout.started":
         started = e;
@@ -232,7 +275,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
             failed: 0,
           });
         }
-        fleetLine = `${e.total} instances · window ${e.window.maxUnavailable}${e.dryRun ? " · dry run" : ""}`;
+        fleetLine = `${e.total} instances${e.dryRun ? " · dry run" : ""}`;
         return;
       case "wave.started": {
         const w = waves.get(e.index);
@@ -286,7 +329,6 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       default:
         return;
     }
-    refreshFleet();
   }
 
   return {
@@ -317,8 +359,15 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       // Waves that finished between two views (or after the last one) still get their line.
       for (const w of waves.values()) {
         if (shown.has(w.index)) continue;
-        const icon = !w.isFinished ? "◼" : w.failed > 0 ? chalk.red("✖") : chalk.green("✔");
-        out.write(`  ${icon} ${waveTitle(w)}\n`);
+        const icon = !w.isFinished
+          ? w.started
+            ? chalk.yellow("⏸")
+            : "◼"
+          : w.failed > 0
+            ? chalk.red("✖")
+            : chalk.green("✔");
+        const state = w.isFinished ? "" : w.started ? " · paused" : " · queued";
+        out.write(`  ${icon} ${waveTitle(w)}${state}\n`);
       }
       if (finishedEvent)
         out.write(

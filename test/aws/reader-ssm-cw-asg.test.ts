@@ -104,6 +104,53 @@ describe("SSM adapter", () => {
     aws.close();
   });
 
+  it("lists the commands sent to an instance since a time, with their comments, paging", async () => {
+    const after = new Date("2026-12-02T10:00:00Z");
+    stub = await startStub((req) => {
+      expect(req.json).toMatchObject({
+        InstanceId: "i-1",
+        Filters: [{ key: "InvokedAfter", value: after.toISOString() }],
+        MaxResults: 50,
+      });
+      const at = (iso: string) => new Date(iso).getTime() / 1000;
+      if (!req.json.NextToken) {
+        return ok({
+          Commands: [
+            {
+              CommandId: "c-new",
+              Comment: "rollwave r:1 deploy relay",
+              RequestedDateTime: at("2026-12-02T10:05:00Z"),
+              InstanceIds: ["i-1"],
+            },
+          ],
+          NextToken: "p2",
+        });
+      }
+      // An endpoint that ignores the filter: older commands are dropped here.
+      return ok({
+        Commands: [
+          {
+            CommandId: "c-old",
+            Comment: "x",
+            RequestedDateTime: at("2026-12-02T09:00:00Z"),
+            InstanceIds: ["i-1"],
+          },
+        ],
+      });
+    });
+    const aws = connectTo(stub);
+    expect(await aws.reader.listCommands({ instanceId: "i-1", after })).toEqual([
+      {
+        commandId: "c-new",
+        comment: "rollwave r:1 deploy relay",
+        requestedAt: new Date("2026-12-02T10:05:00Z").getTime(),
+        instanceIds: ["i-1"],
+      },
+    ]);
+    expect(stub.seen("SSM.ListCommands")).toHaveLength(2);
+    aws.close();
+  });
+
   it("reads InvocationDoesNotExist right after SendCommand as no invocations yet", async () => {
     stub = await startStub(() =>
       fail(

@@ -67,6 +67,13 @@ describe("AWS writer", () => {
       executionTimeoutSeconds: 60,
     });
     expect(stub.seen("SSM.SendCommand")[1]?.json.TimeoutSeconds).toBe(2_592_000);
+    await aws.writer.sendCommand({
+      instanceIds: ["i-1"],
+      commands: ["true"],
+      timeoutSeconds: 60,
+      executionTimeoutSeconds: 3 * 86_400,
+    });
+    expect(stub.seen("SSM.SendCommand")[2]?.json.Parameters).toMatchObject({ executionTimeout: ["172800"] });
     aws.close();
   });
 
@@ -86,46 +93,29 @@ describe("AWS writer", () => {
     aws.close();
   });
 
-  it("creates a parameter only if absent: an existing one fails with ParameterAlreadyExists and its request id", async () => {
-    const existing = new Set(["/rollwave/lock/relay"]);
+  it("surfaces a refused write as an AwsCallError with its operation, code and request id", async () => {
     stub = await startStub((req) => {
-      const name = req.json.Name as string;
-      if (req.action === "PutParameter") {
-        if (existing.has(name) && req.json.Overwrite === false) {
-          return fail("ParameterAlreadyExists", "The parameter already exists.", 400, "req-lock-held");
-        }
-        existing.add(name);
-        return ok({ Version: 1, Tier: "Standard" });
-      }
-      if (req.action === "DeleteParameter") {
-        if (!existing.delete(name)) return fail("ParameterNotFound", "not found");
-        return ok({});
+      if (req.action === "SendCommand") {
+        return fail("InvalidInstanceId", "Instances not in a valid state.", 400, "req-refused");
       }
       throw new Error(req.action);
     });
     const aws = connectTo(stub);
-    expect(
-      await aws.writer.putParameter({ name: "/rollwave/lock/web", value: "run-1", overwrite: false }),
-    ).toEqual({ version: 1 });
     const error = await aws.writer
-      .putParameter({ name: "/rollwave/lock/relay", value: "run-2", overwrite: false })
+      .sendCommand({
+        instanceIds: ["i-1"],
+        commands: ["true"],
+        timeoutSeconds: 60,
+        executionTimeoutSeconds: 60,
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AwsCallError);
     expect(error).toMatchObject({
-      operation: "SSM.PutParameter",
-      code: "ParameterAlreadyExists",
-      requestId: "req-lock-held",
+      operation: "SSM.SendCommand",
+      code: "InvalidInstanceId",
+      requestId: "req-refused",
       retryable: false,
     });
-    expect(stub.seen("SSM.PutParameter").at(-1)?.json).toMatchObject({
-      Type: "String",
-      Overwrite: false,
-      Value: "run-2",
-    });
-    // Deleting is idempotent: a lock released twice is still released.
-    await aws.writer.deleteParameter("/rollwave/lock/web");
-    await aws.writer.deleteParameter("/rollwave/lock/web");
-    expect(existing.has("/rollwave/lock/web")).toBe(false);
     aws.close();
   });
 
@@ -142,18 +132,6 @@ describe("AWS writer", () => {
     expect(suspend[0]?.form.AutoScalingGroupName).toBe("relay-asg");
     const resume = stub.seen("AutoScaling.ResumeProcesses");
     expect(resume.map((r) => formList(r.form, "ScalingProcesses.member"))).toEqual([["Terminate"]]);
-    aws.close();
-  });
-
-  it("cancels a command for all or some of its instances", async () => {
-    stub = await startStub(() => ok({}));
-    const aws = connectTo(stub);
-    await aws.writer.cancelCommand("cmd-1");
-    await aws.writer.cancelCommand("cmd-2", ["i-9"]);
-    expect(stub.seen("SSM.CancelCommand").map((r) => r.json)).toEqual([
-      { CommandId: "cmd-1" },
-      { CommandId: "cmd-2", InstanceIds: ["i-9"] },
-    ]);
     aws.close();
   });
 });

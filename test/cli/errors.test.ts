@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AwsCallError } from "../../src/aws/types.js";
 import { reportError } from "../../src/cli/errors.js";
 import { ExitCode } from "../../src/cli/exit-codes.js";
-import { StringOutput } from "../../src/report/output.js";
+import { StringOutput } from "../report/string-output.js";
 
 describe("reporting AWS failures", () => {
   it("tells the user what to do next when no credentials were found, and exits 1", () => {

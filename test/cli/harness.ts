@@ -2,7 +2,7 @@
 import { PassThrough } from "node:stream";
 import type { CliIo } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
-import { StringOutput } from "../../src/report/output.js";
+import { StringOutput } from "../report/string-output.js";
 
 export interface CliRun {
   code: number;

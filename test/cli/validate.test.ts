@@ -61,6 +61,19 @@ describe("rollwave validate", () => {
     expect(r.stderr).toMatch(/5 errors, \d+ warnings?: nothing was changed/);
   });
 
+  it("refuses a step timeout SSM would refuse mid-rollout, at its line and column, and exits 2", async () => {
+    const file = await tempFile(
+      "long.yaml",
+      `version: 1\nname: long\nregion: eu-west-1\nfleet:\n  select: { tags: { Service: web } }\nsteps:\n  deploy: { commands: ["true"], timeout: 3d }\n`,
+    );
+    const r = await cli(["validate", file]);
+    expect(r.code).toBe(2);
+    const line = r.stderr.split("\n").find((l) => l.startsWith(`${file}:7:`));
+    expect(line).toContain("steps.deploy.timeout");
+    expect(line).toContain("outside what SSM Run Command accepts");
+    expect(r.stderr).toContain("use 30s to 48h");
+  });
+
   it("reads variables from --var-file, and lets --var override them", async () => {
     const vars = await tempFile("vars.yaml", "release: v1.10.0\n");
     expect((await cli(["validate", "plans/camera-relay.yaml", "--var-file", vars])).code).toBe(0);

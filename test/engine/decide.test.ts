@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { TargetHealthDescription } from "../../src/aws/types.js";
 import { connectionCapacityCheck } from "../../src/engine/capacity.js";
-import { decide } from "../../src/engine/decide.js";
+import { decide, reopen } from "../../src/engine/decide.js";
 import type { DecideContext, Observation } from "../../src/engine/decide-context.js";
+import { ResumeRefusedError } from "../../src/engine/errors.js";
 import { commandFailureReason } from "../../src/engine/instance-step.js";
 import { type EngineState, type InstanceRun, initialState } from "../../src/engine/state.js";
 import type { Plan } from "../../src/plan/types.js";
@@ -215,6 +216,34 @@ describe("decide: commands and health", () => {
     return { s, ctx };
   }
 
+  it("starts a step's deadline when its SendCommand succeeded, not when it was decided", () => {
+    // Decided an hour ago (SendCommand kept failing), sent 10 minutes ago; deploy timeout 5 min →
+    // the engine's deadline is 2 × 5 min + 1 min = 11 min after the send.
+    const { s: s0, ctx } = inPhase({
+      phase: "deploying",
+      step: "deploy",
+      commandId: "c1",
+      phaseSince: NOW - 3_600_000,
+      deadline: NOW - 3_600_000 + 660_000,
+    });
+    const s = {
+      ...s0,
+      global: {
+        ...s0.global,
+        commands: {
+          c1: { id: "c1", step: "deploy" as const, ids: ["i-00000"], sentAt: NOW - 600_000, nextPollAt: NOW },
+        },
+      },
+    };
+    const running: Observation["commands"] = {
+      c1: { "i-00000": { instanceId: "i-00000", status: "InProgress", statusDetails: "InProgress" } },
+    };
+    const d = decide(s, obs({ commands: running }), ctx);
+    expect(d.state.instances["i-00000"]).toMatchObject({ phase: "deploying", deadline: NOW + 60_000 });
+    const late = decide(d.state, obs({ at: NOW + 61_000, commands: running }), { ...ctx, now: NOW + 61_000 });
+    expect(late.state.instances["i-00000"]?.phase).toBe("failed");
+  });
+
   it("treats an invocation not listed yet as not-yet, not as a failure", () => {
     const { s, ctx } = inPhase({ phase: "deploying", step: "deploy", commandId: "c1" });
     const d = decide(s, obs({ commands: { c1: {} } }), ctx);
@@ -417,13 +446,15 @@ describe("connection capacity check", () => {
     if (!check) throw new Error("no check");
     const { state } = setup({ n: 2 }, plan);
     state.global.displaced = displaced;
-    const connections: Record<string, number> = { "i-00000": 180, rest: total - 180 };
+    // i-00001 stands for the rest of the fleet.
+    const connections: Record<string, number> = { "i-00000": 180, "i-00001": total - 180 };
     return check({
       instance: state.instances["i-00000"] as InstanceRun,
       state,
       now: NOW,
       plan,
       connections,
+      connectionsAt: NOW,
       inServiceAfter,
     });
   }
@@ -449,5 +480,275 @@ describe("connection capacity check", () => {
       reason: expect.stringMatching(/exceed 3000\/min \(2900 in the last minute\)/),
     });
     expect(verdict(capPlan(3_000), 900, 180_000, [{ at: NOW - 61_000, n: 2_900 }])).toEqual({ admit: true });
+  });
+
+  /** 10 instances, limit 250 at 10% headroom: 9 left in service hold 2,025. */
+  function tenInstances(
+    readings: Record<string, number> | undefined,
+    at: number | undefined = NOW,
+    error?: string,
+  ) {
+    const plan = capPlan(null);
+    const check = connectionCapacityCheck(plan);
+    if (!check) throw new Error("no check");
+    const { state } = setup({ n: 10 }, plan);
+    const ctx: Parameters<typeof check>[0] = {
+      instance: state.instances["i-00000"] as InstanceRun,
+      state,
+      now: NOW,
+      plan,
+      inServiceAfter: 9,
+    };
+    if (readings) ctx.connections = readings;
+    if (at !== undefined) ctx.connectionsAt = at;
+    if (error !== undefined) ctx.connectionsError = error;
+    return check(ctx);
+  }
+  const each = (n: number, count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, k) => [`i-${String(k).padStart(5, "0")}`, n]));
+
+  it("counts an instance without a datapoint at its limit, never as zero", () => {
+    // Control: all 10 report 220 → 2,200 > 2,025 → hold.
+    expect(tenInstances(each(220, 10))).toMatchObject({ admit: false });
+    // Two report nothing: 8 × 220 + 2 × 250 = 2,260 > 2,025 → still hold (counting them as 0 let one out).
+    expect(tenInstances(each(220, 8))).toEqual({
+      admit: false,
+      reason:
+        "capacity: 2260 connections would not fit on 9 instance(s) (2025 with 10% headroom, 2 instance(s) without a datapoint counted at 250)",
+    });
+    // Missing is not "always hold": 8 × 150 + 2 × 250 = 1,700 ≤ 2,025 → admit.
+    expect(tenInstances(each(150, 8))).toEqual({ admit: true });
+  });
+
+  it("holds when there is no reading, or it is older than maxAge, and says why", () => {
+    const fine = each(100, 10);
+    expect(tenInstances(fine, NOW - 120_000)).toEqual({ admit: true });
+    expect(tenInstances(fine, NOW - 120_001)).toEqual({
+      admit: false,
+      reason: "capacity: the connection reading is older than maxAge 2m",
+    });
+    expect(tenInstances(fine, NOW - 200_000, "Throttling: Rate exceeded")).toEqual({
+      admit: false,
+      reason:
+        "capacity: the connection reading is older than maxAge 2m; the metric could not be read: Throttling: Rate exceeded",
+    });
+    expect(tenInstances(undefined, undefined, "AccessDenied")).toEqual({
+      admit: false,
+      reason: "capacity: no connection reading, the metric could not be read: AccessDenied",
+    });
+  });
+});
+
+describe("decide: the runner's inputs (interrupt, error, approval, guard) and sticky endings", () => {
+  it("an error stops new work, lets in-flight instances finish, then pauses with the error as reason", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 4 });
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "draining", out: true, checkAt: NOW + 60_000 });
+    const d1 = decide(s, obs(), { ...ctx, error: "journal write failed: ENOSPC" });
+    expect(leaving(d1.state)).toEqual([]);
+    expect(d1.state.global.error).toEqual({ reason: "journal write failed: ENOSPC", at: NOW });
+    expect(d1.state.global.outcome).toBeUndefined();
+    expect(d1.events).toContainEqual(expect.objectContaining({ type: "warning", code: "E_LOOP_ERROR" }));
+    // The error is sticky: a clean tick starts nothing new either, and resets the error count.
+    const d2 = decide(d1.state, obs(), ctx);
+    expect(leaving(d2.state)).toEqual([]);
+    expect(d2.state.global.consecutiveErrors).toBe(0);
+    // Once the in-flight instance is back, the run pauses for `resume`.
+    const d3 = decide(put(d2.state, "i-00001", { phase: "done", out: false }), obs(), ctx);
+    expect(d3.state.global.outcome).toEqual({
+      status: "paused",
+      reason:
+        "error: journal write failed: ENOSPC; nothing left in flight; fix the cause and resume to continue",
+    });
+    expect(d3.state.global.pausedFor).toBe("error");
+  });
+
+  it("gives up after maxConsecutiveErrors ticks in a row, naming the instances still in flight", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 4 });
+    let s = put(pastCanary(state), "i-00001", { phase: "draining", out: true, checkAt: NOW + 60_000 });
+    const c = { ...ctx, error: "EIO", maxConsecutiveErrors: 3 };
+    s = decide(s, obs(), c).state;
+    s = decide(s, obs(), c).state;
+    expect(s.global.outcome).toBeUndefined();
+    const d = decide(s, obs(), c);
+    expect(d.state.global.outcome).toEqual({
+      status: "paused",
+      reason:
+        "gave up after 3 errors in a row (first: EIO); 1 instance(s) still in flight: i-00001 (draining); fix the cause and run `rollwave resume`",
+    });
+  });
+
+  it("an interrupt during a failure-policy abort keeps it an abort", () => {
+    const plan = makePlan({ rollout: { failures: { action: "abort" } } });
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 4, maxFailed: 0 }, plan);
+    let s = put(pastCanary(state), "i-00001", { phase: "failed", out: true, deployedAt: 1 });
+    s = put(s, "i-00002", { phase: "draining", out: true, checkAt: NOW + 60_000 });
+    const d1 = decide(s, obs(), ctx);
+    expect(d1.state.global.mode).toBe("stopping");
+    const d2 = decide(d1.state, obs(), { ...ctx, interrupt: true });
+    expect(d2.state.global.interrupted).toBe(true);
+    const d3 = decide(put(d2.state, "i-00002", { phase: "done", out: false }), obs(), ctx);
+    expect(d3.state.global.outcome?.status).toBe("aborted");
+  });
+
+  it("resume refuses an aborted rollout, and a crashed abort only finishes bringing instances back", () => {
+    const plan = makePlan({ rollout: { failures: { action: "abort" } } });
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 4, maxFailed: 0 }, plan);
+    let s = put(pastCanary(state), "i-00001", { phase: "failed", out: true, deployedAt: 1 });
+    s = put(s, "i-00002", { phase: "draining", out: true, checkAt: NOW + 60_000 });
+    const aborting = decide(s, obs(), ctx).state;
+    // A crash mid-abort (no outcome yet): resume keeps the abort.
+    const reopened = reopen(aborting, undefined);
+    expect(reopened.global.mode).toBe("stopping");
+    const d = decide(put(reopened, "i-00002", { phase: "done", out: false }), obs(), ctx);
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome?.status).toBe("aborted");
+    expect(() => reopen(d.state, "aborted")).toThrow(ResumeRefusedError);
+    expect(() => reopen(d.state, "aborted")).toThrow(/aborted.*an abort is final/);
+  });
+
+  it("the approval answer is an input: stop aborts (and stays aborted), pause pauses, approve admits", () => {
+    const plan = makePlan({ rollout: { canary: { approve: true, bakeMs: 0 } } });
+    const { state, ctx } = setup({ n: 6, canary: 1, window: 2 }, plan);
+    const s0 = put(state, "i-00000", { phase: "done" });
+    s0.global.waves[0] = { ...(s0.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
+    // The bake (0 s) passes on the first reading of a healthy canary; then the gate waits.
+    const baking = decide(s0, obs(), ctx).state;
+    expect(baking.global.canary.baked).toBe(false);
+    const waiting = decide(baking, obs({ health: { [TG_A]: health({ "i-00000": "healthy" }) } }), ctx).state;
+    expect(waiting.global.canary.approval).toBe("waiting");
+    expect(leaving(waiting)).toEqual([]);
+    const stopped = decide(waiting, obs(), { ...ctx, approval: "stop" }).state;
+    expect(stopped.global.outcome?.status).toBe("aborted");
+    expect(() => reopen(stopped, undefined)).toThrow(/aborted/);
+    const paused = decide(waiting, obs(), { ...ctx, approval: "pause" }).state;
+    expect(paused.global).toMatchObject({ outcome: { status: "paused" }, pausedFor: "approval" });
+    const approved = decide(waiting, obs(), { ...ctx, approval: "approve" });
+    expect(approved.events).toContainEqual(
+      expect.objectContaining({ type: "gate.passed", gate: "approval" }),
+    );
+    expect(leaving(approved.state).length).toBeGreaterThan(0);
+  });
+
+  it("a refused account guard fails the rollout before anything starts", () => {
+    const { state, ctx } = setup({ n: 4 });
+    const d = decide(state, obs(), { ...ctx, guardRefused: "account guard: wrong account" });
+    expect(d.state.global.outcome).toEqual({ status: "failed", reason: "account guard: wrong account" });
+    expect(leaving(d.state)).toEqual([]);
+  });
+});
+
+describe("decide: the canary cannot pass vacuously, and the bake needs evidence", () => {
+  function canaryDone(o: { skipped?: boolean; alarms?: string[]; bakeMs?: number; sameAz?: boolean } = {}) {
+    const plan = makePlan({
+      rollout: { canary: { bakeMs: o.bakeMs ?? 60_000 } },
+      health: { alarms: o.alarms ?? [] },
+    });
+    // Round-robin AZs: i-00000 and i-00003 share eu-west-1a; with 2 instances nothing else is in 1a.
+    const { state, ctx } = setup({ n: o.sameAz === false ? 2 : 6, canary: 1, window: 2 }, plan);
+    const s = put(
+      state,
+      "i-00000",
+      o.skipped ? { phase: "skipped", reason: "instance is terminated", out: true } : { phase: "done" },
+    );
+    s.global.waves[0] = { ...(s.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
+    return { s, ctx };
+  }
+  const healthy = (ids: string[]) => ({
+    [TG_A]: health(Object.fromEntries(ids.map((id) => [id, "healthy" as const]))),
+  });
+
+  it("replaces a skipped canary with the next pending instance of the same AZ, and bakes that one", () => {
+    const { s, ctx } = canaryDone({ skipped: true });
+    const d = decide(s, obs(), ctx);
+    expect(d.events).toContainEqual(expect.objectContaining({ code: "W_CANARY_REPLACED" }));
+    expect(d.state.instances["i-00003"]?.wave).toBe(0);
+    expect(d.state.global.waves[0]?.ids).toEqual(["i-00000", "i-00003"]);
+    // The replacement starts; nothing else does, and no bake began.
+    expect(leaving(d.state)).toEqual(["i-00003"]);
+    expect(d.state.global.canary.bakeUntil).toBeUndefined();
+  });
+
+  it("fails the canary gate when a skipped canary has no replacement in its AZ", () => {
+    const { s, ctx } = canaryDone({ skipped: true, sameAz: false });
+    const d = decide(s, obs(), ctx);
+    expect(d.events).toContainEqual(
+      expect.objectContaining({
+        type: "policy.triggered",
+        reason: expect.stringMatching(
+          /^canary gate: i-00000 \(eu-west-1a\) instance is terminated, and no pending instance in eu-west-1a/,
+        ),
+      }),
+    );
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome?.status).toBe("paused");
+  });
+
+  it("does not pass the bake without a reading of the canary from its end; waits, then fails it", () => {
+    const { s, ctx } = canaryDone({ alarms: ["relay-5xx"] });
+    let st = decide(s, obs(), ctx).state;
+    const until = st.global.canary.bakeUntil as number;
+    // At the bake's end the alarms cannot be read (DescribeAlarms failed): not baked.
+    const at = (t: number) => ({ ...ctx, now: t });
+    st = decide(st, obs({ at: until, health: healthy(["i-00000"]) }), at(until)).state;
+    expect(st.global.canary.baked).toBe(false);
+    expect(leaving(st)).toEqual([]);
+    // Within the grace a full reading passes it.
+    const ok = decide(
+      st,
+      obs({ at: until + 60_000, health: healthy(["i-00000"]), alarms: [{ name: "relay-5xx", state: "OK" }] }),
+      at(until + 60_000),
+    );
+    expect(ok.state.global.canary.baked).toBe(true);
+    // Without one past the grace, the canary fails and the policy runs.
+    const late = decide(st, obs({ at: until + 121_000 }), at(until + 121_000));
+    expect(late.state.instances["i-00000"]).toMatchObject({
+      phase: "failed",
+      reason: "bake: no evidence: the canary's health and alarms could not be read for 2m after the bake",
+    });
+    expect(late.events).toContainEqual(expect.objectContaining({ type: "policy.triggered" }));
+  });
+});
+
+describe("decide: capacity lost during the rollout counts against the window", () => {
+  it("a finished instance seen unhealthy takes a slot until healthy again", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 2 });
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "done" });
+    s = put(s, "i-00002", { phase: "draining", out: true, checkAt: NOW + 60_000 });
+    const seen = obs({
+      health: { [TG_A]: health({ "i-00000": "healthy", "i-00001": "unhealthy", "i-00002": "draining" }) },
+    });
+    const d = decide(s, seen, ctx);
+    expect(d.state.instances["i-00001"]?.lost).toBe("unhealthy in relay-a");
+    expect(d.events).toContainEqual(expect.objectContaining({ code: "W_CAPACITY_LOST" }));
+    // Window 2: the draining one plus the lost one fill it, nothing new starts.
+    expect(leaving(d.state)).toEqual([]);
+    const back = decide(
+      d.state,
+      obs({
+        health: { [TG_A]: health({ "i-00000": "healthy", "i-00001": "healthy", "i-00002": "draining" }) },
+      }),
+      ctx,
+    );
+    expect(back.state.instances["i-00001"]?.lost).toBeUndefined();
+    expect(leaving(back.state)).toHaveLength(1);
+  });
+});
+
+describe("reopen: work a resume re-issues gets fresh deadlines", () => {
+  it("refreshes drain, health and unsent-command deadlines; a sent command keeps its own", () => {
+    const { state, ctx } = setup({ n: 6, canary: 1, window: 4 });
+    const later = NOW + 6 * 3_600_000; // resumed six hours after the crash
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "draining", out: true, deadline: NOW });
+    s = put(s, "i-00002", { phase: "registering", out: true, need: "register", deadline: NOW });
+    s = put(s, "i-00003", { phase: "deploying", out: true, step: "deploy", need: "command", deadline: NOW });
+    s = put(s, "i-00004", { phase: "deploying", out: true, step: "deploy", commandId: "c1", deadline: NOW });
+    const r = reopen(s, "paused", { now: later, plan: ctx.plan });
+    expect(r.instances["i-00001"]?.deadline).toBe(later + 600_000);
+    expect(r.instances["i-00002"]?.deadline).toBe(later + 300_000);
+    expect(r.instances["i-00003"]).toMatchObject({ deadline: later + 660_000, reattach: true });
+    expect(r.instances["i-00004"]?.deadline).toBe(NOW);
   });
 });

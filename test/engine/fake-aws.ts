@@ -58,13 +58,22 @@ export class FakeAws implements MutableAwsConnection {
   readonly asgs = new Map<string, { suspended: Set<string> }>();
   readonly alarms: AlarmStateSummary[] = [];
   readonly connections: Record<string, number> = {};
-  readonly commands = new Map<string, { req: SendCommandRequest; invocations: FakeInvocation[] }>();
+  readonly commands = new Map<
+    string,
+    { req: SendCommandRequest; invocations: FakeInvocation[]; at: number }
+  >();
   /** Every mutating call, in order. */
   readonly mutations: { at: number; action: string; detail: string }[] = [];
   private counts: ApiCallCounts = { total: 0, byAction: {}, throttled: 0 };
   private seq = 0;
   /** Decide the result of a command on an instance (default: success). */
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** When set, GetMetricData throws this message. */
+  metricError: string | undefined;
+  /** Clock time of every GetMetricData call. */
+  readonly metricReads: number[] = [];
+  /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
+  loseSendAnswer = 0;
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -226,12 +235,25 @@ export class FakeAws implements MutableAwsConnection {
       }
       return out;
     },
+    listCommands: async ({ instanceId, after }) => {
+      this.count("SSM.ListCommands");
+      return [...this.commands.entries()]
+        .filter(([, c]) => c.req.instanceIds.includes(instanceId) && c.at >= after.getTime())
+        .map(([commandId, c]) => ({
+          commandId,
+          comment: c.req.comment ?? "",
+          requestedAt: c.at,
+          instanceIds: c.req.instanceIds,
+        }));
+    },
     describeAlarms: async (names) => {
       this.count("CloudWatch.DescribeAlarms");
       return this.alarms.filter((a) => names.includes(a.name));
     },
     getInstanceMetric: async (q) => {
       this.count("CloudWatch.GetMetricData");
+      this.metricReads.push(this.clock.now());
+      if (this.metricError) throw new Error(this.metricError);
       const out: Record<string, number> = {};
       for (const id of q.instanceIds)
         if (this.connections[id] !== undefined) out[id] = this.connections[id] as number;
@@ -288,7 +310,12 @@ export class FakeAws implements MutableAwsConnection {
           stderr: "boom: exit 1\nsecond line",
         };
       });
-      this.commands.set(id, { req, invocations });
+      this.commands.set(id, { req, invocations, at: now });
+      if (this.loseSendAnswer > 0) {
+        // The command went through, but its answer is lost (a timeout after the SDK's retries).
+        this.loseSendAnswer--;
+        throw new Error("TimeoutError: socket hang up");
+      }
       return { commandId: id };
     },
     cancelCommand: async () => {
@@ -301,13 +328,6 @@ export class FakeAws implements MutableAwsConnection {
     resumeProcesses: async (group, processes) => {
       this.mutate("AutoScaling.ResumeProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.delete(p);
-    },
-    putParameter: async () => {
-      this.mutate("SSM.PutParameter", "");
-      return { version: 1 };
-    },
-    deleteParameter: async () => {
-      this.mutate("SSM.DeleteParameter", "");
     },
   };
 

@@ -28,6 +28,7 @@ export function metricConnections(maxDisplacedPerMinute: number | null = null) {
     perInstanceLimit: 250,
     headroom: 0.1,
     maxDisplacedPerMinute,
+    maxAgeMs: 120_000,
   };
 }
 

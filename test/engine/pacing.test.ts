@@ -93,6 +93,8 @@ function pacedRollout(n: number, perMinute: number, conns: (k: number) => number
       admission: [check],
       capacityWaitMs: 3_600_000,
       connections,
+      // A fresh reading every tick: this test is about pacing, not about stale data.
+      connectionsAt: now,
     };
     const obs: Observation = { at: now, health: {}, commands: {} };
     const d = decide(state, obs, ctx);

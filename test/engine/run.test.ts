@@ -239,8 +239,9 @@ describe("guards, Auto Scaling and approval", () => {
       await orig(rec);
     };
     const r2 = await start(h2);
-    expect(r2.status).toBe("failed");
-    expect(r2.reason).toMatch(/disk full/);
+    // An error is not a rollout outcome: the run pauses so `resume` can continue.
+    expect(r2.status).toBe("paused");
+    expect(r2.reason).toMatch(/^error: journal write failed: disk full/);
     expect(h2.aws.asgs.get("relay-asg")?.suspended.size).toBe(0);
   });
 

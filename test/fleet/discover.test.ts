@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { AwsReader, Ec2InstanceSummary, TargetHealthDescription } from "../../src/aws/types.js";
+import type {
+  AwsReader,
+  Ec2InstanceSummary,
+  TargetGroup,
+  TargetHealthDescription,
+} from "../../src/aws/types.js";
 import { discoverFleet } from "../../src/fleet/discover.js";
-import type { TargetGroup } from "../../src/fleet/types.js";
 import type { FleetSpec } from "../../src/plan/types.js";
 
 /**
@@ -78,6 +82,9 @@ class FakeAws implements AwsReader {
       suspendedProcesses: [],
       instanceIds: Object.keys(this.asgOf).filter((id) => this.asgOf[id] === name),
     }));
+  }
+  async listCommands(): Promise<never> {
+    throw new Error("not used by discovery");
   }
   async listCommandInvocations(): Promise<never> {
     throw new Error("discovery must not list commands");

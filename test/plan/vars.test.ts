@@ -171,12 +171,29 @@ describe("variables", () => {
       varFiles: ["test/fixtures/plans/nope.yaml"],
       vars: ["release=v1.2.3"],
     });
-    expect(errors[0]).toMatchObject({ source: "--var-file" });
+    expect(errors[0]).toMatchObject({
+      source: "test/fixtures/plans/nope.yaml",
+      message: "cannot read the var file: no such file",
+      hint: "check the --var-file path",
+    });
   });
 
   it("rejects a declared name that cannot be referenced and a pattern that does not compile", () => {
     const text = edit("vars:\n", "vars:\n  build-id: {}\n  tag: { pattern: '(' }\n");
     const errors = errorsOf(text, { vars: ["release=v1.2.3"], requireVars: false });
     expect(errors.map((e) => e.path)).toEqual(["vars.build-id", "vars.tag.pattern"]);
+  });
+});
+
+describe("variables named like Object's own properties", () => {
+  it("are ordinary names: valueOf, constructor and toString resolve and interpolate", () => {
+    const text = MINIMAL.replace(
+      "vars:\n",
+      "vars:\n  valueOf: { default: a }\n  constructor: { required: false }\n  toString: {}\n",
+    ).replace("install ${release}", "install ${release} ${valueOf} ${constructor} ${toString}");
+    const errors = errorsOf(text, { vars: ["release=v1.2.3", "toString=x"] });
+    expect(errors).toEqual([]);
+    const { plan } = load(text, { vars: ["release=v1.2.3", "toString=x"] });
+    expect(plan.steps.deploy.commands).toEqual(["install v1.2.3 a ${constructor} x"]);
   });
 });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import { createOutcomeTracker } from "../../src/report/outcomes.js";
-import { makeChalk, StringOutput } from "../../src/report/output.js";
+import { makeChalk } from "../../src/report/output.js";
 import { createPlainRenderer } from "../../src/report/plain.js";
 import { createTtyRenderer } from "../../src/report/tty.js";
 import { scriptedRollout } from "./scripted-events.js";
+import { StringOutput } from "./string-output.js";
 
 const at = 0;
 const phase = (id: string, from: string, to: string, detail?: string): RolloutEvent =>

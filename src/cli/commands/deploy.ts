@@ -4,27 +4,11 @@
  * wired to the engine's AbortSignal (the second Ctrl-C falls through to Node's default: exit now).
  */
 import { type Command, Option } from "commander";
+import { OUTPUT_MODES } from "../../report/renderer.js";
 import type { CliIo } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption, parsePositive } from "../options.js";
-import type { VarFlags } from "../plan-input.js";
-import type { TargetFlags } from "../target.js";
+import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
+import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
-
-export type OutputMode = "tty" | "plain" | "json";
-
-export interface DeployFlags extends VarFlags, TargetFlags {
-  yes?: boolean;
-  autoApprove?: boolean;
-  dryRun?: boolean;
-  output?: OutputMode;
-  journalDir?: string;
-}
-
-/** tty for a person at a terminal; plain lines for CI (the `CI` variable) and redirected output. */
-export function defaultOutputMode(io: CliIo): OutputMode {
-  const ci = io.env.CI !== undefined && io.env.CI !== "" && io.env.CI !== "false" && io.env.CI !== "0";
-  return io.stdout.isTTY && !ci ? "tty" : "plain";
-}
 
 function addDeployOptions(cmd: Command): Command {
   addVarOptions(cmd);
@@ -32,15 +16,18 @@ function addDeployOptions(cmd: Command): Command {
   return cmd
     .option(
       "--time-scale <n>",
-      "with --simulate: simulated seconds per real second (default 60)",
-      parsePositive("--time-scale"),
+      "with --simulate: simulated seconds per real second (default 60, at most 3600)",
+      parseTimeScale,
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
     .option("--dry-run", "print every call the rollout would make; changes nothing")
-    .addOption(
-      outputOption(["tty", "plain", "json"], "tty (live view), plain (CI lines) or json (NDJSON events)"),
+    .option("-v, --verbose", "plain output: also print every instance's phase transitions")
+    .option(
+      "--report <file>",
+      "write the HTML report (timeline, capacity, failures) when the run ends (default with --simulate: a temp file)",
     )
+    .addOption(outputOption([...OUTPUT_MODES], "tty (live view), plain (CI lines) or json (NDJSON events)"))
     .addOption(
       new Option(
         "--journal-dir <dir>",
@@ -63,7 +50,11 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
     .command("resume")
     .description("continue a paused or interrupted rollout from its journal")
     .argument("<plan>", "plan file (YAML or JSON)");
-  addDeployOptions(resume).action(async (file: string, flags: DeployFlags) => {
+  addDeployOptions(resume).option(
+    "--force",
+    "continue even though the plan file or variables differ from the journal's (the change is journaled)",
+  );
+  resume.action(async (file: string, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: true }));
   });

@@ -147,6 +147,10 @@ export interface SimParameter {
   type: "String" | "StringList" | "SecureString";
   version: number;
   lastModifiedAt: number;
+  /** `Standard` or `Advanced`. */
+  tier?: string;
+  /** Set when read as `name:version`: `":<version>"`. */
+  selector?: string;
 }
 
 // ── CloudWatch ───────────────────────────────────────────────────────────────
@@ -220,21 +224,25 @@ export interface SimBackend {
     marker?: string;
   }): Page<SimTargetGroup>;
   describeTargetGroupAttributes(arn: string): SimTargetGroupAttributes;
+  describeLoadBalancerAttributes(arn: string): SimTargetGroupAttributes;
   describeTargetHealth(arn: string, targets?: SimTargetRef[]): SimTargetHealth[];
   registerTargets(arn: string, targets: SimTargetRef[]): void;
   deregisterTargets(arn: string, targets: SimTargetRef[]): void;
 
   // SSM
   sendCommand(input: SimSendCommandInput): SimCommand;
+  /** `filters`: see ./command-filters.ts (InvokedAfter, InvokedBefore, Status, DocumentName, ExecutionStage). */
   listCommands(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: { key: string; value: string }[];
     maxResults?: number;
     nextToken?: string;
   }): Page<SimCommand>;
   listCommandInvocations(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: { key: string; value: string }[];
     details: boolean;
     maxResults?: number;
     nextToken?: string;
@@ -248,8 +256,14 @@ export interface SimBackend {
     maxResults?: number;
     nextToken?: string;
   }): Page<SimInstanceInformation>;
-  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean }): { version: number };
+  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean; tier?: string }): {
+    version: number;
+    tier?: string;
+  };
+  /** `name` or `name:version` (a past version, answered with `selector`). */
   getParameter(name: string): SimParameter;
+  /** Kept versions, oldest first. */
+  getParameterHistory(q: { name: string; maxResults?: number; nextToken?: string }): Page<SimParameter>;
   deleteParameter(name: string): void;
 
   // CloudWatch
@@ -341,12 +355,69 @@ export interface SimInstanceState {
   targets: Record<string, string>; // target group name → health state
 }
 
+/**
+ * How often a step started running on an instance (an invocation that reached InProgress; one that
+ * was undeliverable, cancelled or timed out before it started is not an execution), and how many of
+ * those runs succeeded. The step is named as `stepOf` in ./commands.ts derives it from the Comment.
+ */
+export interface SimExecutionCount {
+  instanceId: string;
+  step: string;
+  runs: number;
+  successes: number;
+}
+
+/**
+ * An execution that should not have happened: the step started on an instance where it had already
+ * succeeded (`after-success`, `succeededIn` naming that command), or while another run of it was
+ * still running there (`while-running`).
+ */
+export interface SimDuplicateExecution {
+  at: number;
+  instanceId: string;
+  step: string;
+  commandId: string;
+  kind: "after-success" | "while-running";
+  succeededIn?: string;
+}
+
+/**
+ * The intrinsic time one instance needed, as drawn (see ./intrinsic.ts), summed over its `cycles`
+ * (out of service and back). `serviceMs` = commands + drain + health; the bound adds `stableFor`.
+ */
+export interface SimIntrinsic {
+  instanceId: string;
+  az: string;
+  cycles: number;
+  /** Every command line's drawn duration. */
+  commandMs: number;
+  /** The same by step (as `stepOf` names it). */
+  stepMs: Record<string, number>;
+  /** Drain start until connections ≤ the drain threshold, or the deregistration delay ended. */
+  drainMs: number;
+  /** Registration until healthy in every target group it belongs to. */
+  healthMs: number;
+  serviceMs: number;
+  /** Connections on it when its drain started. */
+  displaced: number;
+  /** Drains that lasted the whole deregistration delay (the threshold was not reached). */
+  drainsEndedByDelay: number;
+}
+
 /** What GET /_sim/state returns (the wire layer adds nothing). */
 export interface SimStateSnapshot {
   now: number;
   instances: SimInstanceState[];
   targetGroups: { arn: string; name: string; type: "application" | "network"; targets: number }[];
   autoScalingGroups: { name: string; suspendedProcesses: string[] }[];
+  /** Command executions per instance and step. */
+  executions: SimExecutionCount[];
+  /** Executions of a step on an instance where it had already succeeded (or was still running). */
+  duplicates: SimDuplicateExecution[];
+  /** Per instance, the intrinsic phase times the simulator drew. */
+  intrinsic: SimIntrinsic[];
+  /** A drain counts as done at this many connections (set by the plan's drain.until.connections). */
+  drainThreshold: number;
 }
 
 /** What GET /_sim/metrics returns; the wire layer adds `api`. */
@@ -365,6 +436,8 @@ export interface SimWorld extends SimBackend {
   advanceTo(now: number): void;
   control(cmd: SimControlCommand): void;
   setCapacityFloor(floor: CapacityFloor | null): void;
+  /** The plan's `drain.until.connections`, for the intrinsic drain times (default 0). */
+  setDrainThreshold(connections: number): void;
   state(): SimStateSnapshot;
   metrics(): SimMetricsSnapshot;
 }

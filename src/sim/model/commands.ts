@@ -16,9 +16,12 @@ import {
   type Page,
   SimApiError,
   type SimCommand,
+  type SimDuplicateExecution,
+  type SimExecutionCount,
   type SimInvocation,
   type SimSendCommandInput,
 } from "./api.js";
+import { type CommandFilterInput, commandFilter } from "./command-filters.js";
 import {
   fillTemplate,
   isTerminal,
@@ -42,6 +45,8 @@ export interface CommandHost {
   shed(inst: Inst, rate: number): void;
   /** Close every connection the instance holds (a `closeConnections` effect). */
   closeConnections(inst: Inst): void;
+  /** A command line's duration was drawn (for the intrinsic times). */
+  drew?(inst: Inst, step: string, ms: number): void;
 }
 
 interface Behaviour {
@@ -58,6 +63,13 @@ interface Inv {
   holding: boolean;
   dispatched: boolean;
   visibleAt: number;
+  /** Counted as an execution of its step (it started running); `running` until it ends. */
+  exec?: { rec: ExecRecord; running: boolean };
+}
+
+interface ExecRecord extends SimExecutionCount {
+  running: number;
+  firstSuccess?: string;
 }
 
 interface Cmd {
@@ -71,6 +83,8 @@ interface Cmd {
   failures: number;
   cancelRequested: boolean;
   execTimeoutMs: number;
+  /** The step this command runs, for execution counts: see `stepOf`. */
+  step: string;
 }
 
 const DEFAULT_BEHAVIOUR: CommandBehaviourSpec = {
@@ -91,6 +105,9 @@ export class Commands {
   /** Invocations delivered while the instance's agent was offline: they start when it returns. */
   private readonly waiting = new Map<Inst, Set<Inv>>();
   private seq = 0;
+  /** Executions per instance and step, in first-execution order. */
+  private readonly execs = new Map<string, ExecRecord>();
+  private readonly dups: SimDuplicateExecution[] = [];
 
   constructor(
     private readonly core: Core,
@@ -146,6 +163,7 @@ export class Commands {
       failures: 0,
       cancelRequested: false,
       execTimeoutMs: execTimeout * 1000,
+      step: stepOf(input.documentName, data.comment, lines),
     };
     for (const inst of insts) {
       const inv: Inv = {
@@ -189,14 +207,17 @@ export class Commands {
   list(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: CommandFilterInput[];
     maxResults?: number;
     nextToken?: string;
   }): Page<SimCommand> {
     const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const keep = commandFilter(q.filters, "ListCommands");
     let cmds: Cmd[];
     if (q.commandId) cmds = [this.get(q.commandId)];
     else cmds = [...this.commands].reverse();
     if (q.instanceId) cmds = cmds.filter((c) => c.data.instanceIds.includes(q.instanceId as string));
+    cmds = cmds.filter((c) => keep(c.data));
     return page(
       cmds.map((c) => ({ ...c.data })),
       size,
@@ -208,15 +229,17 @@ export class Commands {
   listInvocations(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: CommandFilterInput[];
     details: boolean;
     maxResults?: number;
     nextToken?: string;
   }): Page<SimInvocation> {
     const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const keep = commandFilter(q.filters, "ListCommandInvocations");
     const cmds = q.commandId ? [this.get(q.commandId)] : [...this.commands].reverse();
-    const invs = cmds.flatMap((c) =>
-      q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs,
-    );
+    const invs = cmds
+      .flatMap((c) => (q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs))
+      .filter((i) => keep(i.data));
     return page(
       invs.map((i) => view(i, q.details ? 2500 : 0, q.details ? 2500 : 0)),
       size,
@@ -262,6 +285,43 @@ export class Commands {
     }
   }
 
+  /** How many times each step started running on each instance, and how often it succeeded. */
+  executions(): SimExecutionCount[] {
+    return [...this.execs.values()].map(({ instanceId, step, runs, successes }) => ({
+      instanceId,
+      step,
+      runs,
+      successes,
+    }));
+  }
+
+  /** Executions of a step on an instance where it had already succeeded, or was still running. */
+  duplicates(): SimDuplicateExecution[] {
+    return this.dups.map((d) => ({ ...d }));
+  }
+
+  private countExecution(inv: Inv): void {
+    const key = `${inv.inst.id}\u0000${inv.cmd.step}`;
+    let rec = this.execs.get(key);
+    if (!rec) {
+      rec = { instanceId: inv.inst.id, step: inv.cmd.step, runs: 0, successes: 0, running: 0 };
+      this.execs.set(key, rec);
+    }
+    rec.runs++;
+    if (rec.firstSuccess !== undefined || rec.running > 0) {
+      this.dups.push({
+        at: this.core.now,
+        instanceId: inv.inst.id,
+        step: rec.step,
+        commandId: inv.cmd.data.commandId,
+        kind: rec.firstSuccess !== undefined ? "after-success" : "while-running",
+        ...(rec.firstSuccess !== undefined ? { succeededIn: rec.firstSuccess } : {}),
+      });
+    }
+    rec.running++;
+    inv.exec = { rec, running: true };
+  }
+
   private get(commandId: string): Cmd {
     const cmd = this.byId.get(commandId);
     if (!cmd) throw new SimApiError("InvalidCommandId", `Command ${commandId} was not found`);
@@ -303,6 +363,7 @@ export class Commands {
     inv.data.status = "InProgress";
     inv.data.statusDetails = "In Progress";
     inv.data.executionStartedAt = this.core.now;
+    this.countExecution(inv);
     const gen = inv.gen;
     this.core.after(inv.cmd.execTimeoutMs, () => {
       if (inv.gen === gen && inv.data.status === "InProgress")
@@ -323,6 +384,7 @@ export class Commands {
     const groups = match.m ?? [line];
     const rng = this.core.rng;
     const duration = spec.duration.p50 > 0 ? lognormal(rng, spec.duration.p50, spec.duration.p99) : 0;
+    this.host.drew?.(inv.inst, inv.cmd.step, duration);
     const failed = rng() < this.failureProbability(line, spec.failureProbability);
     const { effects } = spec;
     if (effects.stopService) {
@@ -390,6 +452,14 @@ export class Commands {
     inv.dispatched = false;
     inv.data.status = status;
     inv.data.statusDetails = details;
+    if (inv.exec?.running) {
+      inv.exec.running = false;
+      inv.exec.rec.running--;
+      if (status === "Success") {
+        inv.exec.rec.successes++;
+        inv.exec.rec.firstSuccess ??= cmd.data.commandId;
+      }
+    }
     if (code !== -1 || inv.data.executionStartedAt !== undefined) inv.data.responseCode = code;
     if (inv.data.executionStartedAt !== undefined) inv.data.executionEndedAt = this.core.now;
     if ((status === "Failed" && details !== "Undeliverable") || details === "Execution Timed Out")
@@ -417,6 +487,19 @@ export class Commands {
       cmd.cancelRequested,
     );
   }
+}
+
+/**
+ * Which step a command runs, so that executions can be counted per instance and step. rollwave's
+ * commands carry the Comment `rollwave <plan> <step>`, possibly followed by more words (such as an
+ * idempotency token): the step is those first three words, whatever follows. Any other non-empty
+ * Comment is the step as a whole; with no Comment, the document and its command lines are.
+ */
+export function stepOf(documentName: string, comment: string, lines: string[]): string {
+  const rollwave = /^rollwave\s+(\S+)\s+(\S+)/.exec(comment);
+  if (rollwave) return `rollwave ${rollwave[1]} ${rollwave[2]}`;
+  if (comment.trim() !== "") return comment.trim();
+  return `${documentName}: ${lines.join("; ")}`;
 }
 
 function notStarted(inv: Inv): boolean {

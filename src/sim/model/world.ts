@@ -27,6 +27,7 @@ import {
   describeInstanceInformation,
   describeInstances,
 } from "./instances.js";
+import { IntrinsicTimes } from "./intrinsic.js";
 import { Invariants } from "./invariants.js";
 import { Alarms, Metrics } from "./metrics-alarms.js";
 import { page, pageSize } from "./paging.js";
@@ -49,13 +50,22 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   buildInstances(core);
   const n = core.instances.length;
   const invariants = new Invariants();
-  const cameras = new Cameras(core, n);
+  const cameras = new Cameras(core, n, camerasZonal(spec));
+  const intrinsic = new IntrinsicTimes(core, n);
+  cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
   const counts = { inService: 0, draining: 0 };
   let terminatedCount = 0;
 
   const elb = new Elb(core, {
     targetChanged(t: Target, from: TargetState, removed: boolean) {
+      if (!removed && t.state === "draining" && from !== "draining") {
+        // A drain ends at the latest when the camera group's delay does (for an instance without
+        // one, the first group's): other groups' deregistrations only open the drain.
+        const hasCameraTg = (homeTgs.get(t.inst.group) ?? []).some((g) => g.cameras);
+        const delay = t.tg.cameras || !hasCameraTg ? t.tg.delayMs : undefined;
+        intrinsic.drainStarted(t.inst, cameras.connections(t.inst.idx), delay);
+      }
       if (t.tg.cameras) {
         const nlb = t.tg.lb.type === "network";
         // ALB closes what is left at the end of the delay; an NLB only with connection termination on.
@@ -67,7 +77,6 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       touch(t.inst);
     },
   });
-  const cameraTg = elb.tgs.find((tg) => tg.cameras);
   /** The target groups each instance is meant to be in (by its group), for "in service". */
   const homeTgs = new Map<string, Tg[]>(
     spec.instanceGroups.map((g) => [
@@ -89,6 +98,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       const d = inService ? 1 : -1;
       counts.inService += d;
       inServiceByAz.set(inst.az, (inServiceByAz.get(inst.az) ?? 0) + d);
+      if (inService) intrinsic.backInService(inst);
     }
     if (draining !== inst.draining) {
       inst.draining = draining;
@@ -99,7 +109,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       inst.shedRate === 0 &&
       targets.some(
         (t) =>
-          t.tg === cameraTg &&
+          t.tg.cameras &&
           (t.state === "healthy" || (t.state === "draining" && core.now < t.newConnectionsUntil)),
       );
     cameras.setAccepting(inst.idx, accepting);
@@ -156,8 +166,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       inst.installedVersion = version;
       inst.installedBad = bad;
     },
+    drew: (inst, step, ms) => intrinsic.commandDrawn(inst, step, ms),
     shed(inst, rate) {
       if (!serviceUp(inst)) return;
+      intrinsic.drainStarted(inst, cameras.connections(inst.idx));
       inst.shedRate = rate;
       cameras.startShed(inst.idx, rate);
       touch(inst);
@@ -184,7 +196,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const alarms = new Alarms(core);
   const series = new Series();
   const asg = new AutoScaling(core, (inst) => (homeTgs.get(inst.group) ?? []).map((tg) => tg.arn));
-  const params = new Parameters();
+  const params = new Parameters(`arn:aws:ssm:${spec.region}:${spec.account}:parameter`);
 
   // Per-second sampler: time series, alarm inputs, and the counting invariant.
   const everySecond = () => {
@@ -287,6 +299,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     describeTargetGroupAttributes(arn) {
       return elb.attributes(elb.tg(arn));
     },
+    describeLoadBalancerAttributes(arn) {
+      const lb = elb.lbs.find((x) => x.arn === arn);
+      if (!lb) throw new SimApiError("LoadBalancerNotFound", `Load balancer '${arn}' not found`);
+      return elb.lbAttributes(lb);
+    },
     describeTargetHealth(arn, targets) {
       sync();
       return elb.describeTargetHealth(elb.tg(arn), targets);
@@ -294,6 +311,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     registerTargets(arn, targets) {
       sync();
       elb.register(elb.tg(arn), targets);
+      for (const t of targets) {
+        const inst = core.byId.get(t.id);
+        if (inst) intrinsic.registered(inst);
+      }
     },
     deregisterTargets(arn, targets) {
       sync();
@@ -329,6 +350,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       return params.put(p, core.now);
     },
     getParameter: (name) => params.get(name),
+    getParameterHistory(q) {
+      const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+      return page(params.history(q.name), size, q.nextToken, "InvalidNextToken");
+    },
     deleteParameter: (name) => params.delete(name),
 
     describeAlarms(q) {
@@ -376,6 +401,9 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       invariants.floor = floor;
       invariants.checkCapacity(core.now, inServiceByAz);
     },
+    setDrainThreshold(connections: number) {
+      intrinsic.setDrainThreshold(connections);
+    },
     state(): SimStateSnapshot {
       sync();
       return {
@@ -397,6 +425,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
           targets: tg.targets.size,
         })),
         autoScalingGroups: asg.summary(),
+        executions: commands.executions(),
+        duplicates: commands.duplicates(),
+        intrinsic: intrinsic.snapshot(core.instances),
+        drainThreshold: intrinsic.drainThreshold,
       };
     },
     metrics(): SimMetricsSnapshot {
@@ -411,4 +443,14 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
   };
   return world;
+}
+
+/** Does the cameras' target group route per zone (cross-zone load balancing off)? */
+function camerasZonal(spec: FleetSpecFile): boolean {
+  for (const lb of spec.loadBalancers) {
+    for (const tg of lb.targetGroups) {
+      if (tg.cameras) return !(tg.crossZone ?? lb.crossZone ?? lb.type === "application");
+    }
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ScaledClock } from "../../util/clock.js";
 import type { CapacityFloor, SimControlCommand } from "../model/api.js";
 import type { WireFaults } from "./faults.js";
 import type { RouterContext } from "./router.js";
@@ -14,6 +15,9 @@ import type { RouterContext } from "./router.js";
  *   POST /_sim/faults    Partial<WireFaults>, merged into the current faults; answers the result
  *   POST /_sim/control   SimControlCommand → world.control
  *   POST /_sim/floor     CapacityFloor (or null to clear) → world.setCapacityFloor
+ *   POST /_sim/drain     {threshold}: the plan's drain.until.connections, for the intrinsic drain times
+ *   GET  /_sim/clock     {now, scale}: the simulated time and its scale, for a CLI that follows it
+ *                        (`--sim-clock`); scale is null for a manual clock
  */
 export interface ControlContext extends RouterContext {
   setFaults(f: Partial<WireFaults>): void;
@@ -32,6 +36,7 @@ export const wireFaultsSchema = z
     throttleRate: share.optional(),
     errorRate: share.optional(),
     latencyMs: z.number().min(0).optional(),
+    lostResponseRate: share.optional(),
     buckets: z.record(z.string(), bucketSchema.nullable()).optional(),
   })
   .strict();
@@ -54,6 +59,8 @@ export const capacityFloorSchema = z
   .strict()
   .nullable();
 
+export const drainSchema = z.object({ threshold: z.number().int().min(0) }).strict();
+
 export function handleControl(
   ctx: ControlContext,
   method: string,
@@ -73,6 +80,17 @@ export function handleControl(
       return { status: 200, body: ctx.getFaults() };
     case "GET /_sim/health":
       return { status: 200, body: { ok: true } };
+    case "POST /_sim/drain":
+      return withBody(body, drainSchema, (d) => {
+        world.advanceTo(ctx.clock.now());
+        world.setDrainThreshold(d.threshold);
+        return { ok: true, threshold: d.threshold };
+      });
+    case "GET /_sim/clock":
+      return {
+        status: 200,
+        body: { now: ctx.clock.now(), scale: ctx.clock instanceof ScaledClock ? ctx.clock.scale : null },
+      };
     case "POST /_sim/faults":
       return withBody(body, wireFaultsSchema, (f) => {
         ctx.setFaults(f as Partial<WireFaults>);
@@ -98,6 +116,8 @@ export function handleControl(
         "/_sim/health",
         "/_sim/control",
         "/_sim/floor",
+        "/_sim/clock",
+        "/_sim/drain",
       ];
       if (known.includes(path))
         return { status: 405, body: { error: `${method} is not allowed on ${path}` } };

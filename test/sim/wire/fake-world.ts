@@ -118,6 +118,9 @@ export function fakeWorld(): FakeWorld {
       tg(arn);
       return { "deregistration_delay.timeout_seconds": "30", "stickiness.enabled": "false" };
     },
+    describeLoadBalancerAttributes() {
+      return { "load_balancing.cross_zone.enabled": "false" };
+    },
     describeTargetHealth(arn, targets?: SimTargetRef[]) {
       record("describeTargetHealth", arn, targets);
       tg(arn);
@@ -260,6 +263,11 @@ export function fakeWorld(): FakeWorld {
       if (!p) throw new SimApiError("ParameterNotFound", "");
       return p;
     },
+    getParameterHistory(q) {
+      const p = params.get(q.name);
+      if (!p) throw new SimApiError("ParameterNotFound", "");
+      return { items: [p] };
+    },
     deleteParameter(name) {
       if (!params.delete(name)) throw new SimApiError("ParameterNotFound", "");
     },
@@ -363,7 +371,17 @@ export function fakeWorld(): FakeWorld {
     setCapacityFloor(floor: CapacityFloor | null) {
       record("setCapacityFloor", floor);
     },
-    state: () => ({ now: world.now, instances: [], targetGroups: [], autoScalingGroups: [] }),
+    state: () => ({
+      now: world.now,
+      instances: [],
+      targetGroups: [],
+      autoScalingGroups: [],
+      executions: [],
+      duplicates: [],
+      intrinsic: [],
+      drainThreshold: 0,
+    }),
+    setDrainThreshold() {},
     metrics: () => ({
       now: world.now,
       cameras: {
