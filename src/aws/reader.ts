@@ -15,7 +15,6 @@ import {
   paginateListCommandInvocations,
 } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import type { SsmPingStatus, TargetHealthState } from "../fleet/types.js";
 import { chunk, dedupeBy, splitStderr, unique } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
 import { call, hasCode } from "./errors.js";
@@ -28,7 +27,9 @@ import type {
   CommandInvocationSummary,
   Ec2InstanceSummary,
   InvocationStatus,
+  SsmPingStatus,
   TargetHealthDescription,
+  TargetHealthState,
 } from "./types.js";
 
 export function createReader(c: AwsClients): AwsReader {

@@ -9,10 +9,10 @@ import {
   paginateDescribeTargetGroups,
   type TargetGroup as SdkTargetGroup,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { TargetGroup } from "../fleet/types.js";
 import { chunk, dedupeBy, unique } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
 import { LIMITS, PAGING } from "./limits.js";
+import type { TargetGroup } from "./types.js";
 
 export async function describeTargetGroups(
   c: AwsClients,

@@ -3,7 +3,32 @@
  * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
-import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../fleet/types.js";
+export type TargetHealthState =
+  | "initial"
+  | "healthy"
+  | "unhealthy"
+  | "unhealthy.draining"
+  | "unused"
+  | "draining"
+  | "unavailable";
+
+export type SsmPingStatus = "Online" | "ConnectionLost" | "Inactive" | "Unknown";
+
+/** A target group as discovered (DescribeTargetGroups + its attributes). */
+export interface TargetGroup {
+  arn: string;
+  name: string;
+  /** application (ALB) or network (NLB). */
+  type: "application" | "network" | "gateway" | "unknown";
+  protocol?: string;
+  port?: number;
+  loadBalancerArns: string[];
+  deregistrationDelaySeconds: number;
+  /** NLB `deregistration_delay.connection_termination.enabled`. */
+  connectionTermination: boolean;
+  /** Total targets registered in the group (all of them, not only the selected fleet). */
+  targetCount: number;
+}
 
 export interface Ec2InstanceSummary {
   id: string;

@@ -5,6 +5,7 @@
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
  *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
  */
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -15,7 +16,7 @@ import { formatDryRun } from "../report/dry-run.js";
 import { colorEnabled, makeChalk } from "../report/output.js";
 import { createRenderer, defaultOutputMode } from "../report/renderer.js";
 import type { RunningSimulator } from "../sim/index.js";
-import type { DeployFlags } from "./commands/deploy-flags.js";
+import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -24,6 +25,7 @@ import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { discoverTargetFleet, openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
+import { rollwaveVersion } from "./version.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
@@ -39,6 +41,21 @@ export function simSummary(sim: RunningSimulator): SimSummary {
     },
     maxLoadRatio: m.maxLoadRatio,
   };
+}
+
+/** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
+async function planSource(io: CliIo, file: string) {
+  const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
+  try {
+    out.planHash = `sha256:${createHash("sha256")
+      .update(await readFile(resolve(io.cwd, file)))
+      .digest("hex")}`;
+  } catch {
+    // Unreadable as a file here (it was loaded another way): the variables are still compared.
+  }
+  const v = rollwaveVersion();
+  if (v !== "unknown") out.version = v;
+  return out;
 }
 
 /** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
@@ -164,7 +181,14 @@ export async function runDeploy(
       await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
-    const renderer = createRenderer({ mode, stdout: io.stdout, env: io.env, name: plan.name });
+    const renderer = createRenderer({
+      mode,
+      stdout: io.stdout,
+      env: io.env,
+      name: plan.name,
+      verbose: flags.verbose === true,
+      resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+    });
     const controller = new AbortController();
     let interrupted = false;
     const offs: (() => void)[] = [];
@@ -213,6 +237,8 @@ export async function runDeploy(
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        source: await planSource(io, file),
+        ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
         ...(interactive && !flags.autoApprove ? { approve } : {}),
         ...(sim

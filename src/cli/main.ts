@@ -5,7 +5,6 @@
  *
  *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerPlan } from "./commands/plan.js";
@@ -15,20 +14,13 @@ import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
+import { rollwaveVersion } from "./version.js";
 
 export { ExitCode } from "./exit-codes.js";
 export type { CliIo } from "./io.js";
 
-/** From package.json: two levels up from both src/cli and dist/cli. */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
+  return rollwaveVersion();
 }
 
 const EXAMPLES = `Examples:

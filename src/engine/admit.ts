@@ -183,6 +183,8 @@ function displace(s: EngineState, i: InstanceRun, ctx: DecideContext) {
   // No datapoint: it may carry as many as it can hold, so it displaces that many.
   const n = ctx.connections?.[i.id] ?? limit;
   chargeDisplacement(s.global, ctx.now, n, ctx.plan.capacity.connections?.maxDisplacedPerMinute ?? null);
+  const cur = s.instances[i.id] as InstanceRun;
+  s.instances[i.id] = { ...cur, displaced: (cur.displaced ?? 0) + n };
 }
 
 /**
@@ -205,9 +207,13 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
     .sort((a, b) => (b.deployedAt as number) - (a.deployedAt as number) || b.seq - a.seq);
   let admitted = 0;
   let held: string | undefined;
+  // A failed instance put back in service (failedInstances: reregister) is registered even while it
+  // still holds its slot: it is drained again before its rollback command, never rolled back routed.
+  const reregistered = (i: InstanceRun) =>
+    i.phase === "failed" && ctx.plan.rollout.failures.failedInstances === "reregister";
   for (const i of queue) {
     const base: InstanceRun = { ...i, rollback: true, reason: undefined };
-    if (i.out) {
+    if (i.out && !reregistered(i)) {
       // Already out of service (failed and kept out): no drain, its slot is already counted.
       const r = startStep(base, "rollback", "rollingBack", ctx, "rolling back (already out of service)");
       s.instances[i.id] = r.inst;
@@ -215,8 +221,9 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
       admitted++;
       continue;
     }
-    if (occ.total >= ctx.window.maxUnavailable) continue;
-    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
+    const counted = occupiesSlot(i); // a reregistered failed one may still hold its slot
+    if (!counted && occ.total >= ctx.window.maxUnavailable) continue;
+    if (!counted && (occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
     // The same capacity rules as going forward: connections must fit, displacement is paced.
     const verdict = admissionVerdict(s, i, ctx);
     if (!verdict.admit) {
@@ -229,8 +236,10 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
     s.instances[i.id] = r.inst;
     displace(s, i, ctx);
     events.push(...r.events);
-    occ.total++;
-    occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
+    if (!counted) {
+      occ.total++;
+      occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
+    }
     admitted++;
   }
   holdBookkeeping(s, ctx, events, held);

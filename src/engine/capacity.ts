@@ -7,7 +7,7 @@ import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import type { WavePlan } from "../waves/types.js";
 import type { AdmissionCheck, DrainPredicate } from "./decide-context.js";
-import type { InstancePhase } from "./events.js";
+import type { ConnectionTotals, InstancePhase } from "./events.js";
 import { paceVerdict } from "./pacing.js";
 import type { EngineState, InstanceRun } from "./state.js";
 
@@ -168,4 +168,17 @@ export function connectionDrainPredicate(
     const wait = Math.max(0, ...instance.targets.map((t) => grace.get(t.arn) ?? 0));
     return now - instance.phaseSince >= wait;
   };
+}
+
+/** Connections displaced and cut over the rollout, from each instance's record. */
+export function connectionTotals(s: EngineState): ConnectionTotals {
+  const out: ConnectionTotals = { displaced: 0, cut: 0, cutPerInstance: {} };
+  for (const i of Object.values(s.instances)) {
+    out.displaced += i.displaced ?? 0;
+    if (i.cut) {
+      out.cut += i.cut;
+      out.cutPerInstance[i.id] = i.cut;
+    }
+  }
+  return out;
 }

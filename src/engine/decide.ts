@@ -12,11 +12,12 @@
  */
 
 import { shortTg } from "../fleet/types.js";
+import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
 import type { DecideContext, Observation } from "./decide-context.js";
 import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
-import { fail, stepInstance } from "./instance-step.js";
+import { fail, freshHealth, stepInstance } from "./instance-step.js";
 import {
   type EngineState,
   forwardFailures,
@@ -69,6 +70,7 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
     if (r.inst !== i) s.instances[i.id] = r.inst;
     events.push(...r.events);
   }
+  watchCapacity(s, obs, ctx, events);
   bakeWatch(s, obs, ctx, events);
 
   // Commands: forget those nobody waits on; schedule the next poll of the rest.
@@ -209,14 +211,21 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
   const spec = ctx.plan.rollout.canary;
   if (!c.baked) {
     if (c.bakeUntil === undefined) {
+      // The canary cannot pass vacuously: a skipped canary is replaced, or the gate fails.
+      if (!canaryComplete(s, wave, ctx, events)) return;
       c.bakeUntil = now + (spec?.bakeMs ?? 0);
-      c.nextBakeCheckAt = now + ctx.pollMs;
+      c.nextBakeCheckAt = Math.min(now + ctx.pollMs, c.bakeUntil);
       gate(events, now, "bake", `canary baking; watching health and alarms until then`, true, c.bakeUntil);
     }
-    if (now >= c.bakeUntil) {
-      c.baked = true;
-      gate(events, now, "bake", "canary baked: healthy, alarms OK", false);
-    } else return;
+    if (now < c.bakeUntil) return;
+    // Bake requires evidence: a reading from the bake's end or later of every canary instance
+    // healthy and the alarms quiet. Without it (alarms or health unreadable) it waits, then fails.
+    if ((c.evidenceAt ?? Number.NEGATIVE_INFINITY) < c.bakeUntil) {
+      if (now > c.bakeUntil + bakeEvidenceGraceMs(ctx)) failBake(s, wave, ctx, events);
+      return;
+    }
+    c.baked = true;
+    gate(events, now, "bake", "canary baked: healthy, alarms OK", false);
   }
   if (spec?.approve && c.approval !== "approved") {
     if (c.approval === "none") {
@@ -240,6 +249,143 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
         g.outcome = { status: "paused", reason: "waiting for approval: run `rollwave resume` to continue" };
         break;
     }
+  }
+}
+
+/** How long past its end a bake waits for evidence (health and alarms readable) before failing. */
+export function bakeEvidenceGraceMs(ctx: DecideContext): number {
+  return Math.max(120_000, 4 * ctx.pollMs);
+}
+
+/**
+ * The canary wave settled: every instance must be done. A skipped one (terminated, gone) is replaced
+ * by the next pending instance of the same AZ, moved into the canary wave (returns false: the
+ * replacement runs first). With no replacement, or nothing done at all, the gate fails: the failure
+ * policy runs as for a failed canary. Failures are the policy's (an operator may have resumed past them).
+ */
+function canaryComplete(
+  s: EngineState,
+  wave: EngineState["global"]["waves"][number],
+  ctx: DecideContext,
+  events: RolloutEvent[],
+): boolean {
+  const c = s.global.canary;
+  const missing: string[] = [];
+  for (const id of wave.ids) {
+    const gone = s.instances[id] as InstanceRun;
+    if (gone.phase !== "skipped" || c.replaced?.includes(id)) continue;
+    c.replaced = [...(c.replaced ?? []), id];
+    const sub = Object.values(s.instances)
+      .filter((i) => i.phase === "pending" && i.az === gone.az && i.wave !== wave.index && !i.lost)
+      .sort((a, b) => a.seq - b.seq)[0];
+    if (!sub) {
+      missing.push(
+        `${id} (${gone.az}) ${gone.reason ?? "skipped"}, and no pending instance in ${gone.az} to replace it`,
+      );
+      continue;
+    }
+    const from = s.global.waves.find((w) => w.index === sub.wave);
+    if (from) {
+      const k = s.global.waves.indexOf(from);
+      s.global.waves[k] = { ...from, ids: from.ids.filter((x) => x !== sub.id) };
+    }
+    s.instances[sub.id] = { ...sub, wave: wave.index };
+    const k = s.global.waves.indexOf(wave);
+    s.global.waves[k] = { ...wave, ids: [...wave.ids, sub.id], finished: false };
+    events.push({
+      type: "warning",
+      at: ctx.now,
+      code: "W_CANARY_REPLACED",
+      message: `canary ${id} (${gone.az}) was skipped (${gone.reason ?? "gone"}): ${sub.id} from the same AZ takes its place`,
+    });
+  }
+  if (s.global.waves.some((w) => w.index === wave.index && !w.finished)) return false;
+  const done = wave.ids.filter((id) => s.instances[id]?.phase === "done").length;
+  if (missing.length === 0 && done > 0) return true;
+  const reason =
+    missing.length > 0
+      ? `canary gate: ${missing.join("; ")}`
+      : "canary gate: no canary instance finished, nothing to bake";
+  triggerPolicy(s, ctx, events, reason);
+  return false;
+}
+
+/** The bake saw no evidence within its grace: fail the canary instances (the policy then runs). */
+function failBake(
+  s: EngineState,
+  wave: EngineState["global"]["waves"][number],
+  ctx: DecideContext,
+  events: RolloutEvent[],
+) {
+  const what =
+    ctx.plan.health.alarms.length > 0
+      ? "the canary's health and alarms could not be read"
+      : "the canary's health could not be read";
+  for (const id of wave.ids) {
+    const i = s.instances[id] as InstanceRun;
+    if (i.phase !== "done") continue;
+    const r = fail(
+      i,
+      `bake: no evidence: ${what} for ${formatDuration(bakeEvidenceGraceMs(ctx))} after the bake`,
+      ctx,
+    );
+    s.instances[id] = r.inst;
+    events.push(...r.events);
+  }
+  const failed = forwardFailures(s) - s.global.policy.acknowledgedFailures;
+  triggerPolicy(s, ctx, events, `canary failed: bake without evidence (${failed} instance(s))`);
+}
+
+function triggerPolicy(s: EngineState, ctx: DecideContext, events: RolloutEvent[], reason: string) {
+  const g = s.global;
+  if (g.mode !== "running") return;
+  const action = ctx.plan.rollout.failures.action;
+  g.policy = { ...g.policy, action, reason };
+  g.mode = action === "rollback" ? "rollingBack" : "stopping";
+  events.push({
+    type: "policy.triggered",
+    at: ctx.now,
+    action,
+    failed: forwardFailures(s) - g.policy.acknowledgedFailures,
+    maxFailed: ctx.maxFailed,
+    reason,
+  });
+}
+
+/**
+ * Capacity lost while the rollout runs: a pending or finished instance seen not healthy in a group
+ * read this tick (reads cover every target of a group, so this costs no call) takes a slot in the
+ * window until seen healthy again.
+ */
+function watchCapacity(s: EngineState, obs: Observation, ctx: DecideContext, events: RolloutEvent[]) {
+  for (const i of Object.values(s.instances)) {
+    if ((i.phase !== "done" && i.phase !== "pending") || i.targets.length === 0) continue;
+    const h = freshHealth(i, obs);
+    if (!h) continue;
+    // Absent from a group counts for a finished instance (we registered it and saw it healthy); for a
+    // pending one only a state the group reports does (a partial listing proves nothing about it).
+    const bad = h.filter((x) => (x.d ? x.d.state !== "healthy" : i.phase === "done"));
+    if (bad.length === 0) {
+      if (i.lost !== undefined) {
+        s.instances[i.id] = { ...i, lost: undefined };
+        events.push({
+          type: "warning",
+          at: ctx.now,
+          code: "W_CAPACITY_BACK",
+          message: `${i.id} (${i.az}) is healthy again: its slot in the window is free`,
+        });
+      }
+      continue;
+    }
+    if (i.lost !== undefined) continue;
+    const lost = bad.map((x) => `${x.d?.state ?? "absent"} in ${shortTg(x.arn)}`).join(", ");
+    s.instances[i.id] = { ...i, lost };
+    events.push({
+      type: "warning",
+      at: ctx.now,
+      code: "W_CAPACITY_LOST",
+      message: `${i.id} (${i.az}, ${i.phase}) is out of service (${lost}): it takes a slot in the window until healthy again`,
+    });
   }
 }
 
@@ -269,7 +415,17 @@ function bakeWatch(s: EngineState, obs: Observation, ctx: DecideContext, events:
       events.push(...r.events);
     }
   }
-  if (Object.keys(obs.health).length > 0 || obs.alarms) c.nextBakeCheckAt = ctx.now + ctx.pollMs;
+  // Evidence: every canary instance fresh and healthy everywhere, and the alarms read (none firing).
+  const canary = ids.map((id) => s.instances[id] as InstanceRun);
+  const seen =
+    canary.some((i) => i.phase === "done") &&
+    canary.every(
+      (i) => i.phase !== "done" || (freshHealth(i, obs)?.every((x) => x.d?.state === "healthy") ?? false),
+    ) &&
+    (ctx.plan.health.alarms.length === 0 || (obs.alarms !== undefined && firing.length === 0));
+  if (seen) c.evidenceAt = ctx.now;
+  if (Object.keys(obs.health).length > 0 || obs.alarms)
+    c.nextBakeCheckAt = Math.min(ctx.now + ctx.pollMs, Math.max(c.bakeUntil, ctx.now));
 }
 
 function outcome(s: EngineState, ctx: DecideContext) {

@@ -54,7 +54,19 @@ export interface SimSummary {
   maxLoadRatio: number;
 }
 
-export type RolloutEvent =
+export interface ConnectionTotals {
+  displaced: number;
+  cut: number;
+  cutPerInstance: Record<string, number>;
+}
+
+/**
+ * Every event a rollout emits carries its `rolloutId` (the journal header's id), so lines from two
+ * runs in one log, or a resumed run's events, can be told apart and joined to their journal.
+ */
+export type RolloutEvent = RolloutEventBody & { rolloutId?: string };
+
+type RolloutEventBody =
   | {
       type: "rollout.started";
       at: number;
@@ -125,6 +137,13 @@ export type RolloutEvent =
       durationSeconds: number;
       reason?: string;
       sim?: SimSummary;
+      /**
+       * With a connection metric: connections displaced by instances leaving service (an instance
+       * without a datapoint counts at its limit) and cut when drains ended with connections still
+       * on the instance (deregistration delay over, drain.timeout, close), from the latest reading
+       * (an upper bound with the Maximum statistic); `cutPerInstance` lists instances that cut any.
+       */
+      connections?: ConnectionTotals;
     };
 
 export type RolloutEventType = RolloutEvent["type"];

@@ -67,6 +67,7 @@ export function fail(i: InstanceRun, reason: string, ctx: DecideContext): StepOu
   inst.commandId = undefined;
   inst.atAlarmGate = false;
   inst.deadline = undefined;
+  inst.lost = undefined;
   if (i.rollback) inst.rollbackTried = true;
   const wasRegistered = phase === "preDrain" || phase === "done" || phase === "rolledBack";
   const isRegistered = wasRegistered || phase === "registering" || phase === "warming";
@@ -88,19 +89,23 @@ export function fail(i: InstanceRun, reason: string, ctx: DecideContext): StepOu
 
 function skip(i: InstanceRun, reason: string, ctx: DecideContext): StepOut {
   const r = transition(i, "skipped", ctx.now, reason);
-  // The capacity an instance took with it stays lost: the floor is absolute, so it keeps its slot.
+  // The capacity an instance took with it stays lost: the floor is absolute, so it keeps its slot
+  // (even one that was still in service, e.g. terminated during preDrain). EC2 answered: it is not
+  // polled again (a suspect flag left set would re-read DescribeInstances every tick, forever).
   r.inst.reason = reason;
   r.inst.need = null;
   r.inst.commandId = undefined;
   r.inst.deadline = undefined;
-  if (i.out) {
-    r.events.push({
-      type: "warning",
-      at: ctx.now,
-      code: "W_CAPACITY_LOST",
-      message: `${i.id} (${i.az}) is gone: its slot in the window stays taken so the capacity floor holds`,
-    });
-  }
+  r.inst.out = true;
+  r.inst.lost = undefined;
+  r.inst.suspect = false;
+  r.inst.ec2Checked = true;
+  r.events.push({
+    type: "warning",
+    at: ctx.now,
+    code: "W_CAPACITY_LOST",
+    message: `${i.id} (${i.az}) is gone: its slot in the window stays taken so the capacity floor holds`,
+  });
   return r;
 }
 
@@ -179,12 +184,38 @@ export function stepInstance(inst: InstanceRun, obs: Observation, ctx: DecideCon
   // EC2 says it is gone: nothing more can be done with it, whatever the phase.
   const ec2 = obs.ec2?.[i.id];
   if (ec2 === "running" && !i.ec2Checked) i = { ...i, ec2Checked: true, suspect: false };
-  if (ec2 !== undefined && ec2 !== "running" && i.phase !== "failed") {
+  if (ec2 !== undefined && ec2 !== "running" && i.phase === "failed") {
+    // Failed and gone: nothing to register or roll back any more; it stays out, and is not polled again.
+    return {
+      inst: {
+        ...i,
+        need: null,
+        out: true,
+        suspect: false,
+        ec2Checked: true,
+        reason: `${i.reason ?? "failed"}; then the instance was ${ec2}`,
+      },
+      events: [],
+    };
+  }
+  if (ec2 !== undefined && ec2 !== "running") {
     return skip(
       i,
       `instance is ${ec2} (${i.phase === "pending" ? "before start" : `during ${i.phase}`})`,
       ctx,
     );
+  }
+  if (i.actErrors >= 6 && i.need && i.phase === "failed") {
+    // Already failed: stop retrying (failing it again would retry forever). It stays out.
+    return {
+      inst: {
+        ...i,
+        need: null,
+        out: true,
+        reason: `${i.reason ?? "failed"}; then ${i.need} kept failing: ${i.lastError ?? "unknown error"}`,
+      },
+      events: [],
+    };
   }
   if (i.actErrors >= 6 && i.need) {
     return fail(i, `AWS call kept failing while ${i.phase}: ${i.lastError ?? "unknown error"}`, ctx);
@@ -249,6 +280,18 @@ function afterCommand(i: InstanceRun, step: StepName, ctx: DecideContext): StepO
   return startRegister(i, ctx, `${step} succeeded${cmd}`);
 }
 
+/**
+ * The drain ended with connections still on the instance: they are cut, not shed. Counted from the
+ * latest reading (none without a connection metric); summed when a rollback drains it again.
+ */
+export function withCut(r: StepOut, i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
+  // Only a reading taken during the drain says what is left (observe reads one for it).
+  const fresh = ctx.connectionsAt !== undefined && ctx.connectionsAt >= i.phaseSince;
+  const left = obs.connections?.[i.id] ?? (fresh ? ctx.connections?.[i.id] : undefined);
+  if (left !== undefined) r.inst.cut = (i.cut ?? 0) + left;
+  return r;
+}
+
 function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
   const h = freshHealth(i, obs);
   const late = i.deadline !== undefined && ctx.now > i.deadline;
@@ -257,9 +300,14 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
       .filter((x) => x.d && !GONE.has(x.d.state))
       .map(describe)
       .join(", ");
-    return fail(
+    return withCut(
+      fail(
+        i,
+        `drain did not finish within ${formatDuration(ctx.plan.drain.timeoutMs)}${where ? `: ${where}` : ""}`,
+        ctx,
+      ),
       i,
-      `drain did not finish within ${formatDuration(ctx.plan.drain.timeoutMs)}${where ? `: ${where}` : ""}`,
+      obs,
       ctx,
     );
   };
@@ -279,9 +327,14 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
     !allGone && ctx.drainDone ? ctx.drainDone({ instance: i, connections: conns, now: ctx.now }) : false;
   if (allGone || predicateDone) {
     const why = allGone ? "drained" : `drained (${conns ?? "?"} connections left)`;
-    return i.rollback
-      ? startStep(i, "rollback", "rollingBack", ctx, why)
-      : startStep(i, "deploy", "deploying", ctx, why);
+    return withCut(
+      i.rollback
+        ? startStep(i, "rollback", "rollingBack", ctx, why)
+        : startStep(i, "deploy", "deploying", ctx, why),
+      i,
+      obs,
+      ctx,
+    );
   }
   // Out of rotation (no new connections) but not drained: past drain.timeout it fails and stays out.
   if (late) return timeout();
@@ -384,6 +437,7 @@ function finish(i: InstanceRun, ctx: DecideContext, detail: string): StepOut {
   const r = transition(i, i.rollback ? "rolledBack" : "done", ctx.now, detail);
   Object.assign(r.inst, {
     out: false,
+    lost: undefined,
     need: null,
     atAlarmGate: false,
     checkAt: undefined,

@@ -3,21 +3,45 @@
  * the AWS calls it describes are made. Replaying it rebuilds the engine state; a fresh observation
  * then continues every in-flight instance from where it was.
  *
+ *   {"type":"header","at":…,"rolloutId":"…","planHash":"sha256:…","vars":{…},"waves":[…],…}
  *   {"type":"begin","at":…,"name":"camera-relay","state":{…the initial state…}}
  *   {"type":"decision","at":…,"instances":[…changed instances…],"global":{…}}   ← before act
  *   {"type":"acted","at":…,"instances":[…with command ids…],"global":{…}}       ← after act
  *   {"type":"asg","at":…,"op":"suspend","group":"relay-a","processes":["Launch"]} ← before the call
- *   {"type":"end","at":…,"status":"paused","reason":"…"}
+ *   {"type":"end","at":…,"status":"paused","reason":"…","outOfService":[…]}
+ *
+ * The header binds the journal to its rollout: `resume` compares the plan file's hash, the resolved
+ * variables and the account/region with it and refuses a difference (unless forced: then a new
+ * header record lists the changes). A crash mid-write leaves a torn last line: `openFileJournal`
+ * cuts it off before appending anything, so crash → resume → crash cycles never corrupt the middle.
  */
-import { mkdir, open, readFile } from "node:fs/promises";
+import { mkdir, open, readFile, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { HeaderChange } from "./errors.js";
 import type { InstancePhase, RolloutStatus } from "./events.js";
 import type { EngineState, GlobalState, InstanceRun, WaveRun } from "./state.js";
 
 /** The global state as journaled: waves without their (static) id lists. */
 export type JournalGlobal = Omit<GlobalState, "waves"> & { waves: Omit<WaveRun, "ids">[] };
 
+/** What a rollout is bound to. Optional fields are absent when the caller did not know them. */
+export interface RolloutHeader {
+  rolloutId: string;
+  name: string;
+  planFile?: string;
+  /** `sha256:<hex>` of the plan file's bytes. */
+  planHash?: string;
+  /** The resolved variables. */
+  vars: Record<string, string>;
+  /** The wave plan as first planned: instance ids per wave. */
+  waves: { index: number; kind: "canary" | "batch"; ids: string[] }[];
+  version?: string;
+  account: string | null;
+  region: string | null;
+}
+
 export type JournalRecord =
+  | ({ type: "header"; at: number; changes?: HeaderChange[] } & RolloutHeader)
   | { type: "begin"; at: number; name: string; state: EngineState }
   | { type: "decision" | "acted"; at: number; instances: InstanceRun[]; global: JournalGlobal }
   | { type: "asg"; at: number; op: "suspend" | "resume"; group: string; processes: string[] }
@@ -36,6 +60,8 @@ export interface Journal {
   append(record: JournalRecord): Promise<void>;
   read(): Promise<JournalRecord[]>;
   close(): Promise<void>;
+  /** Set when opening cut a torn last line (a crash mid-write): what was cut, for a warning. */
+  readonly repaired?: string;
 }
 
 export class MemoryJournal implements Journal {
@@ -60,6 +86,7 @@ export function memoryJournal(): MemoryJournal {
  */
 export async function openFileJournal(path: string, opts: { sync?: boolean } = {}): Promise<Journal> {
   await mkdir(dirname(path), { recursive: true });
+  const repaired = await repairTornEnd(path);
   const fh = await open(path, "a");
   const sync = opts.sync ?? true;
   let chain: Promise<void> = Promise.resolve();
@@ -79,7 +106,39 @@ export async function openFileJournal(path: string, opts: { sync?: boolean } = {
       await chain;
       await fh.close();
     },
+    ...(repaired ? { repaired } : {}),
   };
+}
+
+/**
+ * Before appending: a last line that does not parse (a crash mid-write) is cut off, or the next
+ * record would be glued to it and corrupt the middle of the journal for good. A complete last record
+ * that only lacks its newline gets one. Returns what was done, for a warning.
+ */
+async function repairTornEnd(path: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const body = text.replace(/\s+$/, "");
+  if (body === "") return undefined;
+  const cut = body.lastIndexOf("\n") + 1;
+  const last = body.slice(cut);
+  try {
+    JSON.parse(last);
+  } catch {
+    await truncate(path, Buffer.byteLength(body.slice(0, cut)));
+    const line = body.slice(0, cut).split("\n").length;
+    return `the journal's last line (line ${line}, ${Buffer.byteLength(last)} bytes) was torn by a crash mid-write and was cut off: ${last.slice(0, 60)}${last.length > 60 ? "…" : ""}`;
+  }
+  if (!text.endsWith("\n")) {
+    const fh = await open(path, "a");
+    await fh.write("\n");
+    await fh.close();
+  }
+  return undefined;
 }
 
 /** Parse NDJSON, ignoring a torn last line (a crash mid-write). */
@@ -103,6 +162,8 @@ export function slimGlobal(g: GlobalState): JournalGlobal {
 
 export interface Replayed {
   state: EngineState;
+  /** The latest header (the first one, updated by forced changes); absent in older journals. */
+  header?: RolloutHeader;
   /** Processes rollwave suspended and has not resumed yet, per group. */
   suspended: Record<string, string[]>;
   end?: { status: RolloutStatus; reason?: string };
@@ -113,8 +174,14 @@ export function replayJournal(records: JournalRecord[]): Replayed {
   let state: EngineState | undefined;
   const suspended: Record<string, string[]> = {};
   let end: Replayed["end"];
+  let header: RolloutHeader | undefined;
   for (const r of records) {
     switch (r.type) {
+      case "header": {
+        const { type: _t, at: _a, changes: _c, ...h } = r;
+        header = h;
+        break;
+      }
       case "begin":
         state = r.state;
         break;
@@ -147,5 +214,16 @@ export function replayJournal(records: JournalRecord[]): Replayed {
     }
   }
   if (!state) throw new Error("the journal has no begin record: nothing to resume");
-  return end ? { state, suspended, end } : { state, suspended };
+  // Wave membership lives on the instances (a skipped canary's replacement moves into the canary wave).
+  const members = new Map<number, InstanceRun[]>();
+  for (const i of Object.values(state.instances)) members.set(i.wave, [...(members.get(i.wave) ?? []), i]);
+  const waves = state.global.waves.map((w) => ({
+    ...w,
+    ids: (members.get(w.index) ?? []).sort((a, b) => a.seq - b.seq).map((i) => i.id),
+  }));
+  state = { ...state, global: { ...state.global, waves } };
+  const out: Replayed = { state, suspended };
+  if (header) out.header = header;
+  if (end) out.end = end;
+  return out;
 }

@@ -81,9 +81,8 @@ export async function observe(
     if (i.atAlarmGate) alarms = true;
     if (i.suspect && !i.ec2Checked) suspects.push(i.id);
   }
-  const drainingDue = draining.length > 0;
   // Connections first (when needed): they decide which draining instances are worth a health read.
-  await readConnections(s, now, deps, cache, obs, drainingDue);
+  await readConnections(s, now, deps, cache, obs, draining);
   for (const i of draining) {
     if (drainHealthWanted(i, now, deps, obs.connections)) for (const t of i.targets) groups.add(t.arn);
   }
@@ -163,16 +162,21 @@ async function readConnections(
   deps: ObserveDeps,
   cache: ConnectionCache,
   obs: Observation,
-  drainingDue: boolean,
+  draining: InstanceRun[],
 ): Promise<void> {
   const c = deps.plan.capacity.connections;
   const src = c?.source;
   if (!c || src?.kind !== "metric") return;
+  const drainingDue = draining.length > 0;
   const age = cache.at === undefined ? Number.POSITIVE_INFINITY : now - cache.at;
   const refresh = Math.max(deps.pollMs, METRIC_MAX_AGE_MS);
-  const wanted = (drainingDue && deps.drainByConnections) || wantsAdmission(s, deps);
+  // A drain may end this tick: what is left on the instance then is counted as cut, so the
+  // reading must postdate the drain's start.
+  const sinceDrain = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
+  const wanted = drainingDue || wantsAdmission(s, deps);
   const due =
     (wanted && age >= Math.min(refresh, c.maxAgeMs)) ||
+    sinceDrain ||
     (awaitsAdmission(s) && age >= Math.max(0, c.maxAgeMs - deps.pollMs));
   if (due) {
     try {
@@ -195,7 +199,9 @@ async function readConnections(
       deps.warn("E_OBSERVE", `GetMetricData failed, retrying next tick: ${cache.error}`);
     }
   }
-  if (cache.values && drainingDue) obs.connections = cache.values;
+  // A reading older than a drain's start would say nothing about it (the read failed): leave it out.
+  const predates = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
+  if (cache.values && drainingDue && !predates) obs.connections = cache.values;
 }
 
 /** Is a health read of this draining instance useful now? Always, unless the drain gate says not yet. */

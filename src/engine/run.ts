@@ -8,6 +8,7 @@
  * `maxConsecutiveErrors`). The runner never writes rollout state itself: the interrupt, the approval
  * answer, errors and the guard's verdict are inputs to `decide`. An unrecorded decision is never acted on.
  */
+import { randomUUID } from "node:crypto";
 import type { ApiCallCounts, MutableAwsConnection } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
@@ -15,7 +16,7 @@ import type { Clock } from "../util/clock.js";
 import type { WavePlan } from "../waves/types.js";
 import { act } from "./act.js";
 import { fleetGroups, resumeProcesses, suspendProcesses } from "./asg.js";
-import { connectionCapacityCheck, connectionDrainPredicate } from "./capacity.js";
+import { connectionCapacityCheck, connectionDrainPredicate, connectionTotals } from "./capacity.js";
 import { type Decision, decide, reopen } from "./decide.js";
 import {
   type AdmissionCheck,
@@ -23,8 +24,15 @@ import {
   type DrainPredicate,
   emptyObservation,
 } from "./decide-context.js";
+import { type HeaderChange, JournalMismatchError } from "./errors.js";
 import type { EventSink, InstanceCounts, InstancePhase, RolloutEvent, RolloutStatus } from "./events.js";
-import { type Journal, type JournalRecord, replayJournal, slimGlobal } from "./journal.js";
+import {
+  type Journal,
+  type JournalRecord,
+  type RolloutHeader,
+  replayJournal,
+  slimGlobal,
+} from "./journal.js";
 import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
 import { countInstances, type EngineState, initialState, isInFlight, stopsNewWork } from "./state.js";
 
@@ -62,6 +70,15 @@ export interface RolloutOptions {
   maxConsecutiveErrors?: number;
   /** Continue the rollout recorded in `journal` (a paused or interrupted run). */
   resume?: boolean;
+  /**
+   * What the journal header binds the rollout to, besides the plan's variables, the wave plan and the
+   * fleet's account/region: the plan file and its hash, and rollwave's version (the CLI passes them).
+   */
+  source?: { planFile?: string; planHash?: string; version?: string };
+  /** Resume even though the plan file or variables differ from the journal's header (journaled). */
+  force?: boolean;
+  /** The rollout id for a new rollout (default: a random UUID). A resume keeps the journal's. */
+  rolloutId?: string;
   /** Merged into `rollout.finished` (the CLI adds `sim` when simulating). */
   finishedExtras?: () => Promise<Partial<FinishedEvent>>;
 }
@@ -70,7 +87,10 @@ export interface RolloutResult {
   status: RolloutStatus;
   instances: InstanceCounts;
   reason?: string;
-  perInstance: Record<string, { phase: InstancePhase; reason?: string; az: string }>;
+  perInstance: Record<
+    string,
+    { phase: InstancePhase; reason?: string; az: string; displaced?: number; cut?: number }
+  >;
   durationMs: number;
   apiCalls: { total: number; byAction: Record<string, number> };
   /** The finished event as emitted (with any `finishedExtras`). */
@@ -108,10 +128,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   let pendingError: string | undefined;
   // A sink that throws (a renderer bug, a closed pipe) is an error once; after that it is ignored.
   let sinkBroken = false;
+  let rolloutId = o.rolloutId ?? randomUUID();
   const emit: EventSink = (e) => {
     if (sinkBroken) return;
     try {
-      o.emit(e);
+      o.emit({ ...e, rolloutId });
     } catch (err) {
       sinkBroken = true;
       pendingError ??= `reporting events failed: ${errText(err)}`;
@@ -121,15 +142,30 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
   let state: EngineState;
   let stillOurs: Record<string, string[]> = {};
+  // Nothing before the first journal record mutates anything: a refusal here changes nothing.
   if (o.resume) {
     const replayed = replayJournal(await journal.read());
     stillOurs = replayed.suspended;
     state = reopen(replayed.state, replayed.end?.status);
+    const current = rolloutHeader(o, replayed.header?.rolloutId ?? rolloutId);
+    rolloutId = current.rolloutId;
+    const changes = replayed.header ? headerChanges(replayed.header, current) : [];
+    if (changes.length && !o.force) throw new JournalMismatchError(rolloutId, changes);
+    // A journal from before headers gets one now; a forced change is journaled with what changed.
+    if (!replayed.header || changes.length)
+      await journal.append({ type: "header", at: now(), ...current, ...(changes.length ? { changes } : {}) });
     await journal.append({ type: "resume", at: now(), global: slimGlobal(state.global) });
+    if (changes.length)
+      warn(
+        "W_PLAN_CHANGED",
+        `resuming rollout ${rolloutId} with --force despite: ${changes.map((c) => `${c.field} was ${c.journal}, now ${c.now}`).join("; ")} (journaled)`,
+      );
   } else {
     state = initialState(plan.name, plan.rollout.strategy, fleet, wavePlan, startedAt);
+    await journal.append({ type: "header", at: startedAt, ...rolloutHeader(o, rolloutId) });
     await journal.append({ type: "begin", at: startedAt, name: plan.name, state });
   }
+  if (journal.repaired) warn("W_JOURNAL_REPAIRED", journal.repaired);
   /** The last state known to be in the journal: every record holds what changed since. */
   let journaled = state;
   // On resume the planner may skip instances this rollout already holds (e.g. failed ones left out):
@@ -387,8 +423,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const perInstance: RolloutResult["perInstance"] = {};
   for (const s of plannerSkipped) perInstance[s.id] = { phase: "skipped", reason: s.reason, az: s.az };
   for (const i of Object.values(state.instances)) {
-    perInstance[i.id] =
+    const row: RolloutResult["perInstance"][string] =
       i.reason === undefined ? { phase: i.phase, az: i.az } : { phase: i.phase, reason: i.reason, az: i.az };
+    if (i.displaced !== undefined) row.displaced = i.displaced;
+    if (i.cut !== undefined) row.cut = i.cut;
+    perInstance[i.id] = row;
   }
   const apiCalls = diffCalls(o.aws.calls(), base);
   const durationMs = now() - startedAt;
@@ -401,6 +440,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     durationSeconds: Math.round(durationMs / 100) / 10,
   };
   if (outcome.reason !== undefined) finished.reason = outcome.reason;
+  if (plan.capacity.connections) finished.connections = connectionTotals(state);
   if (o.finishedExtras) {
     try {
       finished = { ...finished, ...(await o.finishedExtras()), type: "rollout.finished" };
@@ -419,6 +459,48 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   };
   if (outcome.reason !== undefined) result.reason = outcome.reason;
   return result;
+}
+
+function rolloutHeader(o: RolloutOptions, rolloutId: string): RolloutHeader {
+  const h: RolloutHeader = {
+    rolloutId,
+    name: o.plan.name,
+    vars: { ...o.plan.values },
+    waves: o.wavePlan.waves.map((w) => ({ index: w.index, kind: w.kind, ids: w.instances.map((i) => i.id) })),
+    account: o.fleet.account,
+    region: o.fleet.region ?? o.plan.region,
+  };
+  if (o.source?.planFile !== undefined) h.planFile = o.source.planFile;
+  if (o.source?.planHash !== undefined) h.planHash = o.source.planHash;
+  if (o.source?.version !== undefined) h.version = o.source.version;
+  return h;
+}
+
+/**
+ * What differs between the journal's header and this run, for the fields that decide what the
+ * rollout does: the plan file's content and the variables, and where it runs. The wave plan is not
+ * compared: a resume re-plans over a fleet that may have lost instances since.
+ */
+export function headerChanges(was: RolloutHeader, now: RolloutHeader): HeaderChange[] {
+  const out: HeaderChange[] = [];
+  if (was.planHash && now.planHash && was.planHash !== now.planHash)
+    out.push({ field: "plan file hash", journal: was.planHash.slice(0, 19), now: now.planHash.slice(0, 19) });
+  for (const k of [...new Set([...Object.keys(was.vars), ...Object.keys(now.vars)])].sort()) {
+    const a = was.vars[k];
+    const b = now.vars[k];
+    if (a !== b)
+      out.push({
+        field: `variable ${k}`,
+        journal: a === undefined ? "unset" : JSON.stringify(a),
+        now: b === undefined ? "unset" : JSON.stringify(b),
+      });
+  }
+  for (const f of ["account", "region"] as const) {
+    const a = was[f];
+    const b = now[f];
+    if (a && b && a !== b) out.push({ field: f, journal: a, now: b });
+  }
+  return out;
 }
 
 function errText(e: unknown): string {

@@ -56,6 +56,16 @@ export interface InstanceRun {
   ec2Checked?: boolean;
   actErrors: number;
   lastError?: string;
+  /**
+   * Capacity lost while the rollout runs: a pending or finished instance seen not healthy (terminated,
+   * unhealthy, deregistered by someone). It takes a slot in the window until seen healthy again, so
+   * the capacity floor holds.
+   */
+  lost?: string;
+  /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
+  displaced?: number;
+  /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */
+  cut?: number;
 }
 
 export interface WaveRun {
@@ -93,6 +103,13 @@ export interface GlobalState {
     /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
     approval: "none" | "waiting" | "approved";
     nextBakeCheckAt?: number;
+    /**
+     * Last time the bake had evidence: every canary instance observed healthy in all its groups and
+     * the alarms read (none firing). The bake passes only with evidence from its end or later.
+     */
+    evidenceAt?: number;
+    /** Skipped canary instances already replaced (or found irreplaceable), so each is handled once. */
+    replaced?: string[];
   };
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
@@ -133,7 +150,7 @@ export function isInFlight(i: InstanceRun): boolean {
 
 /** Counts against maxUnavailable: in flight, or failed/lost while out of service. */
 export function occupiesSlot(i: InstanceRun): boolean {
-  return i.out || IN_FLIGHT.has(i.phase);
+  return i.out || IN_FLIGHT.has(i.phase) || i.lost !== undefined;
 }
 
 /** Nothing new may start: interrupted, or an unexpected error was reported. */

@@ -17,10 +17,10 @@
  *
  * i.e. about 45 + T + 2G calls: 49 for the simulator's default 1,000-server fleet (T = G = 2).
  */
-import type { AwsReader, TargetHealthDescription } from "../aws/types.js";
+import type { AwsReader, SsmPingStatus, TargetGroup, TargetHealthDescription } from "../aws/types.js";
 import type { FleetSpec } from "../plan/types.js";
 import { selectInstances } from "./select.js";
-import type { Fleet, Instance, InstanceTarget, SsmPingStatus, TargetGroup } from "./types.js";
+import type { Fleet, Instance, InstanceTarget } from "./types.js";
 
 /** The EC2 states an explicitly listed instance may be in and still be shown (as not ready). */
 const LISTED_STATES = ["pending", "running", "stopping", "stopped"];

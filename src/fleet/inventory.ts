@@ -24,8 +24,9 @@ import {
 
 export { inventoryJsonSchema } from "./inventory-schema.js";
 
+import type { TargetGroup } from "../aws/types.js";
 import { selectInstances } from "./select.js";
-import type { Fleet, Instance, InstanceTarget, TargetGroup } from "./types.js";
+import type { Fleet, Instance, InstanceTarget } from "./types.js";
 
 /** A problem found before positions are known: located only if the load fails. */
 interface Problem {

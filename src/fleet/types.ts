@@ -1,15 +1,5 @@
 /** The fleet: the instances a plan selects, with everything the planner and engine need to know. */
-
-export type TargetHealthState =
-  | "initial"
-  | "healthy"
-  | "unhealthy"
-  | "unhealthy.draining"
-  | "unused"
-  | "draining"
-  | "unavailable";
-
-export type SsmPingStatus = "Online" | "ConnectionLost" | "Inactive" | "Unknown";
+import type { SsmPingStatus, TargetGroup, TargetHealthState } from "../aws/types.js";
 
 export interface InstanceTarget {
   targetGroupArn: string;
@@ -28,21 +18,6 @@ export interface Instance {
   autoScalingGroup?: string;
   ssm: SsmPingStatus;
   targets: InstanceTarget[];
-}
-
-export interface TargetGroup {
-  arn: string;
-  name: string;
-  /** application (ALB) or network (NLB). */
-  type: "application" | "network" | "gateway" | "unknown";
-  protocol?: string;
-  port?: number;
-  loadBalancerArns: string[];
-  deregistrationDelaySeconds: number;
-  /** NLB `deregistration_delay.connection_termination.enabled`. */
-  connectionTermination: boolean;
-  /** Total targets registered in the group (all of them, not only the selected fleet). */
-  targetCount: number;
 }
 
 export interface Fleet {

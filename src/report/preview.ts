@@ -12,7 +12,8 @@
  *               (the sliding window can overlap a wave with the tail of the previous one).
  */
 import type { ChalkInstance } from "chalk";
-import type { Fleet, TargetGroup } from "../fleet/types.js";
+import type { TargetGroup } from "../aws/types.js";
+import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import type { FleetSummary, PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { formatTable } from "./table.js";

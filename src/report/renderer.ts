@@ -3,6 +3,7 @@
  * passes the flag (or nothing), the output stream and the environment; everything about what each
  * mode looks like stays in report/.
  */
+import { appendFile } from "node:fs/promises";
 import { createJsonRenderer } from "./json.js";
 import type { OutputStream, Renderer } from "./output.js";
 import { createPlainRenderer } from "./plain.js";
@@ -34,14 +35,33 @@ export interface RendererChoice {
   env: Env;
   /** Plan name, for the summary line. */
   name: string;
+  /** plain: also print every instance's phase transitions. */
+  verbose?: boolean;
+  /** The command that continues the rollout if it pauses (for the GitHub job summary). */
+  resumeCommand?: string;
+}
+
+/** Under GitHub Actions, the job summary is appended to the file `$GITHUB_STEP_SUMMARY` names. */
+function jobSummaryWriter(env: Env): ((markdown: string) => Promise<void>) | undefined {
+  const file = env.GITHUB_STEP_SUMMARY;
+  if (env.GITHUB_ACTIONS !== "true" || !file) return undefined;
+  return (markdown) => appendFile(file, markdown);
 }
 
 export function createRenderer(c: RendererChoice): Renderer {
   switch (c.mode) {
     case "json":
       return createJsonRenderer(c.stdout);
-    case "plain":
-      return createPlainRenderer(c.stdout, { env: c.env, name: c.name });
+    case "plain": {
+      const writeJobSummary = jobSummaryWriter(c.env);
+      return createPlainRenderer(c.stdout, {
+        env: c.env,
+        name: c.name,
+        ...(c.verbose ? { verbose: true } : {}),
+        ...(writeJobSummary ? { writeJobSummary } : {}),
+        ...(c.resumeCommand ? { resumeCommand: c.resumeCommand } : {}),
+      });
+    }
     case "tty":
       return createTtyRenderer(c.stdout, { env: c.env, name: c.name });
   }

@@ -6,6 +6,7 @@
  *     instances   1000 total · 998 succeeded · 0 failed · 2 skipped · 0 rolled back
  *     API calls   2841 (2.8 per instance)
  *       ELBv2.DescribeTargetHealth     1200
+ *     connections 180000 displaced · 37 cut on 2 instances
  *     cameras     180000 · min connected 179100 (99.50%) · refused 12 · p99 disconnect 14s …
  */
 import type { ChalkInstance } from "chalk";
@@ -69,6 +70,13 @@ export function formatSummary(
   const actions = Object.entries(e.apiCalls.byAction).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const width = Math.max(0, ...actions.map(([k]) => k.length));
   for (const [action, n] of actions) lines.push(`    ${action.padEnd(width)}  ${String(n).padStart(7)}`);
+  if (e.connections) {
+    const k = e.connections;
+    const on = Object.keys(k.cutPerInstance).length;
+    lines.push(
+      `  connections ${k.displaced} displaced · ${k.cut} cut${on > 0 ? ` on ${on} instance${on === 1 ? "" : "s"}` : ""}`,
+    );
+  }
   if (e.sim) {
     const s = e.sim;
     const pct =

@@ -163,7 +163,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
           },
         },
         {
-          title: `rollout ${name}`,
+          title: `rollout ${name}${started.rolloutId ? ` (${started.rolloutId})` : ""}`,
           task: (_: unknown, task) => {
             const sub = task.newListr(waveTasks, { concurrent: false, exitOnError: false });
             waveList = sub.tasks;

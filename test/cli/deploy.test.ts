@@ -220,15 +220,26 @@ describe("rollwave deploy --simulate", () => {
 
 describe("the throwaway journal of a --simulate run", () => {
   it("is removed after a run that ended, and kept (with the flag to find it) when the run paused", async () => {
-    const before = new Set((await readdir(tmpdir())).filter((d) => d.startsWith("rollwave-sim-")));
-    const done = await cli([...SIM_DEPLOY, "--auto-approve", "--output", "json"]);
-    expect(done.code).toBe(0);
-    const paused = await cli([...SIM_DEPLOY, "--output", "plain"]);
+    // A private TMPDIR: other test files (and other processes) make throwaway journals in the shared
+    // one at the same time, and this test counts what is left behind.
+    const privateTmp = await mkdtemp(join(tmpdir(), "rollwave-tmpdir-"));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    let left: string[];
+    let paused: Awaited<ReturnType<typeof cli>>;
+    try {
+      const done = await cli([...SIM_DEPLOY, "--auto-approve", "--output", "json"]);
+      expect(done.code).toBe(0);
+      paused = await cli([...SIM_DEPLOY, "--output", "plain"]);
+      left = (await readdir(privateTmp)).filter((d) => d.startsWith("rollwave-sim-"));
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+    }
     expect(paused.code).toBe(3);
     const hint = /rollwave resume \S+ --journal-dir (\S+)`/.exec(paused.stderr);
     expect(hint, paused.stderr).not.toBeNull();
-    const left = (await readdir(tmpdir())).filter((d) => d.startsWith("rollwave-sim-") && !before.has(d));
-    expect(left.map((d) => join(tmpdir(), d))).toEqual([hint?.[1]]);
+    expect(left.map((d) => join(privateTmp, d))).toEqual([hint?.[1]]);
     const resumed = await cli([
       "resume",
       ...SIM_DEPLOY.slice(1),
@@ -267,9 +278,20 @@ describe("rollwave resume", () => {
       .map((e) => e.type === "instance.phase" && e.id);
     expect(canary.length).toBeGreaterThan(0);
 
+    // A resume with other variables is refused before anything changes, saying what changed.
+    const changed = args.map((a) => (a === "release=v2.0.0" ? "release=v3.0.0" : a));
+    const refused = await cli(["resume", ...changed, "--auto-approve"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('variable release was "v2.0.0", now "v3.0.0"');
+    expect(refused.stderr).toMatch(/hint: .*--force/);
+
     const second = await cli(["resume", ...args, "--auto-approve"]);
     expect(second.code, second.stderr).toBe(0);
     const resumed = events(second.stdout);
+    // Both runs carry the one rollout id of the journal on every event.
+    const ids = new Set([...paused, ...resumed].map((e) => e.rolloutId));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(resumed.at(-1)).toMatchObject({
       type: "rollout.finished",
       status: "succeeded",

@@ -5,7 +5,9 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import { runRollout } from "../../src/engine/run.js";
-import { makePlan, metricConnections } from "./fixtures.js";
+import { makeChalk } from "../../src/report/output.js";
+import { formatSummary } from "../../src/report/summary.js";
+import { makePlan, metricConnections, TG_A } from "./fixtures.js";
 import { drive, type Harness, harness, options } from "./harness.js";
 
 const ofType = <T extends RolloutEvent["type"]>(events: RolloutEvent[], type: T) =>
@@ -127,5 +129,54 @@ describe("capacity guard: a metric read failure holds admissions", () => {
     expect(r.status).toBe("paused");
     expect(r.reason).toMatch(/older than maxAge 2m; the metric could not be read: AccessDenied/);
     expect(deregTimes(h, t0).filter((t) => t > FAIL_AT + 120_000)).toEqual([]);
+  });
+});
+
+describe("cut accounting: connections left when a drain ends", () => {
+  /** On every tick: a deregistered instance sheds to `left(id)`; one back in rotation carries 40 again. */
+  function follow(h: Harness, left: (id: string) => number) {
+    for (const [id, t] of h.aws.groups.get(TG_A) ?? []) {
+      if (t.deregisteredAt !== undefined) h.aws.connections[id] = left(id);
+      else if (t.registeredAt !== undefined && t.registeredAt > 0) h.aws.connections[id] = 40;
+    }
+  }
+
+  it("counts stragglers still connected when the deregistration delay ends, per instance and in total", async () => {
+    const h = harness({ n: 6, canary: 1, batch: 2, window: 2 }, guarded());
+    setAll(h, 40);
+    const r = await drive(h, runRollout(options(h)), () => follow(h, (id) => (id === "i-00001" ? 7 : 0)));
+    expect(r.status).toBe("succeeded");
+    expect(r.finished.connections).toEqual({ displaced: 240, cut: 7, cutPerInstance: { "i-00001": 7 } });
+    expect(r.perInstance["i-00001"]).toMatchObject({ displaced: 40, cut: 7 });
+    expect(r.perInstance["i-00002"]).toMatchObject({ displaced: 40, cut: 0 });
+  });
+
+  it("counts what is left when drain.timeout ends the drain", async () => {
+    const h = harness(
+      { n: 3, canary: 0, batch: 3, window: 1 },
+      guarded({ rollout: { canary: null }, drain: { timeoutMs: 60_000 } }),
+      { drainDelayMs: 5 * 60_000 },
+    );
+    setAll(h, 40);
+    const r = await drive(h, runRollout(options(h)), () => follow(h, () => 12));
+    expect(r.status).toBe("paused");
+    expect(r.perInstance["i-00000"]).toMatchObject({ phase: "failed", cut: 12 });
+    expect(r.finished.connections).toEqual({ displaced: 40, cut: 12, cutPerInstance: { "i-00000": 12 } });
+  });
+
+  it("shows the totals in the summary", () => {
+    const text = formatSummary(
+      {
+        type: "rollout.finished",
+        at: 0,
+        status: "succeeded",
+        instances: { total: 6, succeeded: 6, failed: 0, skipped: 0, rolledBack: 0 },
+        apiCalls: { total: 10, byAction: {} },
+        durationSeconds: 60,
+        connections: { displaced: 240, cut: 9, cutPerInstance: { "i-00001": 7, "i-00004": 2 } },
+      },
+      makeChalk(false),
+    );
+    expect(text).toContain("  connections 240 displaced · 9 cut on 2 instances\n");
   });
 });

@@ -584,7 +584,10 @@ describe("decide: the runner's inputs (interrupt, error, approval, guard) and st
     const { state, ctx } = setup({ n: 6, canary: 1, window: 2 }, plan);
     const s0 = put(state, "i-00000", { phase: "done" });
     s0.global.waves[0] = { ...(s0.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
-    const waiting = decide(s0, obs(), ctx).state;
+    // The bake (0 s) passes on the first reading of a healthy canary; then the gate waits.
+    const baking = decide(s0, obs(), ctx).state;
+    expect(baking.global.canary.baked).toBe(false);
+    const waiting = decide(baking, obs({ health: { [TG_A]: health({ "i-00000": "healthy" }) } }), ctx).state;
     expect(waiting.global.canary.approval).toBe("waiting");
     expect(leaving(waiting)).toEqual([]);
     const stopped = decide(waiting, obs(), { ...ctx, approval: "stop" }).state;
@@ -604,5 +607,103 @@ describe("decide: the runner's inputs (interrupt, error, approval, guard) and st
     const d = decide(state, obs(), { ...ctx, guardRefused: "account guard: wrong account" });
     expect(d.state.global.outcome).toEqual({ status: "failed", reason: "account guard: wrong account" });
     expect(leaving(d.state)).toEqual([]);
+  });
+});
+
+describe("decide: the canary cannot pass vacuously, and the bake needs evidence", () => {
+  function canaryDone(o: { skipped?: boolean; alarms?: string[]; bakeMs?: number; sameAz?: boolean } = {}) {
+    const plan = makePlan({
+      rollout: { canary: { bakeMs: o.bakeMs ?? 60_000 } },
+      health: { alarms: o.alarms ?? [] },
+    });
+    // Round-robin AZs: i-00000 and i-00003 share eu-west-1a; with 2 instances nothing else is in 1a.
+    const { state, ctx } = setup({ n: o.sameAz === false ? 2 : 6, canary: 1, window: 2 }, plan);
+    const s = put(
+      state,
+      "i-00000",
+      o.skipped ? { phase: "skipped", reason: "instance is terminated", out: true } : { phase: "done" },
+    );
+    s.global.waves[0] = { ...(s.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
+    return { s, ctx };
+  }
+  const healthy = (ids: string[]) => ({
+    [TG_A]: health(Object.fromEntries(ids.map((id) => [id, "healthy" as const]))),
+  });
+
+  it("replaces a skipped canary with the next pending instance of the same AZ, and bakes that one", () => {
+    const { s, ctx } = canaryDone({ skipped: true });
+    const d = decide(s, obs(), ctx);
+    expect(d.events).toContainEqual(expect.objectContaining({ code: "W_CANARY_REPLACED" }));
+    expect(d.state.instances["i-00003"]?.wave).toBe(0);
+    expect(d.state.global.waves[0]?.ids).toEqual(["i-00000", "i-00003"]);
+    // The replacement starts; nothing else does, and no bake began.
+    expect(leaving(d.state)).toEqual(["i-00003"]);
+    expect(d.state.global.canary.bakeUntil).toBeUndefined();
+  });
+
+  it("fails the canary gate when a skipped canary has no replacement in its AZ", () => {
+    const { s, ctx } = canaryDone({ skipped: true, sameAz: false });
+    const d = decide(s, obs(), ctx);
+    expect(d.events).toContainEqual(
+      expect.objectContaining({
+        type: "policy.triggered",
+        reason: expect.stringMatching(
+          /^canary gate: i-00000 \(eu-west-1a\) instance is terminated, and no pending instance in eu-west-1a/,
+        ),
+      }),
+    );
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome?.status).toBe("paused");
+  });
+
+  it("does not pass the bake without a reading of the canary from its end; waits, then fails it", () => {
+    const { s, ctx } = canaryDone({ alarms: ["relay-5xx"] });
+    let st = decide(s, obs(), ctx).state;
+    const until = st.global.canary.bakeUntil as number;
+    // At the bake's end the alarms cannot be read (DescribeAlarms failed): not baked.
+    const at = (t: number) => ({ ...ctx, now: t });
+    st = decide(st, obs({ at: until, health: healthy(["i-00000"]) }), at(until)).state;
+    expect(st.global.canary.baked).toBe(false);
+    expect(leaving(st)).toEqual([]);
+    // Within the grace a full reading passes it.
+    const ok = decide(
+      st,
+      obs({ at: until + 60_000, health: healthy(["i-00000"]), alarms: [{ name: "relay-5xx", state: "OK" }] }),
+      at(until + 60_000),
+    );
+    expect(ok.state.global.canary.baked).toBe(true);
+    // Without one past the grace, the canary fails and the policy runs.
+    const late = decide(st, obs({ at: until + 121_000 }), at(until + 121_000));
+    expect(late.state.instances["i-00000"]).toMatchObject({
+      phase: "failed",
+      reason: "bake: no evidence: the canary's health and alarms could not be read for 2m after the bake",
+    });
+    expect(late.events).toContainEqual(expect.objectContaining({ type: "policy.triggered" }));
+  });
+});
+
+describe("decide: capacity lost during the rollout counts against the window", () => {
+  it("a finished instance seen unhealthy takes a slot until healthy again", () => {
+    const { state, ctx } = setup({ n: 10, canary: 1, window: 2 });
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "done" });
+    s = put(s, "i-00002", { phase: "draining", out: true, checkAt: NOW + 60_000 });
+    const seen = obs({
+      health: { [TG_A]: health({ "i-00000": "healthy", "i-00001": "unhealthy", "i-00002": "draining" }) },
+    });
+    const d = decide(s, seen, ctx);
+    expect(d.state.instances["i-00001"]?.lost).toBe("unhealthy in relay-a");
+    expect(d.events).toContainEqual(expect.objectContaining({ code: "W_CAPACITY_LOST" }));
+    // Window 2: the draining one plus the lost one fill it, nothing new starts.
+    expect(leaving(d.state)).toEqual([]);
+    const back = decide(
+      d.state,
+      obs({
+        health: { [TG_A]: health({ "i-00000": "healthy", "i-00001": "healthy", "i-00002": "draining" }) },
+      }),
+      ctx,
+    );
+    expect(back.state.instances["i-00001"]?.lost).toBeUndefined();
+    expect(leaving(back.state)).toHaveLength(1);
   });
 });

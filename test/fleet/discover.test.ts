@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { AwsReader, Ec2InstanceSummary, TargetHealthDescription } from "../../src/aws/types.js";
+import type {
+  AwsReader,
+  Ec2InstanceSummary,
+  TargetGroup,
+  TargetHealthDescription,
+} from "../../src/aws/types.js";
 import { discoverFleet } from "../../src/fleet/discover.js";
-import type { TargetGroup } from "../../src/fleet/types.js";
 import type { FleetSpec } from "../../src/plan/types.js";
 
 /**

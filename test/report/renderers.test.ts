@@ -35,9 +35,16 @@ describe("json renderer", () => {
 });
 
 describe("plain renderer", () => {
-  it("prints one timestamped line per transition and no ANSI codes off a terminal", async () => {
+  it("prints per-instance transitions only with --verbose", async () => {
     const out = new StringOutput(false);
     await render(createPlainRenderer(out, { env: {} }));
+    expect(out.lines().filter((l) => l.includes(" -> "))).toEqual([]);
+    expect(out.text).toContain("ERROR i-b2 eu-west-1b wave 1 failed in validating");
+  });
+
+  it("prints one timestamped line per transition and no ANSI codes off a terminal", async () => {
+    const out = new StringOutput(false);
+    await render(createPlainRenderer(out, { env: {}, verbose: true }));
     const text = out.text;
     expect(text).not.toContain(ESC);
     const lines = out.lines();
@@ -123,7 +130,7 @@ describe("plain renderer", () => {
   it("adds GitHub Actions annotations for warnings and failures, escaping newlines", async () => {
     const out = new StringOutput(false);
     await render(createPlainRenderer(out, { env: { GITHUB_ACTIONS: "true" } }));
-    const notes = out.lines().filter((l) => l.startsWith("::"));
+    const notes = out.lines().filter((l) => /^::(error|warning)/.test(l));
     expect(notes).toEqual([
       "::error title=i-b2 failed in validating::exit 7: curl: (7) Failed to connect%0Asecond line",
       "::warning title=W_SLOW_DRAIN::i-a2 still has 3 connections, 50%25 done",

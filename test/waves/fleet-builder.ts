@@ -1,5 +1,6 @@
 /** Test fleets and plans for the wave planner. */
-import type { Fleet, Instance, TargetGroup } from "../../src/fleet/types.js";
+import type { TargetGroup } from "../../src/aws/types.js";
+import type { Fleet, Instance } from "../../src/fleet/types.js";
 import type { Plan, RolloutSpec } from "../../src/plan/types.js";
 import { parseSize, type Size } from "../../src/util/size.js";
 

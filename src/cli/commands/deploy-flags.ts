@@ -3,6 +3,7 @@
  * `runDeploy` (which acts on them) both depend on it and never on each other.
  */
 import type { OutputMode } from "../../report/renderer.js";
+import { shellQuote } from "../../util/shell.js";
 import type { VarFlags } from "../plan-input.js";
 import type { TargetFlags } from "../target.js";
 
@@ -12,4 +13,32 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   dryRun?: boolean;
   output?: OutputMode;
   journalDir?: string;
+  verbose?: boolean;
+  /** resume only: continue although the plan file or variables changed since the journal began. */
+  force?: boolean;
+}
+
+/**
+ * The `rollwave resume` command that continues this run: the same plan and flags, and the journal
+ * directory when it is not the default one (a temp dir under --simulate).
+ * Worked example: ("p.yaml", { var: ["release=v2"], yes: true }) → "rollwave resume p.yaml --var release=v2 --yes".
+ */
+export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?: string): string {
+  const args = ["rollwave", "resume", file];
+  for (const v of flags.var ?? []) args.push("--var", v);
+  for (const f of flags.varFile ?? []) args.push("--var-file", f);
+  if (flags.simulate === true) args.push("--simulate");
+  else if (typeof flags.simulate === "string") args.push("--simulate", flags.simulate);
+  if (flags.seed !== undefined) args.push("--seed", String(flags.seed));
+  if (flags.timeScale !== undefined) args.push("--time-scale", String(flags.timeScale));
+  if (flags.region) args.push("--region", flags.region);
+  if (flags.profile) args.push("--profile", flags.profile);
+  if (flags.endpointUrl) args.push("--endpoint-url", flags.endpointUrl);
+  const dir = journalDir ?? flags.journalDir;
+  if (dir) args.push("--journal-dir", dir);
+  if (flags.yes) args.push("--yes");
+  if (flags.autoApprove) args.push("--auto-approve");
+  if (flags.output) args.push("--output", flags.output);
+  if (flags.verbose) args.push("--verbose");
+  return args.map(shellQuote).join(" ");
 }

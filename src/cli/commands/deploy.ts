@@ -22,6 +22,7 @@ function addDeployOptions(cmd: Command): Command {
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
     .option("--dry-run", "print every call the rollout would make; changes nothing")
+    .option("-v, --verbose", "plain output: also print every instance's phase transitions")
     .addOption(outputOption([...OUTPUT_MODES], "tty (live view), plain (CI lines) or json (NDJSON events)"))
     .addOption(
       new Option(
@@ -45,7 +46,11 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
     .command("resume")
     .description("continue a paused or interrupted rollout from its journal")
     .argument("<plan>", "plan file (YAML or JSON)");
-  addDeployOptions(resume).action(async (file: string, flags: DeployFlags) => {
+  addDeployOptions(resume).option(
+    "--force",
+    "continue even though the plan file or variables differ from the journal's (the change is journaled)",
+  );
+  resume.action(async (file: string, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: true }));
   });

@@ -220,6 +220,7 @@ export interface SimBackend {
     marker?: string;
   }): Page<SimTargetGroup>;
   describeTargetGroupAttributes(arn: string): SimTargetGroupAttributes;
+  describeLoadBalancerAttributes(arn: string): SimTargetGroupAttributes;
   describeTargetHealth(arn: string, targets?: SimTargetRef[]): SimTargetHealth[];
   registerTargets(arn: string, targets: SimTargetRef[]): void;
   deregisterTargets(arn: string, targets: SimTargetRef[]): void;

@@ -7,6 +7,9 @@
  * - Disconnected cameras wait in a `CameraQueue` for their next attempt; nothing runs per camera
  *   while all of them are connected.
  *
+ * Zonal load balancer (cross-zone off, the NLB default): a camera reconnects only to servers in
+ * the AZ it first connected in, so each AZ has its own buckets. Cross-zone on: one set of buckets.
+ *
  * Backoff with full jitter: attempt k (0 after a disconnect) waits uniform(0, min(max, base·2^k)).
  * Worked example with base 1 s, max 30 s: first try within 1 s; refused three times → next within 8 s.
  */
@@ -32,17 +35,22 @@ export class Cameras {
   private readonly queue = new CameraQueue();
   readonly members: number[][];
 
-  /** Buckets of accepting instances by connection count; `bucketOf` -1 = not accepting. */
-  private readonly buckets: number[][];
+  /** Per zone (one zone unless zonal): accepting instances by connection count; `bucketOf` -1 = not accepting. */
+  private readonly buckets: number[][][];
   private readonly bucketOf: Int32Array;
   private readonly bucketPos: Int32Array;
-  private lowest = 0;
+  private readonly lowest: number[];
+  /** Zonal: the AZ index a camera reconnects in (-1 until it first connects). */
+  private readonly camZone: Int8Array;
+  private readonly instZone: Int32Array;
   private readonly shedCarry: Float64Array;
   private readonly shedGen: Uint32Array;
 
   constructor(
     private readonly core: Core,
     instanceCount: number,
+    /** The cameras' load balancer routes per zone (cross-zone load balancing off). */
+    readonly zonal = false,
   ) {
     const c = core.spec.cameras;
     this.total = c.total;
@@ -55,7 +63,12 @@ export class Cameras {
     this.attempt = new Uint8Array(this.total);
     this.slow = new Uint8Array(this.total);
     this.members = Array.from({ length: instanceCount }, () => []);
-    this.buckets = Array.from({ length: this.limit + 1 }, () => []);
+    const zones = zonal ? Math.max(1, core.spec.azs.length) : 1;
+    this.buckets = Array.from({ length: zones }, () => Array.from({ length: this.limit + 1 }, () => []));
+    this.lowest = new Array<number>(zones).fill(0);
+    this.camZone = new Int8Array(this.total).fill(-1);
+    this.instZone = new Int32Array(instanceCount);
+    if (zonal) for (let i = 0; i < instanceCount; i++) this.instZone[i] = core.instances[i]?.azIdx ?? 0;
     this.bucketOf = new Int32Array(instanceCount).fill(-1);
     this.bucketPos = new Int32Array(instanceCount);
     this.shedCarry = new Float64Array(instanceCount);
@@ -65,7 +78,7 @@ export class Cameras {
   /** Connect every camera at start (least connections first), as a fleet that has been up for a while. */
   connectAll(): void {
     for (let cam = 0; cam < this.total; cam++) {
-      const inst = this.pick();
+      const inst = this.pick(-1);
       if (inst < 0) {
         this.discAt[cam] = this.core.now;
         this.queue.push(this.core.now + this.backoff(0), cam);
@@ -143,7 +156,7 @@ export class Cameras {
   runNext(): void {
     const cam = this.queue.pop();
     if ((this.camInst[cam] as number) >= 0) return;
-    const inst = this.pick();
+    const inst = this.pick(this.camZone[cam] as number);
     if (inst < 0) {
       this.refused++;
       const k = Math.min(30, (this.attempt[cam] as number) + 1);
@@ -198,15 +211,30 @@ export class Cameras {
     return r.jitter === "full" ? this.core.rng() * cap : cap;
   }
 
-  private pick(): number {
-    while (this.lowest < this.limit && (this.buckets[this.lowest] as number[]).length === 0) this.lowest++;
-    if (this.lowest >= this.limit) return -1;
-    const b = this.buckets[this.lowest] as number[];
+  /** The least-loaded accepting instance in `zone`, or in any zone (-1); -1 when none has room. */
+  private pick(zone: number): number {
+    let z = zone;
+    if (z < 0) {
+      z = 0;
+      for (let k = 1; k < this.buckets.length; k++) if (this.lowestIn(k) < this.lowestIn(z)) z = k;
+    }
+    const low = this.lowestIn(z);
+    if (low >= this.limit) return -1;
+    const b = (this.buckets[z] as number[][])[low] as number[];
     return b[b.length - 1] as number;
+  }
+
+  private lowestIn(z: number): number {
+    const zb = this.buckets[z] as number[][];
+    let low = this.lowest[z] as number;
+    while (low < this.limit && (zb[low] as number[]).length === 0) low++;
+    this.lowest[z] = low;
+    return low;
   }
 
   private link(cam: number, inst: number): void {
     const list = this.members[inst] as number[];
+    if (this.zonal && (this.camZone[cam] as number) < 0) this.camZone[cam] = this.instZone[inst] as number;
     this.camInst[cam] = inst;
     this.camPos[cam] = list.length;
     list.push(cam);
@@ -241,15 +269,17 @@ export class Cameras {
   }
 
   private bucketAdd(inst: number, count: number): void {
-    const b = this.buckets[Math.min(count, this.limit)] as number[];
+    const z = this.instZone[inst] as number;
+    const b = (this.buckets[z] as number[][])[Math.min(count, this.limit)] as number[];
     this.bucketOf[inst] = Math.min(count, this.limit);
     this.bucketPos[inst] = b.length;
     b.push(inst);
-    if (count < this.lowest) this.lowest = count;
+    if (count < (this.lowest[z] as number)) this.lowest[z] = count;
   }
 
   private bucketRemove(inst: number): void {
-    const b = this.buckets[this.bucketOf[inst] as number] as number[];
+    const z = this.instZone[inst] as number;
+    const b = (this.buckets[z] as number[][])[this.bucketOf[inst] as number] as number[];
     const pos = this.bucketPos[inst] as number;
     const last = b.pop() as number;
     if (last !== inst) {

@@ -78,12 +78,22 @@ const targetGroup = z.strictObject({
   instanceGroups: z.array(z.string()).optional(),
   /** The target group the cameras connect through (exactly one in the spec). */
   cameras: z.boolean().default(false),
+  /**
+   * `load_balancing.cross_zone.enabled` of the group; default: the load balancer's setting
+   * (`use_load_balancer_configuration`).
+   */
+  crossZone: z.boolean().optional(),
 });
 
 const loadBalancer = z.strictObject({
   name: z.string().min(1).max(32),
   type: z.enum(["application", "network"]),
   scheme: z.enum(["internet-facing", "internal"]).default("internet-facing"),
+  /**
+   * `load_balancing.cross_zone.enabled`. Default as on AWS: off for a network load balancer (a
+   * camera reconnects only to servers in the AZ it came in through), on for an application one.
+   */
+  crossZone: z.boolean().optional(),
   targetGroups: z.array(targetGroup).min(1),
 });
 

@@ -27,6 +27,8 @@ export interface Lb {
   name: string;
   type: "application" | "network";
   scheme: "internet-facing" | "internal";
+  /** `load_balancing.cross_zone.enabled` of the load balancer. */
+  crossZone: boolean;
   dnsName: string;
   createdAt: number;
   targetGroups: Tg[];
@@ -91,6 +93,7 @@ export class Elb {
         name: lbSpec.name,
         type: lbSpec.type,
         scheme: lbSpec.scheme,
+        crossZone: lbSpec.crossZone ?? lbSpec.type === "application",
         dnsName: `${lbSpec.name}-${lbId.slice(0, 10)}.elb.${spec.region}.amazonaws.com`,
         createdAt: core.now,
         targetGroups: [],
@@ -162,10 +165,26 @@ export class Elb {
     };
   }
 
+  /** Whether the group routes across zones: its own setting, else its load balancer's. */
+  crossZone(tg: Tg): boolean {
+    return tg.spec.crossZone ?? tg.lb.crossZone;
+  }
+
+  lbAttributes(lb: Lb): Record<string, string> {
+    const a: Record<string, string> = {
+      "load_balancing.cross_zone.enabled": String(lb.crossZone),
+      "deletion_protection.enabled": "false",
+    };
+    if (lb.type === "application") a["idle_timeout.timeout_seconds"] = "60";
+    return a;
+  }
+
   attributes(tg: Tg): Record<string, string> {
     const a: Record<string, string> = {
       "deregistration_delay.timeout_seconds": String(tg.delayMs / 1000),
       "stickiness.enabled": "false",
+      "load_balancing.cross_zone.enabled":
+        tg.spec.crossZone === undefined ? "use_load_balancer_configuration" : String(tg.spec.crossZone),
     };
     if (tg.lb.type === "network") {
       a["deregistration_delay.connection_termination.enabled"] = String(tg.spec.connectionTermination);

@@ -49,7 +49,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   buildInstances(core);
   const n = core.instances.length;
   const invariants = new Invariants();
-  const cameras = new Cameras(core, n);
+  const cameras = new Cameras(core, n, camerasZonal(spec));
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
   const counts = { inService: 0, draining: 0 };
   let terminatedCount = 0;
@@ -282,6 +282,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     describeTargetGroupAttributes(arn) {
       return elb.attributes(elb.tg(arn));
     },
+    describeLoadBalancerAttributes(arn) {
+      const lb = elb.lbs.find((x) => x.arn === arn);
+      if (!lb) throw new SimApiError("LoadBalancerNotFound", `Load balancer '${arn}' not found`);
+      return elb.lbAttributes(lb);
+    },
     describeTargetHealth(arn, targets) {
       sync();
       return elb.describeTargetHealth(elb.tg(arn), targets);
@@ -408,4 +413,14 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
   };
   return world;
+}
+
+/** Does the cameras' target group route per zone (cross-zone load balancing off)? */
+function camerasZonal(spec: FleetSpecFile): boolean {
+  for (const lb of spec.loadBalancers) {
+    for (const tg of lb.targetGroups) {
+      if (tg.cameras) return !(tg.crossZone ?? lb.crossZone ?? lb.type === "application");
+    }
+  }
+  return false;
 }

@@ -202,3 +202,67 @@ describe("cameras", () => {
     expect(t.world.metrics().cameras.connected).toBe(2000);
   });
 });
+
+describe("cameras behind a zonal NLB (cross-zone load balancing off)", () => {
+  /** Three of AZ c's five servers shed every camera; which AZ do those cameras land in? */
+  async function shedThreeInC(crossZone: boolean) {
+    const t = makeWorld(
+      await smallSpec((raw) => {
+        raw.loadBalancers[0].crossZone = crossZone;
+      }),
+    );
+    const before = t.world.state().instances;
+    const inA = before.filter((i) => i.az === "ap-northeast-1a");
+    const inC = before.filter((i) => i.az === "ap-northeast-1c");
+    const aBefore = inA.reduce((n, i) => n + i.connections, 0);
+    const cBefore = inC.reduce((n, i) => n + i.connections, 0);
+    send(
+      t.world,
+      inC.slice(0, 3).map((i) => i.id),
+      ["/opt/relay/bin/relayctl drain --rate 1000/s"],
+    );
+    await t.step(90_000);
+    const after = t.world.state().instances;
+    const sum = (az: string) => after.filter((i) => i.az === az).reduce((n, i) => n + i.connections, 0);
+    return { t, aBefore, cBefore, aAfter: sum("ap-northeast-1a"), cAfter: sum("ap-northeast-1c") };
+  }
+
+  it("reconnect only in their own AZ: AZ a takes none of AZ c's cameras, the rest are refused", async () => {
+    const { t, aBefore, cBefore, aAfter, cAfter } = await shedThreeInC(false);
+    expect(aAfter).toBe(aBefore);
+    // AZ c has 2 servers left: 2 × 250 = 500 of its ~833 cameras fit.
+    expect(cAfter).toBe(500);
+    const m = t.world.metrics();
+    expect(m.cameras.connected).toBe(aBefore + 500);
+    expect(m.cameras.refused).toBeGreaterThan(0);
+    expect(cBefore).toBeGreaterThan(500);
+  });
+
+  it("control, cross-zone on: the displaced cameras spread over both AZs and all fit", async () => {
+    const { t, aBefore, aAfter } = await shedThreeInC(true);
+    expect(aAfter).toBeGreaterThan(aBefore);
+    expect(t.world.metrics().cameras.connected).toBe(2000);
+  });
+
+  it("the load balancer and its groups report the setting as ELBv2 attributes", async () => {
+    const t = makeWorld(await smallSpec());
+    const nlb = t.world.describeLoadBalancers({}).items.find((lb) => lb.type === "network");
+    if (!nlb) throw new Error("fixture: no NLB");
+    expect(t.world.describeLoadBalancerAttributes(nlb.arn)["load_balancing.cross_zone.enabled"]).toBe("true");
+    expect(
+      t.world.describeTargetGroupAttributes(tgArn(t.world, "relay-rtmp"))[
+        "load_balancing.cross_zone.enabled"
+      ],
+    ).toBe("use_load_balancer_configuration");
+    const zonal = makeWorld(
+      await smallSpec((raw) => {
+        delete raw.loadBalancers[0].crossZone;
+      }),
+    );
+    const zonalNlb = zonal.world.describeLoadBalancers({}).items.find((lb) => lb.type === "network");
+    // Off by default on a network load balancer, as on AWS.
+    expect(
+      zonal.world.describeLoadBalancerAttributes(zonalNlb?.arn ?? "")["load_balancing.cross_zone.enabled"],
+    ).toBe("false");
+  });
+});

@@ -118,6 +118,9 @@ export function fakeWorld(): FakeWorld {
       tg(arn);
       return { "deregistration_delay.timeout_seconds": "30", "stickiness.enabled": "false" };
     },
+    describeLoadBalancerAttributes() {
+      return { "load_balancing.cross_zone.enabled": "false" };
+    },
     describeTargetHealth(arn, targets?: SimTargetRef[]) {
       record("describeTargetHealth", arn, targets);
       tg(arn);

@@ -70,6 +70,11 @@ export const elbv2Service: QueryService = {
       return { Attributes: Object.entries(attrs).map(([Key, Value]) => ({ Key, Value })) };
     },
 
+    DescribeLoadBalancerAttributes(p, world) {
+      const attrs = world.describeLoadBalancerAttributes(p.required("LoadBalancerArn"));
+      return { Attributes: Object.entries(attrs).map(([Key, Value]) => ({ Key, Value })) };
+    },
+
     DescribeTargetHealth(p, world) {
       const health = world.describeTargetHealth(p.required("TargetGroupArn"), targets(p, false));
       return {
