@@ -59,6 +59,17 @@ const CHILD_ENV = {
   CI: "true",
 };
 
+/** Children still running when the test process exits (a timeout, a crash) are killed with it. */
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+function track(c: ChildProcess): ChildProcess {
+  live.add(c);
+  c.once("exit", () => live.delete(c));
+  return c;
+}
+
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...CHILD_ENV, ...extra };
   delete env.AWS_PROFILE;
@@ -93,21 +104,23 @@ export async function startSimProcess(o: {
   scale: number;
   seed: number;
 }): Promise<SimProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "sim",
-      "--fleet",
-      o.fleet,
-      "--port",
-      "0",
-      "--time-scale",
-      String(o.scale),
-      "--seed",
-      String(o.seed),
-    ],
-    { cwd: ROOT, env: childEnv({}), stdio: ["ignore", "pipe", "pipe"] },
+  const child = track(
+    spawn(
+      process.execPath,
+      [
+        BIN,
+        "sim",
+        "--fleet",
+        o.fleet,
+        "--port",
+        "0",
+        "--time-scale",
+        String(o.scale),
+        "--seed",
+        String(o.seed),
+      ],
+      { cwd: ROOT, env: childEnv({}), stdio: ["ignore", "pipe", "pipe"] },
+    ),
   );
   let out = "";
   let err = "";
@@ -308,11 +321,13 @@ export function runCliChild(
     t.journalDir,
     ...extraArgs,
   ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: childEnv({ AWS_ENDPOINT_URL: t.endpoint, ROLLWAVE_SIM_CLOCK: "1" }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = track(
+    spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: childEnv({ AWS_ENDPOINT_URL: t.endpoint, ROLLWAVE_SIM_CLOCK: "1" }),
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
   const events: RolloutEvent[] = [];
   let stderr = "";
   let killedAt: string | undefined;
