@@ -23,6 +23,7 @@ import type { CliIo } from "./io.js";
 import { acquireLock } from "./lock.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
+import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { discoverTargetFleet, openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
 import { rollwaveVersion } from "./version.js";
@@ -108,6 +109,8 @@ export async function runDeploy(
 
   const target = await openTarget(io, plan, flags);
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
+  // Set when a fast stop's grace ran out: the engine is still running, so the process is ended.
+  let exitNow = false;
   try {
     // A dry run never holds a writer: the read-only facade has no mutating method at all.
     const throttles = throttleReporter(target.clock);
@@ -181,43 +184,24 @@ export async function runDeploy(
       await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
     const journal = await engine.openFileJournal(journalFile);
     cleanups.unshift(() => journal.close());
+    const resumeCommand = resumeCommandLine(file, flags, tempJournal ? journalDir : undefined);
     const renderer = createRenderer({
       mode,
       stdout: io.stdout,
       env: io.env,
       name: plan.name,
       verbose: flags.verbose === true,
-      resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+      resumeCommand,
     });
-    const controller = new AbortController();
-    let interrupted = false;
-    const offs: (() => void)[] = [];
-    const force = (signal: "SIGINT" | "SIGTERM") => () => {
-      for (const off of offs.splice(0)) off();
-      io.stderr.write(
-        "\nforced: stopping now; instances in flight stay as they are (`rollwave resume` picks them up)\n",
-      );
-      io.forceExit?.(signal);
-    };
-    const onSignal = () => {
-      interrupted = true;
-      for (const off of offs.splice(0)) off();
-      offs.push(io.onSignal("SIGINT", force("SIGINT")), io.onSignal("SIGTERM", force("SIGTERM")));
-      io.stderr.write(
-        "\ninterrupted: stopping safely — no new instances start, Auto Scaling processes are resumed (Ctrl-C again to force)\n",
-      );
-      controller.abort(new Error("interrupted"));
-    };
-    offs.push(io.onSignal("SIGINT", onSignal), io.onSignal("SIGTERM", onSignal));
-    cleanups.unshift(() => {
-      for (const off of offs.splice(0)) off();
-    });
+    const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
+    const stops = handleStops(io, { graceMs, interactive });
+    cleanups.unshift(() => stops.dispose());
 
     const approve = async (gate: { message: string }): Promise<"approve" | "stop"> => {
       await renderer.suspend?.();
       try {
         const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, {
-          signal: controller.signal,
+          signal: stops.signal,
         });
         return a ?? "stop";
       } finally {
@@ -226,14 +210,15 @@ export async function runDeploy(
     };
 
     let result: Awaited<ReturnType<typeof engine.runRollout>>;
+    let rendererOpen = true;
     try {
-      result = await engine.runRollout({
+      const running = engine.runRollout({
         plan,
         fleet,
         wavePlan,
         aws: mutable,
         clock: target.clock,
-        signal: controller.signal,
+        signal: stops.signal,
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
@@ -245,21 +230,74 @@ export async function runDeploy(
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),
       });
+      const first = await Promise.race([
+        running.then((r) => ({ r })),
+        stops.expired.then((cause) => ({ cause })),
+      ]);
+      if ("cause" in first) {
+        // The fast stop's grace ran out with the engine still waiting on in-flight instances.
+        keepJournal = true;
+        rendererOpen = false;
+        await within(500, renderer.close());
+        let replayed: ReturnType<typeof engine.replayJournal> | undefined;
+        try {
+          replayed = engine.replayJournal(await journal.read());
+        } catch {
+          replayed = undefined;
+        }
+        const stop = stopRecord(replayed, { cause: first.cause, graceMs, at: target.clock.now() });
+        let recorded = true;
+        try {
+          await journal.append(stop.record);
+        } catch {
+          recorded = false;
+        }
+        try {
+          io.stderr.write(stopMessage({ ...stop, cause: first.cause, resumeCommand, journalFile, recorded }));
+        } catch {
+          // stderr is closed as well: the journal holds the same.
+        }
+        exitNow = true;
+        return ExitCode.interrupted;
+      }
+      result = first.r;
     } finally {
-      await renderer.close();
+      if (rendererOpen) await renderer.close();
     }
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.
       keepJournal = true;
       const dirFlag = tempJournal ? ` --journal-dir ${journalDir}` : "";
-      if (mode !== "json" || interrupted) {
+      if (mode !== "json" || stops.interrupted) {
         io.stderr.write(
           `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${journalFile})\n`,
         );
       }
     }
-    return exitCodeForStatus(result.status, interrupted);
+    return exitCodeForStatus(result.status, stops.interrupted);
   } finally {
-    for (const c of cleanups) await c();
+    if (exitNow) {
+      // The engine is still waiting on in-flight instances: release the lock and the journal as far
+      // as a second allows, then end the process (`rollwave resume` continues from the journal).
+      await within(
+        1_000,
+        (async () => {
+          for (const c of cleanups) await c();
+        })(),
+      );
+      io.exitNow?.(ExitCode.interrupted);
+    } else for (const c of cleanups) await c();
   }
+}
+
+/** Wait for `p`, but no longer than `ms` (a stream that never drains must not hold up an exit). */
+async function within(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -14,6 +14,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   output?: OutputMode;
   journalDir?: string;
   verbose?: boolean;
+  /** --stop-grace in ms: how long a fast stop waits for in-flight instances before it exits. */
+  stopGrace?: number;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }
@@ -40,5 +42,6 @@ export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?:
   if (flags.autoApprove) args.push("--auto-approve");
   if (flags.output) args.push("--output", flags.output);
   if (flags.verbose) args.push("--verbose");
+  if (flags.stopGrace !== undefined) args.push("--stop-grace", `${flags.stopGrace}ms`);
   return args.map(shellQuote).join(" ");
 }
