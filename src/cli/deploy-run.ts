@@ -15,13 +15,14 @@ import type { FinishedEvent } from "../engine/index.js";
 import { formatDryRun } from "../report/dry-run.js";
 import { colorEnabled, makeChalk } from "../report/output.js";
 import { createRenderer, defaultOutputMode } from "../report/renderer.js";
+import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { acquireLock } from "./lock.js";
-import { loadPlanFromFlags } from "./plan-input.js";
+import { loadPlanFromFlags, planWavesAt } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { discoverTargetFleet, openTarget } from "./target.js";
@@ -31,7 +32,10 @@ import { rollwaveVersion } from "./version.js";
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
 export function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
+  const state = sim.state();
   return {
+    duplicateExecutions: state.duplicates.length,
+    intrinsic: intrinsicTotals(state.intrinsic),
     invariantViolations: m.invariantViolations.length,
     cameras: {
       total: m.cameras.total,
@@ -93,17 +97,17 @@ export async function runDeploy(
       `add --yes to confirm (and --auto-approve to pass approval gates), or preview first with --dry-run`,
     );
   }
-  const { plan } = await loadPlanFromFlags(io, file, flags, {
+  const loaded = await loadPlanFromFlags(io, file, flags, {
     requireVars: true,
     // A dry run never pauses, so it earns no "cannot be approved" warning.
     nonInteractive: !interactive && !flags.dryRun,
     autoApprove: flags.autoApprove ?? false,
     forRollout: !flags.dryRun,
   });
+  const { plan } = loaded;
 
-  const [{ createAws, createReadOnlyAws }, { planWaves }, engine] = await Promise.all([
+  const [{ createAws, createReadOnlyAws }, engine] = await Promise.all([
     import("../aws/connect.js"),
-    import("../waves/plan-waves.js"),
     import("../engine/index.js"),
   ]);
 
@@ -120,18 +124,27 @@ export async function runDeploy(
     const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
     cleanups.unshift(() => aws.close());
     const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
-    const wavePlan = planWaves(fleet, plan, { source: file });
+    // The account guard, before a confirmation is asked or a journal written: bad input (exit 2,
+    // on stderr). The engine checks again before its first mutating call.
+    if (plan.guard.account && fleet.account && fleet.account !== plan.guard.account) {
+      throw new UsageError(
+        `account guard: the credentials are for account ${fleet.account}, the plan (guard.account) is for ${plan.guard.account}; nothing was changed`,
+        "use credentials for that account (--profile, AWS_PROFILE), or correct guard.account in the plan",
+      );
+    }
+    const wavePlan = planWavesAt(fleet, loaded);
 
     if (flags.dryRun) {
       const report = engine.previewRollout(plan, fleet, wavePlan);
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
-      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env))));
+      else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), plan.values));
       return ExitCode.ok;
     }
     if (!mutable) throw new Error("internal: a mutating run needs a mutable AWS connection");
 
     const sim = target.sim;
     if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
+    if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
     // Journal and lock: with --simulate the fleet lives only in this process, so its journal
     // defaults to a throwaway directory instead of the project's .rollwave.
@@ -263,6 +276,10 @@ export async function runDeploy(
       result = first.r;
     } finally {
       if (rendererOpen) await renderer.close();
+    }
+    if (result.status === "failed" && result.reason?.startsWith("account guard")) {
+      // The renderers print to stdout; a refused start is an error the shell should see.
+      io.stderr.write(`error: ${result.reason}\n`);
     }
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.

@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerDeploy } from "./commands/deploy.js";
+import { registerIamPolicy } from "./commands/iam-policy.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
@@ -30,7 +31,8 @@ const EXAMPLES = `Examples:
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
-  rollwave sim --port 4566`;
+  rollwave sim --port 4566
+  rollwave iam-policy plans/camera-relay.yaml --for deploy`;
 
 /** `argv` as `process.argv` gives it: the node binary and script first, then the user's arguments. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -60,6 +62,7 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
   registerPlan(program, io, done);
   registerDeploy(program, io, done);
   registerSim(program, io, done);
+  registerIamPolicy(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

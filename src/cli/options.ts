@@ -1,12 +1,15 @@
 /** Flag definitions shared by several commands, with value parsers that fail as usage errors (exit 2). */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { shown } from "../util/quote.js";
 import { collect } from "./plan-input.js";
 
 export function parseInteger(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+      throw new InvalidArgumentError(
+        `${name} must be a whole number from ${min} to ${max}, got '${shown(value)}'`,
+      );
     }
     return n;
   };
@@ -16,9 +19,34 @@ export function parsePositive(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`);
+      throw new InvalidArgumentError(`${name} must be a number > 0, got '${shown(value)}'`);
     return n;
   };
+}
+
+/**
+ * Above this, a simulated rollout gains nothing (it is bound by CPU, not by waiting) and every
+ * simulated deadline shrinks below a millisecond of real time; at 1e9 the run never ends.
+ */
+export const MAX_TIME_SCALE = 3600;
+
+/** `--time-scale`: simulated seconds per real second, > 0 and at most MAX_TIME_SCALE. */
+export function parseTimeScale(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || n > MAX_TIME_SCALE) {
+    throw new InvalidArgumentError(
+      `--time-scale must be a number above 0 and at most ${MAX_TIME_SCALE} (one simulated hour per real second), got '${shown(value)}'`,
+    );
+  }
+  return n;
+}
+
+/** `--account`: a 12-digit AWS account ID. */
+export function parseAccount(value: string): string {
+  if (!/^\d{12}$/.test(value)) {
+    throw new InvalidArgumentError(`--account must be a 12-digit AWS account ID, got '${shown(value)}'`);
+  }
+  return value;
 }
 
 export function addVarOptions(cmd: Command): Command {

@@ -3,14 +3,22 @@
  * a simulator started in-process for `--simulate [fleet.yaml]` on a free loopback port, sharing one
  * ScaledClock with the engine so a 40-minute rollout replays in about a minute.
  */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { AwsOptions } from "../aws/connect.js";
 import type { AwsReader } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
+import { closest } from "../plan/suggest.js";
 import type { Plan } from "../plan/types.js";
+import { InputError } from "../plan/types.js";
+import { readTextFileSync } from "../plan/yaml-text.js";
 import type { RunningSimulator } from "../sim/index.js";
 import { type Clock, ScaledClock, systemClock } from "../util/clock.js";
+import { shown } from "../util/quote.js";
 import { UsageError } from "./errors.js";
 import { type CliIo, note } from "./io.js";
+import { isKnownRegion, KNOWN_REGIONS, PARTITION_REGIONS } from "./regions.js";
 
 export interface TargetFlags {
   /** `--simulate` alone is `true`; `--simulate fleet.yaml` is the path. */
@@ -52,6 +60,20 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
         "drop --sim-clock, or point --endpoint-url at a running `rollwave sim` instead of --simulate",
       );
     }
+    if (typeof flags.simulate === "string") {
+      // Read it here first, so a wrong path or a UTF-16 file is one clear message (exit 2).
+      const read = readTextFileSync(flags.simulate, "the simulated fleet (--simulate)");
+      if ("issue" in read) {
+        throw new InputError([
+          {
+            ...read.issue,
+            hint:
+              read.issue.hint ??
+              "--simulate takes a simulator fleet spec such as plans/sim/small-fleet.yaml; alone it uses plans/sim/camera-fleet.yaml",
+          },
+        ]);
+      }
+    }
     note(io, "starting the simulator…");
     const { startSimulator } = await import("../sim/index.js");
     const clock = new ScaledClock(flags.timeScale ?? DEFAULT_TIME_SCALE);
@@ -75,13 +97,28 @@ export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Pro
       close: () => sim.close(),
     };
   }
-  const region = flags.region ?? plan.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
+  const [region, regionFrom] = flags.region
+    ? [flags.region, "--region"]
+    : plan.region
+      ? [plan.region, "the plan's `region`"]
+      : io.env.AWS_REGION
+        ? [io.env.AWS_REGION, "AWS_REGION"]
+        : [io.env.AWS_DEFAULT_REGION, "AWS_DEFAULT_REGION"];
   if (!region) {
     throw new UsageError(
       "no AWS Region: the plan has no `region`, and neither --region nor AWS_REGION is set",
       "add `region:` to the plan or pass --region",
     );
   }
+  const customEndpoint = Boolean(flags.endpointUrl || io.env.AWS_ENDPOINT_URL);
+  if (!customEndpoint && !isKnownRegion(region)) {
+    throw new UsageError(
+      `the Region '${shown(region)}' (from ${regionFrom}) looks wrong: it is not an AWS Region`,
+      regionHint(region),
+    );
+  }
+  const profile = flags.profile ?? io.env.AWS_PROFILE;
+  if (profile && !customEndpoint) checkProfile(profile, flags.profile ? "--profile" : "AWS_PROFILE", io);
   if (flags.timeScale !== undefined) {
     throw new UsageError("--time-scale only applies with --simulate", "real AWS runs in real time");
   }
@@ -148,4 +185,58 @@ export async function discoverTargetFleet(
   note(io, `discovering the fleet (${target.label})…`);
   const found = await discoverFleet(reader, plan.fleet, { region: target.region });
   return target.sim ? { ...found, source: "simulator" } : found;
+}
+
+/** `did you mean 'eu-west-1'?` and the Regions of the commercial partition (where most fleets are). */
+function regionHint(region: string): string {
+  const near = closest(region, KNOWN_REGIONS);
+  const list = `AWS Regions: ${(PARTITION_REGIONS.aws ?? []).join(", ")} (and the China, GovCloud and ISO partitions' own)`;
+  return near ? `did you mean '${near}'? ${list}` : list;
+}
+
+/**
+ * A named profile must exist in the shared config or credentials file; otherwise the SDK's
+ * "Could not resolve credentials" would send the user looking for a flag they already passed.
+ * Same files and section names as the SDK: `[profile x]` or `[default]` in config, `[x]` in
+ * credentials (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE move them).
+ */
+function checkProfile(profile: string, from: string, io: CliIo): void {
+  const home = io.env.HOME || homedir();
+  const files = [
+    { path: io.env.AWS_CONFIG_FILE || join(home, ".aws", "config"), config: true },
+    { path: io.env.AWS_SHARED_CREDENTIALS_FILE || join(home, ".aws", "credentials"), config: false },
+  ];
+  const found = new Set<string>();
+  const read: string[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f.path, "utf8");
+    } catch {
+      continue;
+    }
+    read.push(f.path);
+    for (const m of text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]/gm)) {
+      const section = m[1] as string;
+      if (f.config) {
+        const p = /^profile\s+(.+)$/.exec(section);
+        if (p) found.add(p[1] as string);
+        else if (!/\s/.test(section)) found.add(section); // [default], and a bare [name] some tools write
+      } else found.add(section);
+    }
+  }
+  if (found.has(profile)) return;
+  const where = files.map((f) => f.path).join(" or ");
+  if (read.length === 0) {
+    throw new UsageError(
+      `the profile '${shown(profile)}' (from ${from}) does not exist: there is no ${where}`,
+      `create it with \`aws configure --profile ${shown(profile)}\`, or use other credentials (AWS_ACCESS_KEY_ID, SSO, an instance role)`,
+    );
+  }
+  const names = [...found].sort();
+  const near = closest(profile, names);
+  throw new UsageError(
+    `the profile '${shown(profile)}' (from ${from}) does not exist in ${read.join(" or ")}`,
+    `${near ? `did you mean '${near}'? ` : ""}${names.length ? `profiles there: ${names.join(", ")}` : "no profiles are defined there"}; create one with \`aws configure --profile ${shown(profile)}\``,
+  );
 }

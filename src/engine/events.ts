@@ -52,6 +52,22 @@ export interface SimSummary {
     reconnectsPerCamera: number;
   };
   maxLoadRatio: number;
+  /** Steps that ran again where they had already succeeded or were running (the simulator's count). */
+  duplicateExecutions?: number;
+  /**
+   * The intrinsic time the cycled instances needed, as the simulator drew it (per instance in
+   * GET /_sim/state `intrinsic`; the bound is src/sim/bound.ts).
+   */
+  intrinsic?: {
+    instances: number;
+    commandSeconds: number;
+    drainSeconds: number;
+    healthSeconds: number;
+    serviceSeconds: number;
+    longestInstanceSeconds: number;
+    displacedConnections: number;
+    drainsEndedByDelay: number;
+  };
 }
 
 export interface ConnectionTotals {

@@ -5,12 +5,12 @@
  * through JSON.parse (a 12,000-instance file in ~30 ms); the YAML parser, which keeps positions
  * but is ~100× slower, runs only when the file is YAML or when there are problems to locate.
  */
-import { readFile } from "node:fs/promises";
-import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { Locator, type PathSegment } from "../plan/locate.js";
+import { formatPath, Locator, type PathSegment } from "../plan/locate.js";
 import { suggestionHint } from "../plan/suggest.js";
 import { type FleetSpec, InputError, type InputIssue } from "../plan/types.js";
+import { parseYamlText, readTextFile, requireYaml } from "../plan/yaml-text.js";
+import { quote, shown } from "../util/quote.js";
 import {
   instanceSchema,
   inventorySchema,
@@ -45,26 +45,19 @@ const KEYS = {
 
 /** Read and validate an inventory file; with a FleetSpec, apply the plan's selection to it. */
 export async function loadInventory(file: string, select?: FleetSpec): Promise<Fleet> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new InputError([
-      { severity: "error", source: file, message: `cannot read the inventory: ${reason}` },
-    ]);
-  }
-  return parseInventory(text, file, select);
+  return parseInventory(await readTextFile(file, "the inventory"), file, select);
 }
 
 /** Same as `loadInventory`, from text in memory (`file` names it in errors). */
 export function parseInventory(text: string, file: string, select?: FleetSpec): Fleet {
   let raw: unknown;
   let locator: Locator | undefined;
-  const locate = (): Locator => {
+  const locate = (): Locator | undefined => {
     if (!locator) {
-      const lines = new LineCounter();
-      locator = new Locator(file, parseDocument(text, { lineCounter: lines, prettyErrors: false }), lines);
+      // JSON that parsed: the YAML reader only adds positions (a duplicate key, which JSON.parse
+      // allows, is not an error here). JSON nested too deep for it stays unlocated.
+      const { doc, lines } = parseYamlText(text, file);
+      if (doc) locator = new Locator(file, doc, lines);
     }
     return locator;
   };
@@ -72,19 +65,17 @@ export function parseInventory(text: string, file: string, select?: FleetSpec): 
     raw = JSON.parse(text);
   } catch {
     // YAML (or JSON with a syntax error, which the YAML parser locates).
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      throw new InputError(
-        doc.errors.map((e) => {
-          const p = lines.linePos(e.pos[0]);
-          const message = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
-          return { severity: "error", source: file, line: p.line, column: p.col, message };
-        }),
-      );
-    }
+    const { doc, lines } = requireYaml(parseYamlText(text, file));
     locator = new Locator(file, doc, lines);
-    raw = doc.toJS();
+    try {
+      raw = doc.toJS();
+    } catch (e) {
+      const message =
+        e instanceof RangeError
+          ? "nesting too deep: aliases expand into too many levels of maps and lists"
+          : shown((e as Error).message, 200);
+      throw new InputError([{ severity: "error", source: file, line: 1, column: 1, message }]);
+    }
   }
 
   const problems: Problem[] = [];
@@ -177,7 +168,7 @@ function applySelection(
         severity: "error",
         source: file,
         path: "fleet.targetGroups",
-        message: `the plan names target group '${ref}', which this inventory does not list`,
+        message: `the plan names target group '${shown(ref)}', which this inventory does not list`,
         hint: suggestionHint(ref, names, "target groups in the inventory"),
       });
     }
@@ -231,7 +222,7 @@ function checkTargetGroups(
     if (tg.name !== undefined && tg.name !== arnName) {
       problems.push({
         path: at("name"),
-        message: `name '${tg.name}' differs from the name in the ARN ('${arnName}')`,
+        message: `name '${shown(tg.name)}' differs from the name in the ARN ('${arnName}')`,
       });
     }
     if (region !== null && arnRegion !== region) {
@@ -264,7 +255,7 @@ function checkTargetGroups(
     if (seenName !== undefined && seenArn === undefined) {
       problems.push({
         path: at("name"),
-        message: `two target groups named '${name}' (also targetGroups[${seenName}])`,
+        message: `two target groups named '${shown(name)}' (also targetGroups[${seenName}])`,
       });
     } else if (seenName === undefined) firstName.set(name, k);
     byRef.set(tg.arn, tg);
@@ -304,7 +295,7 @@ function checkInstances(
       if (!tg) {
         problems.push({
           path: ["instances", k, "targets", j, "targetGroup"],
-          message: `unknown target group '${t.targetGroup}': not in targetGroups`,
+          message: `unknown target group '${shown(t.targetGroup)}': not in targetGroups`,
           hint: suggestionHint(t.targetGroup, names, "target groups"),
         });
         return;
@@ -327,10 +318,11 @@ function checkInstances(
 function checkAz(az: string, region: string | null): { message: string; hint?: string } | undefined {
   if (region === null) return undefined;
   if (az === region)
-    return { message: `'${az}' is a Region, not an Availability Zone`, hint: `e.g. ${region}a` };
-  if (!az.startsWith(region)) return { message: `Availability Zone '${az}' is not in Region ${region}` };
+    return { message: `'${shown(az)}' is a Region, not an Availability Zone`, hint: `e.g. ${region}a` };
+  if (!az.startsWith(region))
+    return { message: `Availability Zone '${shown(az)}' is not in Region ${region}` };
   if (!/^([a-z]|-[a-z0-9-]*[a-z0-9])$/.test(az.slice(region.length))) {
-    return { message: `'${az}' is not an Availability Zone name`, hint: `e.g. ${region}a` };
+    return { message: `'${shown(az)}' is not an Availability Zone name`, hint: `e.g. ${region}a` };
   }
   return undefined;
 }
@@ -356,7 +348,7 @@ function check<T extends z.ZodType>(
         for (const key of zi.keys) {
           problems.push({
             path: [...path, key],
-            message: `unknown key '${key}'`,
+            message: `unknown key '${shown(key)}'`,
             hint: suggestionHint(key, keys),
             key: true,
           });
@@ -376,7 +368,7 @@ function check<T extends z.ZodType>(
         const hint = typeof got === "string" ? suggestionHint(got, options, "allowed values") : undefined;
         problems.push({
           path,
-          message: `${JSON.stringify(got)} is not one of: ${options.join(", ")}`,
+          message: `${typeof got === "string" ? quote(got) : shown(String(JSON.stringify(got)))} is not one of: ${options.join(", ")}`,
           ...(hint ? { hint } : {}),
         });
         break;
@@ -414,9 +406,18 @@ function valueAt(value: unknown, path: PathSegment[]): unknown {
   return v;
 }
 
-function located(problems: Problem[], file: string, locate: () => Locator): InputError {
+function located(problems: Problem[], file: string, locate: () => Locator | undefined): InputError {
   const loc = locate();
-  const issues = problems.map((p) => loc.issue("error", p.path, p.message, p.hint, { key: p.key ?? false }));
+  const issues = problems.map((p): InputIssue => {
+    if (loc) return loc.issue("error", p.path, p.message, p.hint, { key: p.key ?? false });
+    return {
+      severity: "error",
+      source: file,
+      path: formatPath(p.path),
+      message: p.message,
+      ...(p.hint ? { hint: p.hint } : {}),
+    };
+  });
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return new InputError(issues.map((i) => ({ ...i, source: file })));
 }

@@ -5,6 +5,7 @@
  */
 import { LIMITS, STEP_TIMEOUT_MS } from "../aws/limits.js";
 import { formatDuration } from "../util/duration.js";
+import { shown } from "../util/quote.js";
 import { formatSize, type Size } from "../util/size.js";
 import type { Locator, PathSegment } from "./locate.js";
 import { commandsAt, durationAt, get, has, recordAt, sizeAt, stringAt } from "./raw.js";
@@ -30,13 +31,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
 
   const region = stringAt(raw, ["region"]);
   if (region !== undefined && !REGION_RE.test(region)) {
-    err(["region"], `'${region}' does not look like an AWS Region`, "e.g. ap-northeast-1, us-east-1");
+    err(["region"], `'${shown(region)}' does not look like an AWS Region`, "e.g. ap-northeast-1, us-east-1");
   }
   const account = stringAt(raw, ["guard", "account"]);
   if (account !== undefined && !ACCOUNT_RE.test(account)) {
     err(
       ["guard", "account"],
-      `'${account}' is not a 12-digit AWS account ID`,
+      `'${shown(account)}' is not a 12-digit AWS account ID`,
       'e.g. "123456789012" (quoted)',
     );
   }

@@ -3,14 +3,16 @@
  * rules, collect EVERY problem, then normalize into `Plan`. A plan with any error never leaves
  * here: it throws `InputError` holding all issues (errors and warnings), exit code 2 in the CLI.
  */
-import { readFile } from "node:fs/promises";
-import { LineCounter, parseDocument } from "yaml";
+
+import { shown } from "../util/quote.js";
 import { commandPaths, crossFieldChecks } from "./checks.js";
-import { Locator, type PathSegment } from "./locate.js";
+import { type Located, Locator, type PathSegment } from "./locate.js";
 import { declaredVars, normalizePlan } from "./normalize.js";
+import { get } from "./raw.js";
 import { planInputSchema } from "./schema.js";
 import { InputError, type InputIssue, type Plan } from "./types.js";
 import { checkVarDecls, interpolate, parseVarFlags, readVarFiles, resolveVars } from "./vars.js";
+import { parseYamlText, readTextFile } from "./yaml-text.js";
 import { fromZodIssues } from "./zod-issues.js";
 
 export interface LoadPlanOptions {
@@ -32,43 +34,59 @@ export interface LoadedPlan {
   /** Warnings only (a plan with errors throws). */
   warnings: InputIssue[];
   file: string;
+  /**
+   * Where a field is written: `rollout.waves[1]` → its line and column. A field the plan leaves
+   * out (a default) points at its parent; a path outside the plan (`instances`) is undefined.
+   */
+  locate(path: string): Located | undefined;
+}
+
+/**
+ * Problems found after loading (the wave planner's, which only know a field's path) located in
+ * the plan file, so they read `plan.yaml:12:5  rollout.canary.size  …` like the loader's own.
+ */
+export function locatePlanIssues(err: unknown, loaded: Pick<LoadedPlan, "file" | "locate">): unknown {
+  if (!(err instanceof InputError)) return err;
+  return new InputError(
+    err.issues.map((i) => {
+      if (i.source !== loaded.file || i.line !== undefined || !i.path) return i;
+      const at = loaded.locate(i.path);
+      return at ? { ...i, line: at.line, column: at.column } : i;
+    }),
+  );
+}
+
+/** `rollout.waves[1]` → ["rollout", "waves", 1]. */
+export function parsePath(path: string): PathSegment[] {
+  const out: PathSegment[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (m[2] !== undefined) out.push(Number(m[2]));
+    else out.push(m[1] as string);
+  }
+  return out;
 }
 
 export async function loadPlan(file: string, opts: LoadPlanOptions = {}): Promise<LoadedPlan> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new InputError([{ severity: "error", source: file, message: `cannot read the plan: ${reason}` }]);
-  }
-  return parsePlanText(text, file, opts);
+  return parsePlanText(await readTextFile(file, "the plan"), file, opts);
 }
 
 /** Same as `loadPlan`, from text already in memory (var files are still read from disk). */
 export function parsePlanText(text: string, file: string, opts: LoadPlanOptions = {}): LoadedPlan {
-  const issues: InputIssue[] = [];
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const p = lines.linePos(e.pos[0]);
-    issues.push({
-      severity: e.name === "YAMLWarning" ? "warning" : "error",
-      source: file,
-      line: p.line,
-      column: p.col,
-      message: (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ""),
-    });
-  }
-  if (issues.some((i) => i.severity === "error")) throw new InputError(sortIssues(issues, file));
+  const { doc, lines, issues } = parseYamlText(text, file);
+  if (!doc || issues.some((i) => i.severity === "error")) throw new InputError(sortIssues(issues, file));
 
   const loc = new Locator(file, doc, lines, text);
   let raw: unknown;
   try {
     raw = doc.toJS();
   } catch (e) {
-    // e.g. an alias to an anchor that does not exist, or an alias bomb past the alias limit.
-    throw new InputError([{ ...loc.issue("error", [], (e as Error).message), severity: "error" }]);
+    // e.g. an alias to an anchor that does not exist, an alias bomb past the alias limit, or
+    // aliases nesting each other too deep to expand.
+    const message =
+      e instanceof RangeError
+        ? "nesting too deep: aliases expand into too many levels of maps and lists"
+        : shown((e as Error).message, 200);
+    throw new InputError([{ ...loc.issue("error", [], message), severity: "error" }]);
   }
   const at =
     (sev: InputIssue["severity"]) => (path: PathSegment[], message: string, hint?: string, key?: boolean) =>
@@ -99,7 +117,17 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
 
   const sorted = sortIssues(issues, file);
   if (!parsed.success || sorted.some((i) => i.severity === "error")) throw new InputError(sorted);
-  return { plan: normalizePlan(parsed.data, resolved.values), warnings: sorted, file };
+  const locate = (path: string): Located | undefined => {
+    const segs = parsePath(path);
+    if (segs.length === 0 || get(raw, segs.slice(0, 1)) === undefined) return undefined;
+    return loc.locate(segs);
+  };
+  return {
+    plan: normalizePlan(parsed.data, resolved.values),
+    warnings: sorted,
+    file,
+    locate,
+  };
 }
 
 /**
@@ -110,10 +138,19 @@ export function formatIssue(issue: InputIssue): string {
   const where =
     issue.line === undefined ? issue.source : `${issue.source}:${issue.line}:${issue.column ?? 1}`;
   const parts = [where];
-  if (issue.path) parts.push(issue.path);
-  parts.push(issue.severity === "warning" ? `warning: ${issue.message}` : issue.message);
+  if (issue.path) parts.push(capped(issue.path));
+  const message = capped(issue.message);
+  parts.push(issue.severity === "warning" ? `warning: ${message}` : message);
   const head = parts.join("  ");
-  return issue.hint ? `${head}\n  hint: ${issue.hint}` : head;
+  return issue.hint ? `${head}\n  hint: ${capped(issue.hint)}` : head;
+}
+
+/**
+ * A last guard for terminals and CI logs: every value a message quotes is already cut to
+ * MAX_SHOWN (util/quote.ts), so only a message built without that could be this long.
+ */
+function capped(text: string, max = 1000): string {
+  return text.length > max ? `${text.slice(0, max)}… (cut at ${max} characters)` : text;
 }
 
 /**

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { SCALING_PROCESSES } from "../util/auto-scaling.js";
 import { parseDuration } from "../util/duration.js";
+import { shown } from "../util/quote.js";
 import { parseSize } from "../util/size.js";
 
 export const SIZE_HINT =
@@ -34,7 +35,7 @@ function size(description: string) {
       const over = typeof v === "string" && /^\s*\d+(\.\d+)?%\s*$/.test(v);
       ctx.addIssue({
         code: "custom",
-        message: over ? `'${v}' is more than 100%` : `'${v}' is not a size`,
+        message: over ? `'${shown(String(v))}' is more than 100%` : `'${shown(String(v))}' is not a size`,
         params: { hint: SIZE_HINT },
       });
     })
@@ -57,7 +58,7 @@ function duration(description: string) {
         const bare = typeof v === "number" || /^\s*\d+(\.\d+)?\s*$/.test(v);
         ctx.addIssue({
           code: "custom",
-          message: bare ? `'${v}' has no unit` : `'${v}' is not a duration`,
+          message: bare ? `'${shown(String(v))}' has no unit` : `'${shown(String(v))}' is not a duration`,
           params: { hint: DURATION_HINT },
         });
       })
@@ -102,7 +103,7 @@ const percent = z
     // `headroom: 0.1` or `headroom: 10` is ambiguous: a fraction or a percent?
     ctx.addIssue({
       code: "custom",
-      message: `'${v}' is not a percent`,
+      message: `'${shown(String(v))}' is not a percent`,
       params: { hint: "write a percent such as 10%" },
     });
   })

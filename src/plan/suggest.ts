@@ -3,6 +3,7 @@
  * Uses Damerau-style optimal string alignment distance, case-insensitively, so a transposition
  * (`maxUnavialable`) counts as one edit like a typo does.
  */
+import { shown } from "../util/quote.js";
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
@@ -34,6 +35,8 @@ export function editDistance(a: string, b: string): number {
  * unrelated keys.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  // A typo is a few characters off; a huge "word" (a pasted blob) is no typo, and comparing it costs.
+  if (word.length > 200) return undefined;
   let best: string | undefined;
   let bestD = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
@@ -50,6 +53,6 @@ export function closest(word: string, candidates: Iterable<string>): string | un
 /** `did you mean 'rollout'?`, or a list of what is allowed when nothing is close. */
 export function suggestionHint(word: string, candidates: string[], what = "allowed keys"): string {
   const near = closest(word, candidates);
-  if (near !== undefined) return `did you mean '${near}'?`;
+  if (near !== undefined) return `did you mean '${shown(near)}'?`;
   return candidates.length ? `${what}: ${candidates.join(", ")}` : `nothing is allowed here`;
 }

@@ -6,13 +6,14 @@
  * `install 'v1; reboot'` — the shell sees one argument, never a second command.
  * `$${` writes a literal `${` (for shell parameter expansion: `echo $${HOME}` runs `echo ${HOME}`).
  */
-import { readFileSync } from "node:fs";
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar } from "yaml";
+import { quote, shown } from "../util/quote.js";
 import { shellQuote } from "../util/shell.js";
 import { Locator } from "./locate.js";
 import { VAR_NAME_RE } from "./schema.js";
 import { suggestionHint } from "./suggest.js";
 import type { InputIssue, VarSpec } from "./types.js";
+import { parseYamlText, readTextFileSync } from "./yaml-text.js";
 
 /** One variable value and where it came from, so a bad value is reported at its origin. */
 export interface VarValue {
@@ -40,7 +41,10 @@ export function parseVarFlags(flags: readonly string[]): Collected<VarValue[]> {
       issues.push({
         severity: "error",
         source: "--var",
-        message: eq < 0 ? `'${flag}' has no '=': expected name=value` : `'${name}' is not a variable name`,
+        message:
+          eq < 0
+            ? `'${shown(flag)}' has no '=': expected name=value`
+            : `'${shown(name)}' is not a variable name`,
         hint: "write --var name=value, e.g. --var release=v1.2.3",
       });
       continue;
@@ -55,21 +59,11 @@ export function parseVarFlags(flags: readonly string[]): Collected<VarValue[]> {
  * every scalar stays the text the user wrote (`1.10` stays `1.10`, not the number 1.1).
  */
 export function parseVarFileText(text: string, file: string): Collected<VarValue[]> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, schema: "failsafe", prettyErrors: false });
+  const parsed = parseYamlText(text, file, { schema: "failsafe" });
+  const issues = parsed.issues.filter((i) => i.severity === "error");
+  const { doc, lines } = parsed;
+  if (!doc || issues.length) return { values: [], issues };
   const loc = new Locator(file, doc, lines, text);
-  const issues: InputIssue[] = [];
-  for (const e of doc.errors) {
-    const p = lines.linePos(e.pos[0]);
-    issues.push({
-      severity: "error",
-      source: file,
-      line: p.line,
-      column: p.col,
-      message: firstLine(e.message),
-    });
-  }
-  if (issues.length) return { values: [], issues };
   const values: VarValue[] = [];
   if (doc.contents === null) return { values, issues };
   if (!isMap(doc.contents)) {
@@ -79,7 +73,9 @@ export function parseVarFileText(text: string, file: string): Collected<VarValue
   for (const pair of doc.contents.items) {
     const name = isScalar(pair.key) ? String(pair.key.value) : "";
     if (!VAR_NAME_RE.test(name)) {
-      issues.push(loc.issue("error", [name], `'${name}' is not a variable name`, undefined, { key: true }));
+      issues.push(
+        loc.issue("error", [name], `'${shown(name)}' is not a variable name`, undefined, { key: true }),
+      );
       continue;
     }
     const v = pair.value;
@@ -98,18 +94,12 @@ export function readVarFiles(files: readonly string[]): Collected<VarValue[]> {
   const values: VarValue[] = [];
   const issues: InputIssue[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      issues.push({
-        severity: "error",
-        source: "--var-file",
-        message: `cannot read ${file}: ${(e as Error).message}`,
-      });
+    const read = readTextFileSync(file, "the var file");
+    if ("issue" in read) {
+      issues.push({ ...read.issue, hint: read.issue.hint ?? "check the --var-file path" });
       continue;
     }
-    const r = parseVarFileText(text, file);
+    const r = parseVarFileText(read.text, file);
     values.push(...r.values);
     issues.push(...r.issues);
   }
@@ -151,7 +141,7 @@ export function resolveVars(
       severity: "error",
       source: v.source,
       ...(v.line !== undefined ? { line: v.line, column: v.column } : {}),
-      message: `unknown variable '${v.name}': the plan does not declare it`,
+      message: `unknown variable '${shown(v.name)}': the plan does not declare it`,
       hint: names.length ? suggestionHint(v.name, names, "declared variables") : "the plan declares no vars",
     });
   }
@@ -185,7 +175,7 @@ export function resolveVars(
     const re = compilePattern(d.pattern);
     if (!re || re.test(value)) continue;
     const from = origin[name];
-    const message = `value ${JSON.stringify(value)} for '${name}' does not match its pattern ${d.pattern}`;
+    const message = `value ${quote(value)} for '${name}' does not match its pattern ${shown(d.pattern)}`;
     if (from) {
       issues.push({
         severity: "error",
@@ -249,7 +239,7 @@ export function interpolate(
       const ref = close < 0 ? command.slice(dollar) : command.slice(dollar, close + 1);
       problems.push({
         index: dollar,
-        message: `'${ref}' is not a plan variable reference`,
+        message: `'${shown(ref)}' is not a plan variable reference`,
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the plan syntax ${name}, shown to users
         hint: "plan variables look like ${name}; write $${ for a literal ${ (shell expansion)",
       });
@@ -288,7 +278,7 @@ export function checkVarDecls(raw: unknown, at: PlanIssueAt, warnAt: PlanIssueAt
       issues.push(
         at(
           ["vars", name],
-          `'${name}' is not a variable name`,
+          `'${shown(name)}' is not a variable name`,
           "use letters, digits and _ (not first): release, build_id",
           true,
         ),
@@ -304,7 +294,7 @@ export function checkVarDecls(raw: unknown, at: PlanIssueAt, warnAt: PlanIssueAt
       issues.push(
         at(
           ["vars", name, "pattern"],
-          `pattern ${pattern} is not a valid regular expression`,
+          `pattern ${shown(pattern)} is not a valid regular expression`,
           "JavaScript syntax, e.g. '^v\\d+\\.\\d+\\.\\d+$' (single-quoted in YAML)",
         ),
       );
@@ -320,8 +310,4 @@ export function checkVarDecls(raw: unknown, at: PlanIssueAt, warnAt: PlanIssueAt
     }
   }
   return issues;
-}
-
-function firstLine(s: string): string {
-  return s.split("\n")[0] ?? s;
 }

@@ -3,6 +3,7 @@
  * `expected a string, got a number` with a quoting hint, enum values with the closest option.
  */
 import type { z } from "zod";
+import { quote, shown } from "../util/quote.js";
 import type { Locator, PathSegment } from "./locate.js";
 import { get } from "./raw.js";
 import { allowedKeysAt } from "./schema.js";
@@ -29,7 +30,7 @@ export function fromZodIssues(
             loc.issue(
               "error",
               [...path, key],
-              `unknown key '${key}'`,
+              `unknown key '${shown(key)}'`,
               suggestionHint(key, allowedKeysAt(path)),
               {
                 key: true,
@@ -59,7 +60,7 @@ export function fromZodIssues(
           loc.issue(
             "error",
             path,
-            `${JSON.stringify(value)} is not one of: ${options.join(", ")}`,
+            `${typeof value === "string" ? quote(value) : shown(String(JSON.stringify(value)))} is not one of: ${options.join(", ")}`,
             typeof value === "string" ? suggestionHint(value, options, "allowed values") : undefined,
           ),
         );
@@ -96,5 +97,5 @@ function describe(v: unknown): string {
   if (v === null) return "nothing (null)";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a map";
-  return `${article(typeof v)} (${JSON.stringify(v)})`;
+  return `${article(typeof v)} (${typeof v === "string" ? quote(v) : shown(String(v))})`;
 }

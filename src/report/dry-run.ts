@@ -9,6 +9,7 @@
 import type { ChalkInstance } from "chalk";
 import type { DryRunCall, DryRunReport } from "../engine/preview.js";
 import { shortTg } from "../fleet/types.js";
+import { escapeText, quote } from "../util/quote.js";
 
 const MAX_IDS = 6;
 
@@ -24,13 +25,22 @@ export function formatDryRunCall(c: DryRunCall): string {
     case "ELBv2":
       return `${name}${shortTg(c.targetGroupArn)}  ${c.targets.length} target${c.targets.length === 1 ? "" : "s"}`;
     case "SSM":
-      return `${name}${c.step} on ${c.instanceIds.length} instance${c.instanceIds.length === 1 ? "" : "s"}: ${c.commands.join("; ")} (timeout ${c.executionTimeoutSeconds}s)`;
+      // A variable's value may hold control or bidi characters: shown escaped, never raw.
+      return `${name}${c.step} on ${c.instanceIds.length} instance${c.instanceIds.length === 1 ? "" : "s"}: ${c.commands.map((x) => escapeText(x)).join("; ")} (timeout ${c.executionTimeoutSeconds}s)`;
     case "AutoScaling":
       return `${name}${c.group}  ${c.processes.join(", ")}`;
   }
 }
 
-export function formatDryRun(r: DryRunReport, chalk: ChalkInstance): string {
+/**
+ * `vars` (when given): the values the commands were built with, each in double quotes with control
+ * and bidi characters escaped and long values cut (util/quote.ts), e.g. `release="v2.0.0"`.
+ */
+export function formatDryRun(
+  r: DryRunReport,
+  chalk: ChalkInstance,
+  vars: Record<string, string> = {},
+): string {
   const out: string[] = [];
   const planned = r.waves.reduce((n, w) => n + w.instances.length, 0);
   out.push(
@@ -42,6 +52,8 @@ export function formatDryRun(r: DryRunReport, chalk: ChalkInstance): string {
   );
   const floorAz = byAz(r.floor.perAz);
   out.push(`keeps in service at least ${r.floor.total}${floorAz ? ` (per AZ: ${floorAz})` : ""}`);
+  const varList = Object.entries(vars).map(([k, v]) => `${k}=${quote(v)}`);
+  if (varList.length > 0) out.push(`vars ${varList.join(" ")}`);
   if (r.perInstance.length > 0) out.push(`every instance: ${r.perInstance.join(" → ")}`);
   if (r.before.length > 0) {
     out.push("", chalk.bold("before the first wave"));

@@ -15,6 +15,7 @@ describe("rollwave sim", () => {
     expect(endpoint).toBeDefined();
     expect(io.stdout.text).toMatch(/AWS_REGION=/);
     expect(io.stdout.text).toMatch(/AWS_ACCESS_KEY_ID=/);
+    expect(io.stdout.text).toMatch(/add --sim-clock/);
 
     const ec2 = new EC2Client({
       region: "ap-northeast-1",

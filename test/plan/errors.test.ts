@@ -71,7 +71,8 @@ describe("located errors", () => {
     const errors = errorsOf(edit("  maxUnavailable: 10%", "  maxUnavailable: 10%\n  maxUnavailable: 5%"));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ line: 9 });
-    expect(errors[0]?.message).toMatch(/unique/i);
+    expect(errors[0]?.message).toBe("duplicate key 'maxUnavailable' in rollout (first at line 8)");
+    expect(errors[0]?.path).toBe("rollout.maxUnavailable");
   });
 
   it("tells the user to quote a tag value YAML read as a boolean", () => {

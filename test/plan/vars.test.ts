@@ -171,7 +171,11 @@ describe("variables", () => {
       varFiles: ["test/fixtures/plans/nope.yaml"],
       vars: ["release=v1.2.3"],
     });
-    expect(errors[0]).toMatchObject({ source: "--var-file" });
+    expect(errors[0]).toMatchObject({
+      source: "test/fixtures/plans/nope.yaml",
+      message: "cannot read the var file: no such file",
+      hint: "check the --var-file path",
+    });
   });
 
   it("rejects a declared name that cannot be referenced and a pattern that does not compile", () => {

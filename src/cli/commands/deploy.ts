@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { OUTPUT_MODES } from "../../report/renderer.js";
 import { parseDuration } from "../../util/duration.js";
 import type { CliIo } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption, parsePositive } from "../options.js";
+import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
 import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
 
@@ -27,7 +27,7 @@ function addDeployOptions(cmd: Command): Command {
     .option(
       "--time-scale <n>",
       "with --simulate: simulated seconds per real second (default 60)",
-      parsePositive("--time-scale"),
+      parseTimeScale,
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")

@@ -11,13 +11,12 @@ import type { Fleet } from "../../fleet/types.js";
 import type { Plan } from "../../plan/types.js";
 import { colorEnabled, makeChalk } from "../../report/output.js";
 import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
-import { planWaves } from "../../waves/plan-waves.js";
 import { summarizeFleet } from "../../waves/summary.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption } from "../options.js";
-import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
+import { loadPlanFromFlags, planWavesAt, type VarFlags } from "../plan-input.js";
 import { discoverTargetFleet, openTarget, type TargetFlags } from "../target.js";
 import type { CommandResult } from "./result.js";
 
@@ -75,10 +74,11 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
   cmd
     .addOption(outputOption(["table", "json"], "table (default) or one JSON document").default("table"))
     .action(async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json" }) => {
-      const { plan } = await loadPlanFromFlags(io, file, flags, { requireVars: true });
+      const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
+      const { plan } = loaded;
       const source = await readFleet(io, plan, flags);
       try {
-        const wavePlan = planWaves(source.fleet, plan, { source: file });
+        const wavePlan = planWavesAt(source.fleet, loaded);
         const summary = summarizeFleet(source.fleet, wavePlan, plan.rollout.strategy);
         const preview = buildPlanPreview(plan, source.fleet, wavePlan, summary);
         if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
-import { parseInteger, parsePositive } from "../options.js";
+import { parseInteger, parseTimeScale } from "../options.js";
 import { DEFAULT_TIME_SCALE } from "../target.js";
 import type { CommandResult } from "./result.js";
 
@@ -20,14 +20,12 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
   program
     .command("sim")
     .description("run the AWS-compatible fleet simulator on 127.0.0.1 until Ctrl-C")
-    .option("--fleet <file>", "fleet spec (default: plans/sim/camera-fleet.yaml)")
-    .option("--port <port>", "port to listen on (0 = any free port)", parseInteger("--port", 0, 65535), 4566)
     .option(
-      "--time-scale <n>",
-      "simulated seconds per real second",
-      parsePositive("--time-scale"),
-      DEFAULT_TIME_SCALE,
+      "--fleet <file>",
+      "fleet spec (default: plans/sim/camera-fleet.yaml; 10,000 servers: plans/sim/camera-fleet-10k.yaml)",
     )
+    .option("--port <port>", "port to listen on (0 = any free port)", parseInteger("--port", 0, 65535), 4566)
+    .option("--time-scale <n>", "simulated seconds per real second", parseTimeScale, DEFAULT_TIME_SCALE)
     .option("--seed <n>", "seed for the model and injected faults", parseInteger("--seed", 0, 2 ** 32 - 1))
     .action(async (flags: SimFlags) => {
       const { startSimulator } = await import("../../sim/index.js");
@@ -43,6 +41,7 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
           `${instances} instances, time x${flags.timeScale})\n\n` +
           `# paste into another shell:\n${sim.envLines().join("\n")}\n\n` +
           `# state: curl ${sim.endpoint}/_sim/state   metrics: curl ${sim.endpoint}/_sim/metrics\n` +
+          "# deploy/resume in the simulator's time (not real time): add --sim-clock\n" +
           "# Ctrl-C to stop\n",
       );
       await new Promise<void>((resolve) => {

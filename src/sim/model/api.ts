@@ -147,6 +147,10 @@ export interface SimParameter {
   type: "String" | "StringList" | "SecureString";
   version: number;
   lastModifiedAt: number;
+  /** `Standard` or `Advanced`. */
+  tier?: string;
+  /** Set when read as `name:version`: `":<version>"`. */
+  selector?: string;
 }
 
 // ── CloudWatch ───────────────────────────────────────────────────────────────
@@ -227,15 +231,18 @@ export interface SimBackend {
 
   // SSM
   sendCommand(input: SimSendCommandInput): SimCommand;
+  /** `filters`: see ./command-filters.ts (InvokedAfter, InvokedBefore, Status, DocumentName, ExecutionStage). */
   listCommands(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: { key: string; value: string }[];
     maxResults?: number;
     nextToken?: string;
   }): Page<SimCommand>;
   listCommandInvocations(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: { key: string; value: string }[];
     details: boolean;
     maxResults?: number;
     nextToken?: string;
@@ -249,8 +256,14 @@ export interface SimBackend {
     maxResults?: number;
     nextToken?: string;
   }): Page<SimInstanceInformation>;
-  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean }): { version: number };
+  putParameter(p: { name: string; value: string; type?: string; overwrite: boolean; tier?: string }): {
+    version: number;
+    tier?: string;
+  };
+  /** `name` or `name:version` (a past version, answered with `selector`). */
   getParameter(name: string): SimParameter;
+  /** Kept versions, oldest first. */
+  getParameterHistory(q: { name: string; maxResults?: number; nextToken?: string }): Page<SimParameter>;
   deleteParameter(name: string): void;
 
   // CloudWatch
@@ -366,6 +379,29 @@ export interface SimDuplicateExecution {
   succeededIn?: string;
 }
 
+/**
+ * The intrinsic time one instance needed, as drawn (see ./intrinsic.ts), summed over its `cycles`
+ * (out of service and back). `serviceMs` = commands + drain + health; the bound adds `stableFor`.
+ */
+export interface SimIntrinsic {
+  instanceId: string;
+  az: string;
+  cycles: number;
+  /** Every command line's drawn duration. */
+  commandMs: number;
+  /** The same by step (as `stepOf` names it). */
+  stepMs: Record<string, number>;
+  /** Drain start until connections ≤ the drain threshold, or the deregistration delay ended. */
+  drainMs: number;
+  /** Registration until healthy in every target group it belongs to. */
+  healthMs: number;
+  serviceMs: number;
+  /** Connections on it when its drain started. */
+  displaced: number;
+  /** Drains that lasted the whole deregistration delay (the threshold was not reached). */
+  drainsEndedByDelay: number;
+}
+
 /** What GET /_sim/state returns (the wire layer adds nothing). */
 export interface SimStateSnapshot {
   now: number;
@@ -376,6 +412,10 @@ export interface SimStateSnapshot {
   executions: SimExecutionCount[];
   /** Executions of a step on an instance where it had already succeeded (or was still running). */
   duplicates: SimDuplicateExecution[];
+  /** Per instance, the intrinsic phase times the simulator drew. */
+  intrinsic: SimIntrinsic[];
+  /** A drain counts as done at this many connections (set by the plan's drain.until.connections). */
+  drainThreshold: number;
 }
 
 /** What GET /_sim/metrics returns; the wire layer adds `api`. */
@@ -394,6 +434,8 @@ export interface SimWorld extends SimBackend {
   advanceTo(now: number): void;
   control(cmd: SimControlCommand): void;
   setCapacityFloor(floor: CapacityFloor | null): void;
+  /** The plan's `drain.until.connections`, for the intrinsic drain times (default 0). */
+  setDrainThreshold(connections: number): void;
   state(): SimStateSnapshot;
   metrics(): SimMetricsSnapshot;
 }

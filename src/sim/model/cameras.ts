@@ -45,6 +45,8 @@ export class Cameras {
   private readonly instZone: Int32Array;
   private readonly shedCarry: Float64Array;
   private readonly shedGen: Uint32Array;
+  /** Called after a connection left instance `inst`, with the connections still on it. */
+  onLeave: ((inst: number, remaining: number) => void) | undefined;
 
   constructor(
     private readonly core: Core,
@@ -266,6 +268,7 @@ export class Cameras {
       this.bucketAdd(inst, list.length);
     }
     this.queue.push(this.core.now + this.backoff(0), cam);
+    this.onLeave?.(inst, list.length);
   }
 
   private bucketAdd(inst: number, count: number): void {

@@ -21,6 +21,7 @@ import {
   type SimInvocation,
   type SimSendCommandInput,
 } from "./api.js";
+import { type CommandFilterInput, commandFilter } from "./command-filters.js";
 import {
   fillTemplate,
   isTerminal,
@@ -42,6 +43,8 @@ export interface CommandHost {
   releaseService(inst: Inst, crashed: boolean): void;
   install(inst: Inst, version: string, bad: boolean): void;
   shed(inst: Inst, rate: number): void;
+  /** A command line's duration was drawn (for the intrinsic times). */
+  drew?(inst: Inst, step: string, ms: number): void;
 }
 
 interface Behaviour {
@@ -202,14 +205,17 @@ export class Commands {
   list(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: CommandFilterInput[];
     maxResults?: number;
     nextToken?: string;
   }): Page<SimCommand> {
     const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const keep = commandFilter(q.filters, "ListCommands");
     let cmds: Cmd[];
     if (q.commandId) cmds = [this.get(q.commandId)];
     else cmds = [...this.commands].reverse();
     if (q.instanceId) cmds = cmds.filter((c) => c.data.instanceIds.includes(q.instanceId as string));
+    cmds = cmds.filter((c) => keep(c.data));
     return page(
       cmds.map((c) => ({ ...c.data })),
       size,
@@ -221,15 +227,17 @@ export class Commands {
   listInvocations(q: {
     commandId?: string;
     instanceId?: string;
+    filters?: CommandFilterInput[];
     details: boolean;
     maxResults?: number;
     nextToken?: string;
   }): Page<SimInvocation> {
     const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+    const keep = commandFilter(q.filters, "ListCommandInvocations");
     const cmds = q.commandId ? [this.get(q.commandId)] : [...this.commands].reverse();
-    const invs = cmds.flatMap((c) =>
-      q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs,
-    );
+    const invs = cmds
+      .flatMap((c) => (q.instanceId ? c.invs.filter((i) => i.inst.id === q.instanceId) : c.invs))
+      .filter((i) => keep(i.data));
     return page(
       invs.map((i) => view(i, q.details ? 2500 : 0, q.details ? 2500 : 0)),
       size,
@@ -374,6 +382,7 @@ export class Commands {
     const groups = match.m ?? [line];
     const rng = this.core.rng;
     const duration = spec.duration.p50 > 0 ? lognormal(rng, spec.duration.p50, spec.duration.p99) : 0;
+    this.host.drew?.(inv.inst, inv.cmd.step, duration);
     const failed = rng() < this.failureProbability(line, spec.failureProbability);
     const { effects } = spec;
     if (effects.stopService) {

@@ -27,6 +27,7 @@ import {
   describeInstanceInformation,
   describeInstances,
 } from "./instances.js";
+import { IntrinsicTimes } from "./intrinsic.js";
 import { Invariants } from "./invariants.js";
 import { Alarms, Metrics } from "./metrics-alarms.js";
 import { page, pageSize } from "./paging.js";
@@ -50,12 +51,21 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const n = core.instances.length;
   const invariants = new Invariants();
   const cameras = new Cameras(core, n, camerasZonal(spec));
+  const intrinsic = new IntrinsicTimes(core, n);
+  cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
   const counts = { inService: 0, draining: 0 };
   let terminatedCount = 0;
 
   const elb = new Elb(core, {
     targetChanged(t: Target, from: TargetState, removed: boolean) {
+      if (!removed && t.state === "draining" && from !== "draining") {
+        // A drain ends at the latest when the camera group's delay does (for an instance without
+        // one, the first group's): other groups' deregistrations only open the drain.
+        const hasCameraTg = (homeTgs.get(t.inst.group) ?? []).some((g) => g.cameras);
+        const delay = t.tg.cameras || !hasCameraTg ? t.tg.delayMs : undefined;
+        intrinsic.drainStarted(t.inst, cameras.connections(t.inst.idx), delay);
+      }
       if (t.tg.cameras) {
         const nlb = t.tg.lb.type === "network";
         // ALB closes what is left at the end of the delay; an NLB only with connection termination on.
@@ -67,7 +77,6 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       touch(t.inst);
     },
   });
-  const cameraTg = elb.tgs.find((tg) => tg.cameras);
   /** The target groups each instance is meant to be in (by its group), for "in service". */
   const homeTgs = new Map<string, Tg[]>(
     spec.instanceGroups.map((g) => [
@@ -89,6 +98,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       const d = inService ? 1 : -1;
       counts.inService += d;
       inServiceByAz.set(inst.az, (inServiceByAz.get(inst.az) ?? 0) + d);
+      if (inService) intrinsic.backInService(inst);
     }
     if (draining !== inst.draining) {
       inst.draining = draining;
@@ -99,7 +109,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       inst.shedRate === 0 &&
       targets.some(
         (t) =>
-          t.tg === cameraTg &&
+          t.tg.cameras &&
           (t.state === "healthy" || (t.state === "draining" && core.now < t.newConnectionsUntil)),
       );
     cameras.setAccepting(inst.idx, accepting);
@@ -156,8 +166,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       inst.installedVersion = version;
       inst.installedBad = bad;
     },
+    drew: (inst, step, ms) => intrinsic.commandDrawn(inst, step, ms),
     shed(inst, rate) {
       if (!serviceUp(inst)) return;
+      intrinsic.drainStarted(inst, cameras.connections(inst.idx));
       inst.shedRate = rate;
       cameras.startShed(inst.idx, rate);
       touch(inst);
@@ -179,7 +191,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const alarms = new Alarms(core);
   const series = new Series();
   const asg = new AutoScaling(core, (inst) => (homeTgs.get(inst.group) ?? []).map((tg) => tg.arn));
-  const params = new Parameters();
+  const params = new Parameters(`arn:aws:ssm:${spec.region}:${spec.account}:parameter`);
 
   // Per-second sampler: time series, alarm inputs, and the counting invariant.
   const everySecond = () => {
@@ -294,6 +306,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     registerTargets(arn, targets) {
       sync();
       elb.register(elb.tg(arn), targets);
+      for (const t of targets) {
+        const inst = core.byId.get(t.id);
+        if (inst) intrinsic.registered(inst);
+      }
     },
     deregisterTargets(arn, targets) {
       sync();
@@ -329,6 +345,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       return params.put(p, core.now);
     },
     getParameter: (name) => params.get(name),
+    getParameterHistory(q) {
+      const size = pageSize(q.maxResults, 1, 50, 50, "ValidationException");
+      return page(params.history(q.name), size, q.nextToken, "InvalidNextToken");
+    },
     deleteParameter: (name) => params.delete(name),
 
     describeAlarms(q) {
@@ -376,6 +396,9 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       invariants.floor = floor;
       invariants.checkCapacity(core.now, inServiceByAz);
     },
+    setDrainThreshold(connections: number) {
+      intrinsic.setDrainThreshold(connections);
+    },
     state(): SimStateSnapshot {
       sync();
       return {
@@ -399,6 +422,8 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
         autoScalingGroups: asg.summary(),
         executions: commands.executions(),
         duplicates: commands.duplicates(),
+        intrinsic: intrinsic.snapshot(core.instances),
+        drainThreshold: intrinsic.drainThreshold,
       };
     },
     metrics(): SimMetricsSnapshot {

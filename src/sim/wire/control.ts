@@ -15,6 +15,7 @@ import type { RouterContext } from "./router.js";
  *   POST /_sim/faults    Partial<WireFaults>, merged into the current faults; answers the result
  *   POST /_sim/control   SimControlCommand → world.control
  *   POST /_sim/floor     CapacityFloor (or null to clear) → world.setCapacityFloor
+ *   POST /_sim/drain     {threshold}: the plan's drain.until.connections, for the intrinsic drain times
  *   GET  /_sim/clock     {now, scale}: the simulated time and its scale, for a CLI that follows it
  *                        (`--sim-clock`); scale is null for a manual clock
  */
@@ -35,6 +36,7 @@ export const wireFaultsSchema = z
     throttleRate: share.optional(),
     errorRate: share.optional(),
     latencyMs: z.number().min(0).optional(),
+    lostResponseRate: share.optional(),
     buckets: z.record(z.string(), bucketSchema.nullable()).optional(),
   })
   .strict();
@@ -57,6 +59,8 @@ export const capacityFloorSchema = z
   .strict()
   .nullable();
 
+export const drainSchema = z.object({ threshold: z.number().int().min(0) }).strict();
+
 export function handleControl(
   ctx: ControlContext,
   method: string,
@@ -76,6 +80,12 @@ export function handleControl(
       return { status: 200, body: ctx.getFaults() };
     case "GET /_sim/health":
       return { status: 200, body: { ok: true } };
+    case "POST /_sim/drain":
+      return withBody(body, drainSchema, (d) => {
+        world.advanceTo(ctx.clock.now());
+        world.setDrainThreshold(d.threshold);
+        return { ok: true, threshold: d.threshold };
+      });
     case "GET /_sim/clock":
       return {
         status: 200,
@@ -107,6 +117,7 @@ export function handleControl(
         "/_sim/control",
         "/_sim/floor",
         "/_sim/clock",
+        "/_sim/drain",
       ];
       if (known.includes(path))
         return { status: 405, body: { error: `${method} is not allowed on ${path}` } };

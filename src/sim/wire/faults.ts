@@ -15,6 +15,13 @@ export interface WireFaults {
   /** Added latency per request in simulated ms (slept on the simulator's clock). */
   latencyMs: number;
   /**
+   * 0..1: share of mutating requests (not Describe*, List*, Get*) that the model *applies* and whose
+   * answer is then lost: the client sees a 500 as if the connection dropped after the work was done,
+   * and the SDK's retry repeats it (SendCommand has no idempotency token). The ambiguous failure
+   * exactly-once re-attach must handle.
+   */
+  lostResponseRate: number;
+  /**
    * Token buckets by key: "Service.Action", "Service.Prefix*" or "Service". A request takes one
    * token from the most specific key that matches it (action, then the longest prefix, then the
    * service); a key shared by several actions is one shared bucket, as AWS meters by category.
@@ -52,6 +59,7 @@ export const DEFAULT_FAULTS: WireFaults = {
   throttleRate: 0,
   errorRate: 0,
   latencyMs: 0,
+  lostResponseRate: 0,
   buckets: DEFAULT_BUCKETS,
 };
 
@@ -81,6 +89,8 @@ export class FaultInjector {
   set(f: Partial<WireFaults>): void {
     if (f.throttleRate !== undefined) this.faults.throttleRate = rate(f.throttleRate, "throttleRate");
     if (f.errorRate !== undefined) this.faults.errorRate = rate(f.errorRate, "errorRate");
+    if (f.lostResponseRate !== undefined)
+      this.faults.lostResponseRate = rate(f.lostResponseRate, "lostResponseRate");
     if (f.latencyMs !== undefined) {
       if (!(f.latencyMs >= 0)) throw new RangeError(`latencyMs must be >= 0, got ${f.latencyMs}`);
       this.faults.latencyMs = f.latencyMs;
@@ -106,6 +116,12 @@ export class FaultInjector {
       return { kind: "error", status: this.rng() < 0.5 ? 500 : 503 };
     }
     return undefined;
+  }
+
+  /** After the model applied a request: is its answer lost? Only mutating actions; see `lostResponseRate`. */
+  loseResponse(action: string): boolean {
+    const r = this.faults.lostResponseRate;
+    return r > 0 && !/^(Describe|List|Get)[A-Z]/.test(action) && this.rng() < r;
   }
 
   /** The bucket key a request is metered by, or undefined when no bucket applies. */

@@ -177,6 +177,12 @@ async function dispatch(
   try {
     ctx.world.advanceTo(ctx.clock.now());
     const out = call();
+    if (ctx.faults.loseResponse(action)) {
+      // Applied, then the answer is lost: what the client sees is a server fault.
+      ctx.counter.errors5xx++;
+      const e = serverError(svc.name, 500);
+      return errorResponse(svc, e.code, e.message, 500, requestId);
+    }
     switch (svc.protocol) {
       case "query":
         return queryResult(svc, action, out as never, requestId);

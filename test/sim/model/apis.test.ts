@@ -86,12 +86,17 @@ describe("SSM inventory and parameters", () => {
   it("creates a parameter only once without Overwrite (the run lock)", async () => {
     const t = makeWorld(await smallSpec());
     const w = t.world;
-    expect(w.putParameter({ name: "/rollwave/lock", value: "a", overwrite: false })).toEqual({ version: 1 });
+    expect(w.putParameter({ name: "/rollwave/lock", value: "a", overwrite: false })).toEqual({
+      version: 1,
+      tier: "Standard",
+    });
     expect(codeOf(() => w.putParameter({ name: "/rollwave/lock", value: "b", overwrite: false }))).toBe(
       "ParameterAlreadyExists",
     );
     expect(w.getParameter("/rollwave/lock").value).toBe("a");
-    expect(w.putParameter({ name: "/rollwave/lock", value: "c", overwrite: true })).toEqual({ version: 2 });
+    expect(w.putParameter({ name: "/rollwave/lock", value: "c", overwrite: true })).toMatchObject({
+      version: 2,
+    });
     w.deleteParameter("/rollwave/lock");
     expect(codeOf(() => w.getParameter("/rollwave/lock"))).toBe("ParameterNotFound");
     expect(codeOf(() => w.deleteParameter("/rollwave/lock"))).toBe("ParameterNotFound");

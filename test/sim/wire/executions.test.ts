@@ -5,7 +5,7 @@
  * SSM client and GET /_sim/state, as a crash test in another process would read it.
  */
 import { fileURLToPath } from "node:url";
-import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { ListCommandsCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimStateSnapshot } from "../../../src/sim/model/api.js";
 import { stepOf } from "../../../src/sim/model/commands.js";
@@ -144,5 +144,55 @@ describe("stepOf", () => {
     expect(stepOf("AWS-RunShellScript", "rollwave web deploy", ["x"])).toBe("rollwave web deploy");
     expect(stepOf("AWS-RunShellScript", "nightly patch", ["x"])).toBe("nightly patch");
     expect(stepOf("AWS-RunShellScript", "", ["a", "b"])).toBe("AWS-RunShellScript: a; b");
+  });
+});
+
+describe("lost responses (wire fault lostResponseRate)", () => {
+  it("applies a SendCommand, answers 500, and the SDK's retry sends it again: two commands, one duplicate", async () => {
+    const f = ids[6] as string;
+    const set = await fetch(`${sim.endpoint}/_sim/faults`, {
+      method: "POST",
+      body: JSON.stringify({ lostResponseRate: 1 }),
+    });
+    expect(set.status).toBe(200);
+    const retrying = new SSMClient({
+      region: sim.region,
+      endpoint: sim.endpoint,
+      credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      maxAttempts: 2,
+    });
+    const err = await retrying
+      .send(
+        new SendCommandCommand({
+          DocumentName: "AWS-RunShellScript",
+          InstanceIds: [f],
+          Parameters: { commands: ["/opt/relay/bin/install v2.0.0"] },
+          Comment: "rollwave small-relay deploy tok-lost",
+        }),
+      )
+      .catch((e: unknown) => e);
+    retrying.destroy();
+    expect(err).toMatchObject({
+      name: "InternalServerError",
+      $metadata: { httpStatusCode: 500, attempts: 2 },
+    });
+    await fetch(`${sim.endpoint}/_sim/faults`, {
+      method: "POST",
+      body: JSON.stringify({ lostResponseRate: 0 }),
+    });
+
+    // Reads are never lost; the token in the Comment finds both copies the client never saw.
+    const listed = await ssm.send(new ListCommandsCommand({ InstanceId: f }));
+    const copies = (listed.Commands ?? []).filter((c) => c.Comment?.includes("tok-lost"));
+    expect(copies).toHaveLength(2);
+    await clock.advance(120_000);
+    const s = await state();
+    expect(s.executions).toContainEqual({
+      instanceId: f,
+      step: "rollwave small-relay deploy",
+      runs: 2,
+      successes: 2,
+    });
+    expect(s.duplicates.filter((d) => d.instanceId === f)).toHaveLength(1);
   });
 });

@@ -263,6 +263,11 @@ export function fakeWorld(): FakeWorld {
       if (!p) throw new SimApiError("ParameterNotFound", "");
       return p;
     },
+    getParameterHistory(q) {
+      const p = params.get(q.name);
+      if (!p) throw new SimApiError("ParameterNotFound", "");
+      return { items: [p] };
+    },
     deleteParameter(name) {
       if (!params.delete(name)) throw new SimApiError("ParameterNotFound", "");
     },
@@ -373,7 +378,10 @@ export function fakeWorld(): FakeWorld {
       autoScalingGroups: [],
       executions: [],
       duplicates: [],
+      intrinsic: [],
+      drainThreshold: 0,
     }),
+    setDrainThreshold() {},
     metrics: () => ({
       now: world.now,
       cameras: {

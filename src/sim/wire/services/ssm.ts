@@ -69,6 +69,7 @@ export const ssmService: JsonService = {
       const page = world.listCommands({
         commandId: optStr(o, "CommandId"),
         instanceId: optStr(o, "InstanceId"),
+        filters: commandFilters(o),
         maxResults: maxResults(o, 1, 50),
         nextToken: optStr(o, "NextToken"),
       });
@@ -80,6 +81,7 @@ export const ssmService: JsonService = {
       const page = world.listCommandInvocations({
         commandId: optStr(o, "CommandId"),
         instanceId: optStr(o, "InstanceId"),
+        filters: commandFilters(o),
         details,
         maxResults: maxResults(o, 1, 50),
         nextToken: optStr(o, "NextToken"),
@@ -166,17 +168,51 @@ export const ssmService: JsonService = {
       if (type !== undefined && !["String", "StringList", "SecureString"].includes(type)) {
         throw validation(`Value '${type}' at 'type' failed to satisfy constraint`);
       }
-      const { version } = world.putParameter({
+      const tier = optStr(o, "Tier");
+      if (tier !== undefined && !["Standard", "Advanced", "Intelligent-Tiering"].includes(tier)) {
+        throw validation(`Value '${tier}' at 'tier' failed to satisfy constraint`);
+      }
+      const out = world.putParameter({
         name: reqStr(o, "Name"),
         value: reqStr(o, "Value"),
         type,
         overwrite: optBool(o, "Overwrite") ?? false,
+        // Intelligent-Tiering picks Standard unless the value needs Advanced.
+        tier:
+          tier === "Intelligent-Tiering"
+            ? reqStr(o, "Value").length > 4096
+              ? "Advanced"
+              : "Standard"
+            : tier,
       });
-      return { Version: version, Tier: "Standard" };
+      return { Version: out.version, Tier: out.tier ?? "Standard" };
     },
 
     GetParameter(o, world) {
       return { Parameter: parameter(world.getParameter(reqStr(o, "Name")), world.region, world.accountId) };
+    },
+
+    GetParameterHistory(o, world) {
+      const page = world.getParameterHistory({
+        name: reqStr(o, "Name"),
+        maxResults: maxResults(o, 1, 50),
+        nextToken: optStr(o, "NextToken"),
+      });
+      return {
+        Parameters: page.items.map((p) => ({
+          Name: p.name,
+          Type: p.type,
+          Value: p.value,
+          Version: p.version,
+          LastModifiedDate: epochSeconds(p.lastModifiedAt),
+          LastModifiedUser: `arn:aws:iam::${world.accountId}:user/rollwave-sim`,
+          Labels: [],
+          Tier: p.tier ?? "Standard",
+          Policies: [],
+          DataType: "text",
+        })),
+        NextToken: page.nextToken,
+      };
     },
 
     DeleteParameter(o, world) {
@@ -198,6 +234,38 @@ function maxResults(o: JsonInput, min: number, max: number): number | undefined 
     );
   }
   return n;
+}
+
+const COMMAND_FILTER_KEYS = ["InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName"];
+
+/**
+ * `Filters` of ListCommands / ListCommandInvocations: 1–5 `{key, value}` (lower-case members, as in
+ * the API's CommandFilter). A key outside the enum fails validation, as AWS's does; what a key
+ * accepts as a value is the model's business (model/command-filters.ts).
+ */
+function commandFilters(o: JsonInput): { key: string; value: string }[] | undefined {
+  const list = optObjList(o, "Filters");
+  if (list === undefined) return undefined;
+  if (list.length < 1 || list.length > 5) {
+    throw validation(
+      `Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to 5 and greater than or equal to 1`,
+    );
+  }
+  return list.map((f, i) => {
+    const key = reqStr(f, "key");
+    const value = reqStr(f, "value");
+    if (!COMMAND_FILTER_KEYS.includes(key)) {
+      throw validation(
+        `Value '${key}' at 'filters.${i + 1}.member.key' failed to satisfy constraint: Member must satisfy enum value set: [${COMMAND_FILTER_KEYS.join(", ")}]`,
+      );
+    }
+    if (value.length < 1) {
+      throw validation(
+        `Value at 'filters.${i + 1}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+      );
+    }
+    return { key, value };
+  });
 }
 
 function parameters(o: JsonInput): Record<string, string[]> | undefined {
@@ -324,6 +392,7 @@ function parameter(p: SimParameter, region: string, account: string): JsonObject
     Type: p.type,
     Value: p.value,
     Version: p.version,
+    ...(p.selector ? { Selector: p.selector } : {}),
     LastModifiedDate: epochSeconds(p.lastModifiedAt),
     ARN: `arn:aws:ssm:${region}:${account}:parameter${path}`,
     DataType: "text",
