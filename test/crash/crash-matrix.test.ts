@@ -142,6 +142,6 @@ describe.each(seeds)("crash matrix, seed %i", (seed) => {
         sim = undefined;
         await dir.remove();
       }
-    }, 600_000);
+    }, 1_500_000);
   }
 });

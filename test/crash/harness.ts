@@ -301,6 +301,84 @@ export interface CliTarget {
   journalDir: string;
 }
 
+/** A deploy/resume child with its events and stderr collected as they come, for signal tests. */
+export interface LiveCli {
+  child: ChildProcess;
+  events: RolloutEvent[];
+  stderr(): string;
+  /** Resolves when the process has exited, with how long after `since` (performance.now()). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Resolves with the first event that matches (rejects if the process exits first). */
+  waitFor(match: (e: RolloutEvent) => boolean): Promise<RolloutEvent>;
+}
+
+export function spawnCli(command: "deploy" | "resume", t: CliTarget, extraArgs: string[] = []): LiveCli {
+  const child = track(
+    spawn(
+      process.execPath,
+      [
+        BIN,
+        command,
+        t.plan,
+        ...t.vars.flatMap((v) => ["--var", v]),
+        "--yes",
+        "--auto-approve",
+        "--output",
+        "json",
+        "--journal-dir",
+        t.journalDir,
+        ...extraArgs,
+      ],
+      {
+        cwd: ROOT,
+        env: childEnv({ AWS_ENDPOINT_URL: t.endpoint, ROLLWAVE_SIM_CLOCK: "1" }),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    ),
+  );
+  const events: RolloutEvent[] = [];
+  const waiters: { match: (e: RolloutEvent) => boolean; resolve: (e: RolloutEvent) => void }[] = [];
+  let err = "";
+  let buf = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    buf += String(d);
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const e = JSON.parse(line) as RolloutEvent;
+        events.push(e);
+        for (const w of waiters.splice(0)) {
+          if (w.match(e)) w.resolve(e);
+          else waiters.push(w);
+        }
+      } catch {
+        // not an event line
+      }
+    }
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    err += String(d);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal, at: performance.now() })),
+  );
+  return {
+    child,
+    events,
+    stderr: () => err,
+    exited,
+    waitFor(match) {
+      const seen = events.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, resolve });
+        void exited.then(() => reject(new Error(`the process exited before the event came:\n${err}`)));
+      });
+    },
+  };
+}
+
 export function runCliChild(
   command: "deploy" | "resume",
   t: CliTarget,
