@@ -11,8 +11,8 @@
  *   - 0 invariant violations (capacity floor, connection limits) across crash and resume;
  *   - no Auto Scaling process left suspended.
  *
- * CI cost: three 300-instance rollouts at ×300, each killed and resumed many times over (the
- * forward one at 21 points, the SendCommand window at 9, the rollback at 6). ROLLWAVE_CRASH_SEEDS=N
+ * CI cost: four 300-instance rollouts at ×300, each killed and resumed many times over (the
+ * forward one at 21 points, the SendCommand window at 9, the rollback at 3 + 3). ROLLWAVE_CRASH_SEEDS=N
  * runs N seeds of each (the seed moves the simulator's fleet, camera and command timings, so the
  * kills land elsewhere) for longer local runs.
  *
@@ -34,7 +34,7 @@ import {
   startSimProcess,
   tempDir,
 } from "./harness.js";
-import { forwardPoints, rollbackPoints, sendCommandPoints } from "./points.js";
+import { forwardPoints, rollbackPoints, rollbackWindowPoints, sendCommandPoints } from "./points.js";
 
 const FLEET = `${ROOT}test/integration/fleet-300.yaml`;
 const PLAN = `${ROOT}test/integration/plan.yaml`;
@@ -94,13 +94,22 @@ const scenarios: Scenario[] = [
     knownBug: SENDCOMMAND_BUG,
   },
   {
-    name: "rollback of a bad release",
+    name: "rollback of a bad release, killed at registration and warming",
     release: "v2.0.0-bad",
     points: rollbackPoints,
     status: "rolled-back",
     code: 1,
     version: "v1.9.0",
-    minKills: 5,
+    minKills: 3,
+  },
+  {
+    name: "rollback of a bad release, killed in the rollback command's SendCommand window",
+    release: "v2.0.0-bad",
+    points: rollbackWindowPoints,
+    status: "rolled-back",
+    code: 1,
+    version: "v1.9.0",
+    minKills: 2,
     knownBug: SENDCOMMAND_BUG,
   },
 ];

@@ -41,14 +41,23 @@ export function sendCommandPoints(cycles = 2): KillPoint[] {
   return [...canary, ...Array.from({ length: cycles }, (_, k) => cycle(k + 1)).flat()];
 }
 
-/** The bad release fails the canary's health checks, and the failure policy rolls it back. */
+/**
+ * The bad release fails the canary's health checks, and the failure policy rolls it back: kills
+ * outside the SendCommand window (the canary registering, re-registering and warming on the way back).
+ */
 export function rollbackPoints(): KillPoint[] {
   return [
     { label: "rollback: canary registering", event: entering("registering", { canary: true }) },
-    { label: "rollback: policy triggered", event: (e) => e.type === "policy.triggered" },
-    { label: "rollback: rollback command accepted, answer lost", sendCommand: "before-response" },
-    { label: "rollback: rolling back", event: entering("rollingBack") },
     { label: "rollback: re-registering", event: entering("registering", { canary: true }) },
     { label: "rollback: warming", event: entering("warming", { canary: true }) },
+  ];
+}
+
+/** The rollback again, killed inside the rollback command's SendCommand window. */
+export function rollbackWindowPoints(): KillPoint[] {
+  return [
+    { label: "rollback: policy triggered", event: (e) => e.type === "policy.triggered" },
+    { label: "rollback: rollback command accepted, answer lost", sendCommand: "before-response" },
+    { label: "rollback: rolling back decided", event: entering("rollingBack") },
   ];
 }
