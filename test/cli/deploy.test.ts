@@ -218,9 +218,7 @@ describe("rollwave deploy --simulate", () => {
     expect(r.stderr).toMatch(
       /stopped \(SIGTERM received\) before in-flight work finished; \d+ instance\(s\) in flight or out of service/,
     );
-    expect(r.stderr).toMatch(
-      /continue with: rollwave resume \S*small-relay\.yaml .*--journal-dir \S+/,
-    );
+    expect(r.stderr).toMatch(/continue with: rollwave resume \S*small-relay\.yaml .*--journal-dir \S+/);
     const dir = /--journal-dir (\S+)/.exec(r.stderr)?.[1] as string;
     const journal = (await readFile(join(dir, "small-relay", "journal.ndjson"), "utf8")).trim().split("\n");
     const end = journal.map((l) => JSON.parse(l)).findLast((x: { type: string }) => x.type === "end");
