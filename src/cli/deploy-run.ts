@@ -4,7 +4,7 @@
  *   2. the fleet is discovered and the waves planned over a connection chosen by `--dry-run`:
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
  *   3. the journal directory is locked, a person confirms (or `--yes`), and only then the engine runs.
- * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts) and Ctrl-C (signals.ts)
+ * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts) and signals and closed output (stop.ts)
  * live in their own modules; this file is the story of a deploy.
  */
 import { createHash } from "node:crypto";
@@ -29,7 +29,7 @@ import { type CliIo, note } from "./io.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { claimRunJournal } from "./run-journal.js";
-import { handleInterrupts } from "./signals.js";
+import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
 import { rollwaveVersion } from "./version.js";
@@ -150,6 +150,8 @@ export async function runDeploy(
   const target = await openTarget(io, plan, flags);
   const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
+  // Set when a fast stop's grace ran out: the engine is still running, so the process is ended.
+  let exitNow = false;
   try {
     note(io, `discovering the fleet (${target.label})…`);
     const wiring = { plan, source: file, locate: loaded.locate, ...(sim ? { simulator: sim.world } : {}) };
@@ -192,13 +194,14 @@ export async function runDeploy(
 
     // Only now that the start is confirmed: a refused start leaves the directory as it was.
     const journal = await runJournal.open();
+    const resumeCommand = resumeCommandLine(file, flags, runJournal.tempDir);
     const renderer = createRenderer({
       mode,
       stdout: io.stdout,
       env: io.env,
       name: plan.name,
       verbose: flags.verbose === true,
-      resumeCommand: resumeCommandLine(file, flags, runJournal.tempDir),
+      resumeCommand,
       ...(flags.report || sim
         ? {
             report: {
@@ -214,32 +217,71 @@ export async function runDeploy(
           }
         : {}),
     });
-    const interrupts = handleInterrupts(io);
-    cleanups.unshift(() => interrupts.dispose());
+    const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
+    const stops = handleStops(io, { graceMs, interactive });
+    cleanups.unshift(() => stops.dispose());
     let result: Awaited<ReturnType<typeof engine.runRollout>>;
+    let rendererOpen = true;
     try {
-      result = await engine.runRollout({
+      const running = engine.runRollout({
         plan,
         fleet,
         wavePlan,
         aws,
         clock: target.clock,
-        signal: interrupts.signal,
+        signal: stops.signal,
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
         source: await planSource(io, file),
         ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
-        ...(interactive && !flags.autoApprove
-          ? { approve: approvalPrompt(io, renderer, interrupts.signal) }
-          : {}),
+        ...(interactive && !flags.autoApprove ? { approve: approvalPrompt(io, renderer, stops.signal) } : {}),
         ...(sim
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),
       });
+      const first = await Promise.race([
+        running.then((r) => ({ r })),
+        stops.expired.then((cause) => ({ cause })),
+      ]);
+      if ("cause" in first) {
+        // The fast stop's grace ran out with the engine still waiting on in-flight instances.
+        runJournal.keep();
+        rendererOpen = false;
+        await within(500, renderer.close());
+        let replayed: ReturnType<typeof engine.replayJournal> | undefined;
+        try {
+          replayed = engine.replayJournal(await journal.read());
+        } catch {
+          replayed = undefined;
+        }
+        const stop = stopRecord(replayed, { cause: first.cause, graceMs, at: target.clock.now() });
+        let recorded = true;
+        try {
+          await journal.append(stop.record);
+        } catch {
+          recorded = false;
+        }
+        try {
+          io.stderr.write(
+            stopMessage({
+              ...stop,
+              cause: first.cause,
+              resumeCommand,
+              journalFile: runJournal.file,
+              recorded,
+            }),
+          );
+        } catch {
+          // stderr is closed as well: the journal holds the same.
+        }
+        exitNow = true;
+        return ExitCode.interrupted;
+      }
+      result = first.r;
     } finally {
-      await renderer.close();
+      if (rendererOpen) await renderer.close();
     }
     if (result.status === "failed" && result.reason?.startsWith("account guard")) {
       // The renderers print to stdout; a refused start is an error the shell should see.
@@ -249,14 +291,36 @@ export async function runDeploy(
       // A throwaway --simulate journal is kept only when there is something to resume.
       runJournal.keep();
       const dirFlag = runJournal.tempDir ? ` --journal-dir ${runJournal.tempDir}` : "";
-      if (mode !== "json" || interrupts.interrupted) {
+      if (mode !== "json" || stops.interrupted) {
         io.stderr.write(
           `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${runJournal.file})\n`,
         );
       }
     }
-    return exitCodeForStatus(result.status, interrupts.interrupted);
+    return exitCodeForStatus(result.status, stops.interrupted);
   } finally {
-    for (const c of cleanups) await c();
+    if (exitNow) {
+      // The engine is still waiting on in-flight instances: release the lock and the journal as far
+      // as a second allows, then end the process (`rollwave resume` continues from the journal).
+      await within(
+        1_000,
+        (async () => {
+          for (const c of cleanups) await c();
+        })(),
+      );
+      io.exitNow?.(ExitCode.interrupted);
+    } else for (const c of cleanups) await c();
   }
+}
+
+/** Wait for `p`, but no longer than `ms` (a stream that never drains must not hold up an exit). */
+async function within(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

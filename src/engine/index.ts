@@ -8,5 +8,5 @@
 export { capacityFloor } from "./capacity.js";
 export { type DryRunReport, dryRunRollout } from "./dry-run.js";
 export type * from "./events.js";
-export { type Journal, memoryJournal, openFileJournal } from "./journal.js";
+export { type Journal, memoryJournal, openFileJournal, replayJournal } from "./journal.js";
 export { type FinishedEvent, type RolloutOptions, type RolloutResult, runRollout } from "./run.js";
