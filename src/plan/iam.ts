@@ -48,6 +48,8 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
       "ELBv2.DescribeTargetGroups",
       "ELBv2.DescribeTargetGroupAttributes",
       "ELBv2.DescribeLoadBalancers",
+      // Cross-zone load balancing, when a group defers to its load balancer (target-groups.ts).
+      "ELBv2.DescribeLoadBalancerAttributes",
     ],
     uses: [{ by: "plan" }],
   },

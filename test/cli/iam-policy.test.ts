@@ -41,6 +41,7 @@ describe("rollwave iam-policy", () => {
     expect(policyActions(plan)).toEqual([
       "autoscaling:DescribeAutoScalingInstances",
       "ec2:DescribeInstances",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
       "elasticloadbalancing:DescribeLoadBalancers",
       "elasticloadbalancing:DescribeTargetGroupAttributes",
       "elasticloadbalancing:DescribeTargetGroups",

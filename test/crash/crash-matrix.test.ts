@@ -15,8 +15,6 @@
  * forward one at 21 points, the SendCommand window at 9, the rollback at 3 + 3). ROLLWAVE_CRASH_SEEDS=N
  * runs N seeds of each (the seed moves the simulator's fleet, camera and command timings, so the
  * kills land elsewhere) for longer local runs.
- *
- * Known defects on main are marked `knownBug` and run as `it.fails` (see SENDCOMMAND_BUG).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -60,18 +58,7 @@ interface Scenario {
   version: string;
   /** At least this many kills must have landed, or the run proved little. */
   minKills: number;
-  /**
-   * A defect on main that this scenario exposes (see the header). Such a scenario runs with
-   * `it.fails`: it goes red the day the defect is fixed, so the marker cannot outlive the bug.
-   */
-  knownBug?: string;
 }
-
-const SENDCOMMAND_BUG =
-  "a kill between the journaled `deploying` decision and the journaled command id: resume either " +
-  "sends the step again (a duplicate run where the first succeeded) or, after an outage longer than " +
-  "the step's deadline, fails every such instance with `no result within 11m` (the deadline is " +
-  "kept from before the crash and there is no command to re-attach to): issue 7 §3";
 
 const scenarios: Scenario[] = [
   {
@@ -91,7 +78,6 @@ const scenarios: Scenario[] = [
     code: 0,
     version: "v2.0.0",
     minKills: 6,
-    knownBug: SENDCOMMAND_BUG,
   },
   {
     name: "rollback of a bad release, killed at registration and warming",
@@ -110,14 +96,12 @@ const scenarios: Scenario[] = [
     code: 1,
     version: "v1.9.0",
     minKills: 2,
-    knownBug: SENDCOMMAND_BUG,
   },
 ];
 
 describe.each(seeds)("crash matrix, seed %i", (seed) => {
   for (const sc of scenarios) {
-    const test = sc.knownBug ? it.fails : it;
-    test(`${sc.name}: SIGKILL at every point, resume to the end, nothing broken`, async () => {
+    it(`${sc.name}: SIGKILL at every point, resume to the end, nothing broken`, async () => {
       const started = performance.now();
       sim = await startSimProcess({ fleet: FLEET, scale: SCALE, seed });
       proxy = await startKillProxy(sim.endpoint);

@@ -129,7 +129,8 @@ describe("deploy in a child process on the simulator's clock, SIGKILLed mid-drai
     expect(new Set(state.instances.map((i) => i.version))).toEqual(new Set(["v2.0.0"]));
     expect(state.autoScalingGroups.every((g) => g.suspendedProcesses.length === 0)).toBe(true);
     // Every instance ran its deploy step at least once; what ran twice is listed, not hidden.
-    const deploys = state.executions.filter((e) => e.step === "rollwave small-relay deploy");
+    // The step is the Comment's first three words: `rollwave r:<rollout> deploy`.
+    const deploys = state.executions.filter((e) => /^rollwave r:\S+ deploy$/.test(e.step));
     expect(deploys).toHaveLength(12);
     expect(deploys.every((e) => e.successes >= 1)).toBe(true);
     console.log(
