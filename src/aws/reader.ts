@@ -184,6 +184,9 @@ export function createReader(c: AwsClients): AwsReader {
                 ...(plugin?.ResponseCode !== undefined ? { responseCode: plugin.ResponseCode } : {}),
                 ...(output !== undefined ? { output } : {}),
                 ...(stderr !== undefined ? { stderr } : {}),
+                ...(plugin?.ResponseFinishDateTime
+                  ? { finishedAt: plugin.ResponseFinishDateTime.getTime() }
+                  : {}),
               });
             }
           }

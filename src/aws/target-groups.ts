@@ -104,6 +104,14 @@ function toTargetGroup(
     connectionTermination: attrs["deregistration_delay.connection_termination.enabled"] === "true",
     // Filled by whoever reads the group's targets (DescribeTargetHealth); unknown here.
     targetCount: 0,
+    ...(g.HealthCheckIntervalSeconds && g.HealthyThresholdCount
+      ? {
+          healthCheck: {
+            intervalSeconds: g.HealthCheckIntervalSeconds,
+            healthyThreshold: g.HealthyThresholdCount,
+          },
+        }
+      : {}),
   };
 }
 

@@ -28,6 +28,8 @@ export interface TargetGroup {
   connectionTermination: boolean;
   /** Total targets registered in the group (all of them, not only the selected fleet). */
   targetCount: number;
+  /** The group's health check, when discovered: the engine reads health when it can have passed. */
+  healthCheck?: { intervalSeconds: number; healthyThreshold: number };
 }
 
 export interface Ec2InstanceSummary {
@@ -70,6 +72,8 @@ export interface CommandInvocationSummary {
   output?: string;
   /** Plugin standard error when the adapter has it. */
   stderr?: string;
+  /** When the agent finished running it (epoch ms), once it has: the engine's step-duration estimate. */
+  finishedAt?: number;
 }
 
 export interface AlarmStateSummary {

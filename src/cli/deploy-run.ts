@@ -42,6 +42,7 @@ export function simSummary(sim: RunningSimulator): SimSummary {
       refused: m.cameras.refused,
       p99DisconnectSeconds: m.cameras.disconnectSeconds.p99,
       reconnectsPerCamera: m.cameras.reconnectsPerCamera,
+      cut: m.cameras.cut,
     },
     maxLoadRatio: m.maxLoadRatio,
   };

@@ -11,6 +11,7 @@ import type { Plan } from "../plan/types.js";
 import { stepSpec } from "./decide-context.js";
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
+import { firstCommandPoll, healthReadyMs } from "./schedule.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 export interface ActDeps {
@@ -20,6 +21,8 @@ export interface ActDeps {
   pollMs: number;
   drainDelayMs: Record<string, number>;
   drainByConnections: boolean;
+  /** Health check per target group ARN, when known: the first read after registration waits for it. */
+  healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
   /** Put in every SendCommand's Comment (the rollout's tag): how a lost answer is found again. */
   commentTag?: string;
 }
@@ -143,7 +146,13 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   const instances = { ...s.instances };
   const commands = { ...s.global.commands };
   for (const c of newCommands)
-    commands[c.id] = { id: c.id, step: c.step, ids: c.ids, sentAt: now, nextPollAt: now + deps.pollMs };
+    commands[c.id] = {
+      id: c.id,
+      step: c.step,
+      ids: c.ids,
+      sentAt: now,
+      nextPollAt: firstCommandPoll(s.global, c.step, now),
+    };
   for (const e of cancelErrors)
     events.push({ type: "warning", at: now, code: "E_CANCEL_COMMAND", message: e });
   for (const i0 of Object.values(s.instances)) {
@@ -183,6 +192,14 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       });
       next = r.inst;
       events.push(...r.events);
+    } else if (i.need === "register") {
+      // Registered: health checks cannot pass before interval × healthyThreshold.
+      const wait = healthReadyMs(
+        i.targets.map((t) => t.arn),
+        deps.healthChecks ?? {},
+        deps.pollMs,
+      );
+      next = { ...i, need: null, actErrors: 0, checkAt: now + wait };
     } else {
       next = { ...i, need: null, actErrors: 0, checkAt: now + deps.pollMs };
     }

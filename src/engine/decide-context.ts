@@ -86,6 +86,8 @@ export interface DecideContext {
   drainDone?: DrainPredicate;
   /** How long a capacity hold may last with nothing in flight before the run pauses. */
   capacityWaitMs: number;
+  /** Health check per target group ARN, when discovered (schedule.ts: when health can have passed). */
+  healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
   /** Latest connections per instance (cached by the runner between metric reads). */
   connections?: Record<string, number>;
   // The runner's side of the world, as inputs: decide is the only writer of rollout state, so every

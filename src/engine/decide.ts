@@ -20,6 +20,7 @@ import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, freshHealth, stepInstance } from "./instance-step.js";
 import { reattachStep } from "./reattach.js";
+import { scheduleCommandPoll } from "./schedule.js";
 import {
   type EngineState,
   forwardFailures,
@@ -80,14 +81,10 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   // Commands: forget those nobody waits on; schedule the next poll of the rest.
   for (const c of Object.values(g.commands)) {
     const waiting = c.ids.some((id) => s.instances[id]?.commandId === c.id);
+    // A poll also teaches how long the step takes (schedule.ts), even the last one.
+    const polled = obs.commands[c.id] ? scheduleCommandPoll(g, c, obs.commands[c.id], now) : c;
     if (!waiting) delete g.commands[c.id];
-    else if (obs.commands[c.id]) {
-      const elapsed = now - c.sentAt;
-      g.commands[c.id] = {
-        ...c,
-        nextPollAt: now + Math.min(30_000, Math.max(ctx.pollMs, Math.round(elapsed / 4))),
-      };
-    }
+    else g.commands[c.id] = polled;
   }
 
   // 2. Failure policy: counted over the whole rollout (minus failures an operator resumed past).

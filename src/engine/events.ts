@@ -50,6 +50,8 @@ export interface SimSummary {
     refused: number;
     p99DisconnectSeconds: number;
     reconnectsPerCamera: number;
+    /** Cameras whose connection drain.closeCommand closed (they reconnect elsewhere at once). */
+    cut: number;
   };
   maxLoadRatio: number;
   /** Steps that ran again where they had already succeeded or were running (the simulator's count). */

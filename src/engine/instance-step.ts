@@ -11,6 +11,7 @@ import { shortTg } from "../fleet/types.js";
 import { formatDuration } from "../util/duration.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import type { InstancePhase, RolloutEvent } from "./events.js";
+import { healthIntervalMs } from "./schedule.js";
 import type { InstanceRun, StepName } from "./state.js";
 
 export interface StepOut {
@@ -227,7 +228,8 @@ export function stepInstance(inst: InstanceRun, obs: Observation, ctx: DecideCon
     case "rollingBack":
       return stepCommand(i, obs, ctx);
     case "draining":
-      return stepDraining(i, obs, ctx);
+      // drain.closeCommand running: the drain threshold was reached, the rest is being closed.
+      return i.step === "close" ? stepCommand(i, obs, ctx) : stepDraining(i, obs, ctx);
     case "registering":
     case "warming":
       return stepHealth(i, obs, ctx);
@@ -274,6 +276,12 @@ function afterCommand(i: InstanceRun, step: StepName, ctx: DecideContext): StepO
     r.inst.step = undefined;
     r.inst.commandId = undefined;
     return r;
+  }
+  if (step === "close") {
+    const why = `closed the remaining connections${cmd}`;
+    return i.rollback
+      ? startStep(i, "rollback", "rollingBack", ctx, why)
+      : startStep(i, "deploy", "deploying", ctx, why);
   }
   if (step === "deploy" && ctx.plan.steps.validate) {
     return startStep(i, "validate", "validating", ctx, `deploy succeeded${cmd}`);
@@ -326,6 +334,29 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
   const conns = obs.connections?.[i.id];
   const predicateDone =
     !allGone && ctx.drainDone ? ctx.drainDone({ instance: i, connections: conns, now: ctx.now }) : false;
+  if (predicateDone && ctx.plan.steps.close && conns !== undefined && conns > 0) {
+    // At the threshold with stragglers left: drain.closeCommand closes them (they reconnect elsewhere
+    // at once) instead of waiting out the deregistration delay. Still `draining`, never routed.
+    const inst: InstanceRun = {
+      ...i,
+      step: "close",
+      need: "command",
+      commandId: undefined,
+      checkAt: undefined,
+      deadline: commandDeadline(ctx.plan.steps.close, ctx.now),
+    };
+    const ev: RolloutEvent = {
+      type: "instance.phase",
+      at: ctx.now,
+      id: i.id,
+      az: i.az,
+      wave: i.wave,
+      from: "draining",
+      to: "draining",
+      detail: `drained to ${conns} connection(s): closing them (drain.closeCommand)`,
+    };
+    return { inst, events: [ev] };
+  }
   if (allGone || predicateDone) {
     const why = allGone ? "drained" : `drained (${conns ?? "?"} connections left)`;
     return withCut(
@@ -402,10 +433,18 @@ function stepHealth(i: InstanceRun, obs: Observation, ctx: DecideContext): StepO
   };
 }
 
-/** Health checks need interval × threshold to pass: poll more sparsely the longer it takes. */
+/**
+ * Not healthy yet: look again after one health-check interval (the next check can change the
+ * state), more sparsely the longer it takes. Without a known health check, every `pollMs`.
+ */
 function healthPoll(i: InstanceRun, ctx: DecideContext): number {
   const elapsed = ctx.now - i.phaseSince;
-  return Math.min(60_000, Math.max(ctx.pollMs, Math.round(elapsed / 3)));
+  const interval = healthIntervalMs(
+    i.targets.map((t) => t.arn),
+    ctx.healthChecks ?? {},
+    ctx.pollMs,
+  );
+  return Math.min(60_000, Math.max(interval, Math.round(elapsed / 3)));
 }
 
 function gateIfStable(r: StepOut, ctx: DecideContext): StepOut {

@@ -12,6 +12,7 @@ import type { AwsReader } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
 import { awaitsAdmission, wantsAdmission } from "./admit.js";
 import type { Observation } from "./decide-context.js";
+import { paceVerdict } from "./pacing.js";
 import type { EngineState, InstanceRun } from "./state.js";
 
 export interface ObserveDeps {
@@ -26,7 +27,12 @@ export interface ObserveDeps {
    * With the built-in connection drain: re-read a draining instance's groups only once the metric
    * says it is drained, or its deregistration delay can be over (not every poll for 300 s).
    */
-  drainGate?: { untilConnections: number; drainDelayMs: Record<string, number> };
+  drainGate?: {
+    untilConnections: number;
+    drainDelayMs: Record<string, number>;
+    /** Per group: how long after deregistration the drain predicate cannot be true yet (NLB grace). */
+    graceMs?: Record<string, number>;
+  };
   warn: (code: string, message: string) => void;
 }
 
@@ -44,22 +50,16 @@ const HEALTH_PHASES = new Set(["draining", "registering", "warming"]);
 const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stopping", "stopped"];
 
 /**
- * Scheduled reads are rounded up to a grid of `pollMs`, so every check falling due within the same
- * interval shares one read per group (and instances finishing together start the next step together,
- * in one batched call). Worked example, pollMs 15 s: checks due at 12:00:03, :07 and :14 all happen
- * on the first tick at or after 12:00:15, in one DescribeTargetHealth per group.
+ * Reads happen when something is due, not on a grid (schedule.ts decides the due times): one read of
+ * a group judges every instance in it, so instances that move together are still read together.
  */
-function onGrid(t: number, gridMs: number): number {
-  return Math.ceil(t / gridMs) * gridMs;
-}
-
-function healthDue(i: InstanceRun, now: number, gridMs: number): boolean {
+function healthDue(i: InstanceRun, now: number): boolean {
   if (i.need) return false;
   if (HEALTH_PHASES.has(i.phase)) {
-    if (i.atAlarmGate) return false;
-    return onGrid(i.checkAt ?? 0, gridMs) <= now || (i.deadline !== undefined && i.deadline < now);
+    if (i.atAlarmGate || i.step === "close") return false; // closing: its command is polled instead
+    return (i.checkAt ?? 0) <= now || (i.deadline !== undefined && i.deadline < now);
   }
-  return i.phase === "failed" && i.out && i.checkAt !== undefined && onGrid(i.checkAt, gridMs) <= now;
+  return i.phase === "failed" && i.out && i.checkAt !== undefined && i.checkAt <= now;
 }
 
 export async function observe(
@@ -74,7 +74,7 @@ export async function observe(
   let alarms = false;
   const draining: InstanceRun[] = [];
   for (const i of Object.values(s.instances)) {
-    if (healthDue(i, now, deps.pollMs)) {
+    if (healthDue(i, now)) {
       if (i.phase === "draining") draining.push(i);
       else for (const t of i.targets) groups.add(t.arn);
     }
@@ -117,7 +117,7 @@ export async function observe(
     if (i.commandId && i.deadline !== undefined && i.deadline < now) overdue.add(i.commandId);
   }
   for (const cmd of Object.values(s.global.commands)) {
-    if (onGrid(cmd.nextPollAt, deps.pollMs) > now && !overdue.has(cmd.id)) continue;
+    if (cmd.nextPollAt > now && !overdue.has(cmd.id)) continue;
     jobs.push(
       guard(`ListCommandInvocations ${cmd.id}`, async () => {
         const rows = await deps.reader.listCommandInvocations(cmd.id);
@@ -216,6 +216,57 @@ function drainHealthWanted(
   if (i.deadline !== undefined && i.deadline < now) return true;
   const delay = Math.max(0, ...i.targets.map((t) => gate.drainDelayMs[t.arn] ?? 300_000));
   if (now >= i.phaseSince + delay) return true;
+  if (now < i.phaseSince + drainGraceMs(i, gate)) return false;
   const n = conns?.[i.id];
   return n === undefined || n <= gate.untilConnections;
+}
+
+function drainGraceMs(i: InstanceRun, gate: NonNullable<ObserveDeps["drainGate"]>): number {
+  return Math.max(0, ...i.targets.map((t) => gate.graceMs?.[t.arn] ?? 0));
+}
+
+/**
+ * The earliest time a read or a decision is due: the runner sleeps until then (bounded by its tick,
+ * which also retries failed calls). Mirrors what `observe` reads and what `decide` waits for.
+ */
+export function nextDueAt(
+  s: EngineState,
+  now: number,
+  deps: ObserveDeps,
+  connections?: Record<string, number>,
+): number {
+  let due = Number.POSITIVE_INFINITY;
+  const at = (t: number | undefined) => {
+    if (t !== undefined && t < due) due = t;
+  };
+  for (const i of Object.values(s.instances)) {
+    if (i.suspect && !i.ec2Checked) at(now);
+    if (i.need) continue;
+    if (i.atAlarmGate) at(now);
+    else if (i.step !== "close" && (HEALTH_PHASES.has(i.phase) || (i.phase === "failed" && i.out))) {
+      let t = i.checkAt;
+      if (t !== undefined && i.phase === "draining" && deps.drainGate)
+        t = Math.max(t, i.phaseSince + drainGraceMs(i, deps.drainGate));
+      at(t);
+    }
+    if (i.deadline !== undefined && !(i.phase === "done" || i.phase === "pending")) at(i.deadline + 1);
+  }
+  for (const c of Object.values(s.global.commands)) at(c.nextPollAt);
+  const c = s.global.canary;
+  if (c.wave !== null && c.bakeUntil !== undefined && !c.baked) {
+    at(c.nextBakeCheckAt);
+    at(c.bakeUntil);
+  }
+  // A paced admission: wake when the token bucket lets the next instance go.
+  const perMinute = deps.plan.capacity.connections?.maxDisplacedPerMinute ?? null;
+  if (perMinute !== null && connections && wantsAdmission(s, deps)) {
+    let next: InstanceRun | undefined;
+    for (const i of Object.values(s.instances))
+      if (i.phase === "pending" && (!next || i.seq < next.seq)) next = i;
+    if (next) {
+      const v = paceVerdict(s.global, now, connections[next.id] ?? 0, perMinute);
+      if (!v.admit) at(v.retryAt);
+    }
+  }
+  return due;
 }

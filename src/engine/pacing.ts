@@ -3,16 +3,19 @@
  *
  * `capacity.connections.maxDisplacedPerMinute` is enforced by two rules together:
  *  - a **token bucket** that refills every whole second by `maxDisplacedPerMinute / 60`, holding at
- *    most `burst` tokens. An instance leaves service when the bucket holds its connections (or, for
- *    an instance bigger than the burst, when the bucket is full; the bucket then goes into debt).
- *    This spreads departures evenly over the minute instead of releasing a minute's budget at once.
+ *    most `burst` (20 s of refill) tokens. A group of departures starts when the bucket is full and
+ *    takes instances while it holds their connections (an instance bigger than the burst goes alone
+ *    on a full bucket, which then goes into debt). Departures come in small groups every ~20 s at
+ *    the full rate, instead of a minute's budget at once and then nothing: the group keeps the
+ *    calls batched (instances that leave together are drained, deployed and read together, ≤ 3
+ *    calls per instance), one at a time would cost a SendCommand and a read per instance.
  *  - the **hard minute**: the connections displaced over any 60 s stay ≤ `maxDisplacedPerMinute`
  *    (except one instance alone in a quiet minute, so a single big instance cannot block forever).
  *    The bucket alone could exceed it by up to `burst` in the minute after a quiet spell.
  *
- * Worked example, 3,000/min (50 per second, burst 500), instances of 180 connections: after a quiet
- * spell two go at once (500 → 140 tokens), then one every 3.6 s on average (at whole seconds: 4, 4,
- * 3, 4, … s apart), which is 3,000 per minute, never more in any 60 s.
+ * Worked example, 3,000/min (50 per second, burst 1,000), instances of 180 connections: five go at
+ * once (1,000 → 100 tokens), the bucket is full again 18 s later, five more go: 3,000 per minute,
+ * never more in any 60 s.
  *
  * The bucket lives in the engine state (journaled), refilled lazily from `at`, so a tick that admits
  * nothing changes nothing.
@@ -35,12 +38,12 @@ export function refillPerSecond(perMinute: number): number {
 }
 
 /**
- * The most tokens the bucket holds: 10 seconds of refill. Small enough that a quiet spell releases at
- * most a sixth of a minute's budget at once; large enough that a typical instance fits (3,000/min →
- * 500, almost three 180-connection servers).
+ * The most tokens the bucket holds: 20 seconds of refill (3,000/min → 1,000, five 180-connection
+ * servers). Small enough that at most a third of a minute's budget leaves at once; large enough for
+ * groups that keep the calls per instance low.
  */
 export function burstFor(perMinute: number): number {
-  return refillPerSecond(perMinute) * 10;
+  return refillPerSecond(perMinute) * 20;
 }
 
 /** The bucket as of `now` (whole seconds of refill since `at`, capped at the burst). */
@@ -85,9 +88,11 @@ export function paceVerdict(g: GlobalState, now: number, n: number, perMinute: n
     };
   }
   const b = refill(g.pacing, now, perMinute);
-  const need = needed(n, perMinute);
-  if (b.tokens >= need) return { admit: true };
-  const seconds = Math.ceil((need - b.tokens) / refillPerSecond(perMinute));
+  const burst = burstFor(perMinute);
+  // A group starts on a full bucket and goes on, within this tick, while the tokens last.
+  const inGroup = g.displaced.at(-1)?.at === now;
+  if (b.tokens >= (inGroup ? needed(n, perMinute) : burst)) return { admit: true };
+  const seconds = Math.ceil((burst - b.tokens) / refillPerSecond(perMinute));
   return {
     admit: false,
     reason: `capacity: pacing displacement at ${perMinute}/min`,

@@ -22,7 +22,7 @@ export type DryRunCall =
   | {
       service: "SSM";
       action: "SendCommand";
-      step: "preDrain" | "deploy" | "validate";
+      step: "preDrain" | "close" | "deploy" | "validate";
       document: "AWS-RunShellScript";
       instanceIds: string[];
       commands: string[];
@@ -63,7 +63,11 @@ export interface DryRunReport {
   warnings: string[];
 }
 
-function sendCall(step: "preDrain" | "deploy" | "validate", spec: StepSpec, ids: string[]): DryRunCall[] {
+function sendCall(
+  step: "preDrain" | "close" | "deploy" | "validate",
+  spec: StepSpec,
+  ids: string[],
+): DryRunCall[] {
   const out: DryRunCall[] = [];
   for (let k = 0; k < ids.length; k += LIMITS.sendCommandInstanceIds) {
     out.push({
@@ -118,6 +122,7 @@ export function previewRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): Dr
     const calls: DryRunCall[] = [];
     if (plan.steps.preDrain) calls.push(...sendCall("preDrain", plan.steps.preDrain, ids));
     calls.push(...elbCalls("DeregisterTargets", fleet, ids));
+    if (plan.steps.close) calls.push(...sendCall("close", plan.steps.close, ids));
     calls.push(...sendCall("deploy", plan.steps.deploy, ids));
     if (plan.steps.validate) calls.push(...sendCall("validate", plan.steps.validate, ids));
     calls.push(...elbCalls("RegisterTargets", fleet, ids));
@@ -136,6 +141,7 @@ export function previewRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): Dr
       ? [`preDrain command (timeout ${formatDuration(plan.steps.preDrain.timeoutMs)})`]
       : []),
     `deregister from every target group, drain (timeout ${formatDuration(plan.drain.timeoutMs)}${plan.drain.untilConnections !== null ? `, done at ≤${plan.drain.untilConnections} connections` : ""})`,
+    ...(plan.steps.close ? ["close command: closes the connections left at the drain threshold"] : []),
     `deploy command (timeout ${formatDuration(plan.steps.deploy.timeoutMs)})`,
     ...(plan.steps.validate
       ? [`validate command (timeout ${formatDuration(plan.steps.validate.timeoutMs)})`]

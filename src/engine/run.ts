@@ -33,8 +33,9 @@ import {
   replayJournal,
   slimGlobal,
 } from "./journal.js";
-import { type ConnectionCache, type ObserveDeps, observe } from "./observe.js";
+import { type ConnectionCache, nextDueAt, type ObserveDeps, observe } from "./observe.js";
 import { findSentCommands, needsLookup } from "./reattach.js";
+import { drainGraceMs, healthChecks, sleepUntilDue } from "./schedule.js";
 import { countInstances, type EngineState, initialState, isInFlight, stopsNewWork } from "./state.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
@@ -219,7 +220,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     };
     const until = plan.drain.untilConnections;
     if (drainDone && !o.drainDone && until !== null)
-      obsDeps.drainGate = { untilConnections: until, drainDelayMs };
+      obsDeps.drainGate = { untilConnections: until, drainDelayMs, graceMs: drainGraceMs(fleet) };
     const commentTag = `r:${rolloutId.slice(0, 8)}`;
     const actDeps = {
       commentTag,
@@ -229,6 +230,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       pollMs,
       drainDelayMs,
       drainByConnections: !!drainDone,
+      healthChecks: healthChecks(fleet),
     };
     // Before any mutation: the account guard (retried each tick until it answers), then Auto Scaling.
     let prelude: "guard" | "asg" | "ready" = plan.guard.account ? "guard" : "asg";
@@ -291,6 +293,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         maxConsecutiveErrors,
       };
       if (drainDone) ctx.drainDone = drainDone;
+      ctx.healthChecks = actDeps.healthChecks;
       if (cache.values) ctx.connections = cache.values;
       if (interrupt) ctx.interrupt = true;
       if (error !== undefined) ctx.error = error;
@@ -344,14 +347,20 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
           pendingError ??= `act: ${errText(e)}`;
         }
       }
-      await pause();
+      // Sleep until the next read or decision is due (schedule.ts), at most a tick; after an error,
+      // a whole tick.
+      await pause(
+        pendingError === undefined
+          ? sleepUntilDue(nextDueAt(state, now(), obsDeps, cache.values) - now(), tickMs)
+          : tickMs,
+      );
     }
   }
 
   /** Sleep one tick; once nothing new may start, the remaining waits ignore the (aborted) signal. */
-  async function pause() {
-    if (stopsNewWork(state.global) || o.signal.aborted) await clock.sleep(tickMs);
-    else await sleepOrAbort(clock, tickMs, o.signal);
+  async function pause(ms = tickMs) {
+    if (stopsNewWork(state.global) || o.signal.aborted) await clock.sleep(ms);
+    else await sleepOrAbort(clock, ms, o.signal);
   }
 
   /** Append what changed since the last durable record. A write that fails becomes an error input. */

@@ -7,7 +7,7 @@ import type { FailureAction } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
 import { IN_FLIGHT_PHASES, type InstanceCounts, type InstancePhase, type RolloutStatus } from "./events.js";
 
-export type StepName = "preDrain" | "deploy" | "validate" | "rollback";
+export type StepName = "preDrain" | "close" | "deploy" | "validate" | "rollback";
 
 /** The AWS call an instance is waiting for `act` to make (retried on the next tick when it fails). */
 export type Need = "deregister" | "register" | "command" | null;
@@ -89,6 +89,8 @@ export interface CommandRun {
   ids: string[];
   sentAt: number;
   nextPollAt: number;
+  /** Instances whose success was already folded into the step's duration estimate. */
+  done?: string[];
 }
 
 /**
@@ -121,6 +123,8 @@ export interface GlobalState {
   policy: { action: FailureAction | null; acknowledgedFailures: number; reason?: string };
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
+  /** Fleet-wide EWMA of each command step's duration (schedule.ts), for when to poll. */
+  stepTimes?: Partial<Record<StepName, { ms: number; n: number }>>;
   /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
   pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;

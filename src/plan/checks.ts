@@ -148,6 +148,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       );
     }
   }
+  if (has(raw, ["drain", "closeCommand"]) && !has(raw, ["drain", "until", "connections"])) {
+    err(
+      ["drain", "closeCommand"],
+      "drain.closeCommand runs when drain.until.connections is reached, and there is no drain.until",
+      "add drain.until: { connections: N } (a small number of stragglers to close), or remove drain.closeCommand",
+    );
+  }
   if (has(raw, ["drain", "until", "connections"]) && !conn) {
     err(
       ["drain", "until"],
@@ -162,7 +169,8 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
     ["steps", "validate", "timeout"],
     ["steps", "rollback", "timeout"],
   ];
-  if (has(raw, ["drain", "preCommand"])) timeouts.push(["drain", "timeout"]);
+  if (has(raw, ["drain", "preCommand"]) || has(raw, ["drain", "closeCommand"]))
+    timeouts.push(["drain", "timeout"]);
   for (const path of timeouts) {
     const ms = durationAt(raw, path);
     if (ms === undefined) continue;
@@ -170,7 +178,7 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       err(
         path,
         `${formatDuration(ms)} is outside what SSM Run Command accepts`,
-        `use ${formatDuration(STEP_TIMEOUT_MS.min)} to ${formatDuration(STEP_TIMEOUT_MS.max)} (SSM's shortest delivery timeout is ${LIMITS.ssmDeliveryTimeoutSeconds.min} s; AWS-RunShellScript's executionTimeout is at most ${LIMITS.ssmExecutionTimeoutSeconds.max} s)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand" : ""}`,
+        `use ${formatDuration(STEP_TIMEOUT_MS.min)} to ${formatDuration(STEP_TIMEOUT_MS.max)} (SSM's shortest delivery timeout is ${LIMITS.ssmDeliveryTimeoutSeconds.min} s; AWS-RunShellScript's executionTimeout is at most ${LIMITS.ssmExecutionTimeoutSeconds.max} s)${path[0] === "drain" ? "; drain.timeout also bounds drain.preCommand and drain.closeCommand" : ""}`,
       );
     }
   }
@@ -182,6 +190,7 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
 export function commandPaths(raw: unknown): { text: string; path: PathSegment[] }[] {
   return [
     ...commandsAt(raw, ["drain", "preCommand"]),
+    ...commandsAt(raw, ["drain", "closeCommand"]),
     ...commandsAt(raw, ["steps", "deploy", "commands"]),
     ...commandsAt(raw, ["steps", "validate", "commands"]),
     ...commandsAt(raw, ["steps", "rollback", "commands"]),

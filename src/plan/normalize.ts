@@ -109,6 +109,10 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
     drain: { untilConnections: input.drain?.until?.connections ?? null, timeoutMs: drainTimeoutMs },
     steps: {
       preDrain: preCommand === undefined ? null : { commands: cmds(preCommand), timeoutMs: drainTimeoutMs },
+      close:
+        input.drain?.closeCommand === undefined
+          ? null
+          : { commands: cmds(input.drain.closeCommand), timeoutMs: drainTimeoutMs },
       deploy: step(input.steps.deploy) as StepSpec,
       validate: step(input.steps.validate),
       rollback: step(input.steps.rollback),

@@ -254,6 +254,10 @@ export const planInputSchema = z
       .strictObject({
         preCommand: commands.optional(),
         until: z.strictObject({ connections: z.number().int().min(0) }).optional(),
+        closeCommand: commands.optional().meta({
+          description:
+            "Runs when drain.until.connections is reached: closes the remaining (straggler) connections so they reconnect elsewhere at once instead of waiting out the deregistration delay.",
+        }),
         timeout: duration("Longest a drain may take. Default 6m.").optional(),
       })
       .optional(),

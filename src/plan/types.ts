@@ -74,6 +74,8 @@ export interface StepSpec {
 export interface PlanSteps {
   /** From `drain.preCommand`: runs before deregistration, e.g. to make the server shed connections. */
   preDrain: StepSpec | null;
+  /** From `drain.closeCommand`: runs once the drain reached `drain.until.connections`, to close the rest. */
+  close: StepSpec | null;
   deploy: StepSpec;
   validate: StepSpec | null;
   rollback: StepSpec | null;

@@ -82,7 +82,7 @@ export function formatSummary(
     const pct =
       s.cameras.total > 0 ? ` (${((100 * s.cameras.minConnected) / s.cameras.total).toFixed(2)}%)` : "";
     lines.push(
-      `  cameras     ${s.cameras.total} · min connected ${s.cameras.minConnected}${pct} · refused ${s.cameras.refused} · p99 disconnect ${formatDuration(s.cameras.p99DisconnectSeconds * 1000)} · ${s.cameras.reconnectsPerCamera.toFixed(2)} reconnects/camera`,
+      `  cameras     ${s.cameras.total} · min connected ${s.cameras.minConnected}${pct} · refused ${s.cameras.refused}${s.cameras.cut ? ` · cut ${s.cameras.cut} (drain.closeCommand)` : ""} · p99 disconnect ${formatDuration(s.cameras.p99DisconnectSeconds * 1000)} · ${s.cameras.reconnectsPerCamera.toFixed(2)} reconnects/camera`,
     );
     const violations =
       s.invariantViolations > 0 ? chalk.red(String(s.invariantViolations)) : String(s.invariantViolations);

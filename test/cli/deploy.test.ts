@@ -192,7 +192,7 @@ describe("rollwave deploy --simulate", () => {
     expect(last.sim?.invariantViolations).toBe(0);
     expect(last.sim?.cameras.total).toBe(2000);
     expect(Object.keys(last.sim?.cameras ?? {}).sort()).toEqual(
-      ["minConnected", "p99DisconnectSeconds", "reconnectsPerCamera", "refused", "total"].sort(),
+      ["cut", "minConnected", "p99DisconnectSeconds", "reconnectsPerCamera", "refused", "total"].sort(),
     );
     expect(typeof last.sim?.maxLoadRatio).toBe("number");
   });

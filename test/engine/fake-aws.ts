@@ -218,6 +218,7 @@ export class FakeAws implements MutableAwsConnection {
             status: "Success",
             statusDetails: "Success",
             responseCode: 0,
+            finishedAt: inv.endsAt,
           });
         else if (inv.result === "Undeliverable")
           out.push({ instanceId: inv.instanceId, status: "Failed", statusDetails: "Undeliverable" });

@@ -61,6 +61,7 @@ export function makePlan(over: DeepPartial<Plan> = {}): Plan {
     drain: { untilConnections: null, timeoutMs: 600_000 },
     steps: {
       preDrain: null,
+      close: null,
       deploy: { commands: ["deploy v2"], timeoutMs: 300_000 },
       validate: null,
       rollback: { commands: ["rollback"], timeoutMs: 300_000 },

@@ -66,6 +66,16 @@ describe("cross-field checks", () => {
     ]);
   });
 
+  it("rejects drain.closeCommand without drain.until, and accepts it with one", () => {
+    const conn = `capacity:\n  connections:\n    metric: { namespace: N, name: C, dimension: InstanceId }\n    perInstanceLimit: 250\n`;
+    const text = `${MINIMAL}${conn}drain: { closeCommand: "relayctl close-all" }\n`;
+    expect(messages(text)).toEqual([
+      "drain.closeCommand: drain.closeCommand runs when drain.until.connections is reached, and there is no drain.until",
+    ]);
+    const fixed = `${MINIMAL}${conn}drain: { until: { connections: 10 }, closeCommand: "relayctl close-all" }\n`;
+    expect(errorsOf(fixed)).toEqual([]);
+  });
+
   it("needs exactly one connection source", () => {
     const both = `${MINIMAL}capacity:\n  connections:\n    metric: { namespace: N, name: C, dimension: InstanceId }\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n`;
     const none = `${MINIMAL}capacity:\n  connections:\n    perInstanceLimit: 250\n`;

@@ -32,13 +32,14 @@ describe("shipped plans", () => {
           headroom: 0.1,
         },
       },
-      drain: { untilConnections: 0, timeoutMs: 360_000 },
+      drain: { untilConnections: 10, timeoutMs: 360_000 },
       health: { stableForMs: 60_000, alarms: ["relay-5xx-rate", "relay-camera-disconnects"] },
     });
     expect(plan.steps.preDrain).toEqual({
       commands: ["/opt/relay/bin/relayctl drain --rate 50/s"],
       timeoutMs: 360_000,
     });
+    expect(plan.steps.close).toEqual({ commands: ["/opt/relay/bin/relayctl close-all"], timeoutMs: 360_000 });
     expect(plan.steps.deploy.commands[0]).toBe("/opt/relay/bin/install v2.0.0");
   });
 
@@ -89,6 +90,7 @@ describe("defaults", () => {
     expect(plan.drain).toEqual({ untilConnections: null, timeoutMs: 360_000 });
     expect(plan.steps).toMatchObject({
       preDrain: null,
+      close: null,
       validate: null,
       rollback: null,
       deploy: { timeoutMs: 600_000 },

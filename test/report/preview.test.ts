@@ -48,6 +48,7 @@ function plan(strategy: "window" | "waves"): Plan {
     drain: { untilConnections: null, timeoutMs: 60_000 },
     steps: {
       preDrain: null,
+      close: null,
       deploy: { commands: ["true"], timeoutMs: 60_000 },
       validate: null,
       rollback: null,

@@ -163,6 +163,7 @@ describe("summary", () => {
             refused: 3,
             p99DisconnectSeconds: 14,
             reconnectsPerCamera: 1.25,
+            cut: 0,
           },
           maxLoadRatio: 0.91,
         },

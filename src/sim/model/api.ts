@@ -329,6 +329,8 @@ export interface CameraStats {
   connected: number;
   minConnected: number;
   refused: number;
+  /** Connections cut by a close command (drain.closeCommand's `closeConnections` effect). */
+  cut: number;
   disconnectSeconds: { p50: number; p99: number; max: number };
   reconnectsPerCamera: number;
 }

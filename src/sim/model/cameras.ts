@@ -23,6 +23,8 @@ export class Cameras {
   connected = 0;
   minConnected: number;
   refused = 0;
+  /** Connections closed by a `closeConnections` command effect (drain.closeCommand). */
+  cut = 0;
   reconnects = 0;
   maxLoadRatio = 0;
 
@@ -202,6 +204,7 @@ export class Cameras {
       connected: this.connected,
       minConnected: this.minConnected,
       refused: this.refused,
+      cut: this.cut,
       disconnectSeconds: { p50: round(q(0.5)), p99: round(q(0.99)), max: round(q(1)) },
       reconnectsPerCamera: this.total === 0 ? 0 : round(this.reconnects / this.total),
     };

@@ -45,6 +45,8 @@ export interface CommandHost {
   shed(inst: Inst, rate: number): void;
   /** A command line's duration was drawn (for the intrinsic times). */
   drew?(inst: Inst, step: string, ms: number): void;
+  /** Close every connection the instance holds (a `closeConnections` effect). */
+  closeConnections(inst: Inst): void;
 }
 
 interface Behaviour {
@@ -412,6 +414,7 @@ export class Commands {
         );
         if (rate > 0) this.host.shed(inv.inst, rate);
       }
+      if (effects.closeConnections) this.host.closeConnections(inv.inst);
       const out = this.fill(spec.stdout, groups, inv);
       if (out !== "") inv.data.stdout += out + "\n";
       this.step(inv, index + 1);

@@ -121,6 +121,11 @@ const commandBehaviour = z.strictObject({
       setVersion: z.string().optional(),
       /** A release whose version matches this regex fails health checks once it runs. */
       breakHealthIf: regex.optional(),
+      /**
+       * (drain.closeCommand) Close every connection the server still holds, after success: the
+       * cameras reconnect elsewhere at once; counted in the camera stats as `cut`.
+       */
+      closeConnections: z.boolean().optional(),
     })
     .default({}),
 });

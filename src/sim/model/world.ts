@@ -174,6 +174,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       cameras.startShed(inst.idx, rate);
       touch(inst);
     },
+    // drain.closeCommand: the stragglers are cut and reconnect elsewhere at once.
+    closeConnections(inst) {
+      cameras.cut += cameras.dropAll(inst.idx);
+      touch(inst);
+    },
   });
 
   // The fleet starts steady: every instance registered and healthy in its groups, cameras connected.
