@@ -20,6 +20,7 @@ import type { RunningSimulator } from "../sim/index.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
+import { takeFleetLock } from "./fleet-lock.js";
 import type { CliIo } from "./io.js";
 import { acquireLock } from "./lock.js";
 import { loadPlanFromFlags, planWavesAt } from "./plan-input.js";
@@ -184,6 +185,22 @@ export async function runDeploy(
         "continue it with `rollwave resume`, or move the journal away to start over",
       );
     }
+    // The fleet lock (SSM, across machines) unless --simulate or `lock.store: local`: cli/fleet-lock.ts.
+    const fleetLock = sim
+      ? undefined
+      : await takeFleetLock({
+          plan,
+          reader: mutable.reader,
+          writer: mutable.writer,
+          clock: target.clock,
+          env: io.env,
+          resume: o.resume,
+          journalFile,
+          planFile: file,
+          onTakeover: (m) => io.stderr.write(`${m}\n`),
+          onWarning: (m) => io.stderr.write(`${m}\n`),
+        });
+    if (fleetLock) cleanups.unshift(() => fleetLock.release());
     const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
     if (!flags.yes) {
       const answer = await ask(
@@ -227,6 +244,10 @@ export async function runDeploy(
     });
     const controller = new AbortController();
     let interrupted = false;
+    fleetLock?.onLost((m) => {
+      io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
+      controller.abort(new Error(m));
+    });
     const offs: (() => void)[] = [];
     const force = (signal: "SIGINT" | "SIGTERM") => () => {
       for (const off of offs.splice(0)) off();
@@ -273,6 +294,7 @@ export async function runDeploy(
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        ...(fleetLock ? { rolloutId: fleetLock.rolloutId } : {}),
         source: await planSource(io, file),
         ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
