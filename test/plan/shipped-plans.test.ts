@@ -190,6 +190,7 @@ describe("JSON Schema", () => {
       "name",
       "region",
       "guard",
+      "lock",
       "vars",
       "fleet",
       "rollout",
