@@ -176,6 +176,23 @@ describe("the fleet lock in SSM Parameter Store", () => {
     expect(r.stderr).toMatch(/turns stale 4m\d*s? from now/);
     expect((await lockValue())?.value.owner.host).toBe("runner-gone");
   }, 120_000);
+
+  it("a running rollout whose lock another owner overwrites stops heartbeating and pauses (exit 3)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-lock-lost-"));
+    const run = background(rollout("deploy", dir));
+    await until("the lock", lockValue);
+    await plant(goneOwner("r-intruder", 0));
+    const r = await run.done;
+    expect(r.stderr).toContain(
+      `lost the fleet lock: the fleet lock ${PARAM} now belongs to rollout r-intruder (bo@runner-gone (CI job github:41/1), pid 31337); pausing`,
+    );
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/paused: continue with `rollwave resume/);
+    // It never wrote over the other owner's lock, and did not delete it when it ended.
+    const after = await lockValue();
+    expect(after?.value.rolloutId).toBe("r-intruder");
+    await cli(["unlock", SMALL_PLAN, ...target(), "--yes", "--force"]);
+  }, 120_000);
 });
 
 describe("rollwave unlock", () => {
