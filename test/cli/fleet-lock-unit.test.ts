@@ -2,6 +2,9 @@
  * The fleet lock's rules on an injected clock and an in-memory Parameter Store (create-if-absent,
  * versions), where a test can slip a writer in between the heartbeat's read and its write.
  */
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AwsReader, AwsWriter } from "../../src/aws/types.js";
 import {
@@ -12,6 +15,7 @@ import {
   type FleetLockValue,
 } from "../../src/cli/fleet-lock.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { cli } from "./harness.js";
 
 const NAME = "/rollwave/locks/web";
 const T0 = Date.UTC(2026, 0, 1);
@@ -171,5 +175,25 @@ describe("the fleet lock (unit, injected clock)", () => {
       ciJob: "gitlab:9",
     });
     expect(currentFleetOwner({ USER: "ana" }).ciJob).toBeUndefined();
+  });
+});
+
+describe("lock in the plan", () => {
+  it("reports every bad lock field at its line and column, with a hint (exit 2)", async () => {
+    const text = (await readFile("test/cli/fixtures/small-relay.yaml", "utf8")).replace(
+      "region: ap-northeast-1\n",
+      "region: ap-northeast-1\nlock: { store: sqs, parameter: rollwave/x, staleAfter: 5, stor: 1 }\n",
+    );
+    const file = join(await mkdtemp(join(tmpdir(), "rollwave-lock-plan-")), "plan.yaml");
+    await writeFile(file, text);
+    const r = await cli(["validate", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:5:16  lock.store  "sqs" is not one of: ssm, local`);
+    expect(r.stderr).toContain(
+      `${file}:5:32  lock.parameter  expected an SSM parameter name starting with '/'`,
+    );
+    expect(r.stderr).toContain(`${file}:5:56  lock.staleAfter  '5' has no unit`);
+    expect(r.stderr).toMatch(/lock\.stor {2}unknown key 'stor'\n {2}hint: did you mean 'store'\?/);
+    expect(r.stderr).toContain("4 errors, 0 warnings: nothing was changed");
   });
 });
