@@ -9,13 +9,11 @@
 //
 //   npm run build && node bench/rollout.mjs [--scale 200] [--strategy window|waves] [--no-displacement-limit]
 import { parseArgs } from "node:util";
-import { createAws } from "../dist/aws/connect.js";
-import { capacityFloor, memoryJournal, runRollout } from "../dist/engine/index.js";
-import { discoverFleet } from "../dist/fleet/discover.js";
+import { memoryJournal, runRollout } from "../dist/engine/index.js";
 import { loadPlan } from "../dist/plan/load.js";
+import { prepareRollout } from "../dist/rollout/prepare.js";
 import { startSimulator } from "../dist/sim/index.js";
 import { ScaledClock } from "../dist/util/clock.js";
-import { planWaves } from "../dist/waves/plan-waves.js";
 import { VirtualClock } from "./lib/virtual-clock.mjs";
 
 const { values } = parseArgs({
@@ -30,12 +28,6 @@ const { values } = parseArgs({
 const scale = values.scale === undefined ? null : Number(values.scale);
 const clock = scale === null ? new VirtualClock() : new ScaledClock(scale);
 const sim = await startSimulator({ clock, seed: 1 });
-const aws = createAws({
-  region: sim.region,
-  endpointUrl: sim.endpoint,
-  credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
-  clock,
-});
 const { plan: loaded } = await loadPlan("plans/camera-relay.yaml", {
   vars: [`release=${values.release}`],
   autoApprove: true,
@@ -52,10 +44,17 @@ if (values["no-displacement-limit"] && plan.capacity.connections) {
 
 const wall0 = performance.now();
 const sim0 = clock.now();
-const fleet = await discoverFleet(aws.reader, plan.fleet, { region: sim.region });
+const { aws, fleet, wavePlan } = await prepareRollout({
+  plan,
+  aws: {
+    region: sim.region,
+    endpointUrl: sim.endpoint,
+    credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
+    clock,
+  },
+  simulator: sim.world,
+});
 const discoverCalls = aws.calls().total;
-const wavePlan = planWaves(fleet, plan);
-sim.world.setCapacityFloor(capacityFloor(fleet, wavePlan));
 const counts = {};
 const failures = [];
 const rss0 = process.memoryUsage().rss;

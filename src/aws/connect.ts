@@ -154,7 +154,7 @@ function closeAll(clients: AwsClients): void {
 }
 
 /** Counts of requests sent, by `Service.Action`, and of throttling errors seen. */
-export class CallCounter {
+class CallCounter {
   private total = 0;
   private throttled = 0;
   private readonly byAction = new Map<string, number>();

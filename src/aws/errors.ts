@@ -27,8 +27,8 @@ const THROTTLING_CODES = new Set([
  * `retryable` says whether trying again later can succeed (throttling, 5xx, network): the SDK has
  * already retried it, but a reconcile loop may well try again on its next tick.
  */
-export function toAwsCallError(operation: string, error: unknown): AwsCallError {
-  if (error instanceof AwsCallError) return error;
+function toAwsCallError(operation: string, error: unknown): AwsCallError {
+  if (AwsCallError.isAwsCallError(error)) return error;
   const e = (
     typeof error === "object" && error !== null ? error : { message: String(error) }
   ) as SdkLikeError;
@@ -54,7 +54,7 @@ export function toAwsCallError(operation: string, error: unknown): AwsCallError 
 }
 
 export function hasCode(error: unknown, ...codes: string[]): boolean {
-  if (error instanceof AwsCallError) return codes.includes(error.code);
+  if (AwsCallError.isAwsCallError(error)) return codes.includes(error.code);
   const e = error as SdkLikeError | undefined;
   return codes.some((c) => c === e?.Code || c === e?.name);
 }

@@ -45,7 +45,7 @@ export const STEP_TIMEOUT_MS = {
   max: LIMITS.ssmExecutionTimeoutSeconds.max * 1000,
 } as const;
 
-export interface SsmTimeouts {
+interface SsmTimeouts {
   /** SendCommand `TimeoutSeconds` (delivery). */
   timeoutSeconds: number;
   /** AWS-RunShellScript `executionTimeout`. */

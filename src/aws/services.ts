@@ -9,15 +9,6 @@
 
 export type AwsService = "EC2" | "ELBv2" | "SSM" | "CloudWatch" | "AutoScaling" | "STS";
 
-export const AWS_SERVICES: readonly AwsService[] = [
-  "EC2",
-  "ELBv2",
-  "SSM",
-  "CloudWatch",
-  "AutoScaling",
-  "STS",
-];
-
 /** A token bucket: up to `burst` requests at once, then `perSecond` on average. */
 export interface RateLimit {
   burst: number;

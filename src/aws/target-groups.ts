@@ -1,9 +1,12 @@
 /**
- * DescribeTargetGroups with what rollwave needs filled in: deregistration delay and NLB connection
- * termination (DescribeTargetGroupAttributes, one call per group — ELBv2 has no batch form) and
- * the load balancer type (DescribeLoadBalancers, 20 ARNs a call).
+ * DescribeTargetGroups with what rollwave needs filled in: deregistration delay, NLB connection
+ * termination and cross-zone load balancing (DescribeTargetGroupAttributes, one call per group —
+ * ELBv2 has no batch form), the load balancer type (DescribeLoadBalancers, 20 ARNs a call) and,
+ * for groups that use their load balancer's cross-zone setting, that setting
+ * (DescribeLoadBalancerAttributes, one call per such load balancer).
  */
 import {
+  DescribeLoadBalancerAttributesCommand,
   DescribeTargetGroupAttributesCommand,
   paginateDescribeLoadBalancers,
   paginateDescribeTargetGroups,
@@ -65,10 +68,41 @@ export async function describeTargetGroups(
       }),
     ),
   ]);
+  const lbCrossZone = await loadBalancerCrossZone(
+    c,
+    unique(
+      groups.flatMap((g, n) =>
+        crossZoneAttr(attributes[n] ?? {}) === undefined ? (g.LoadBalancerArns ?? []) : [],
+      ),
+    ),
+  );
   return groups.map((g, n) => {
     const lbType = (g.LoadBalancerArns ?? []).map((a) => lbTypes.get(a)).find((t) => t !== undefined);
-    return toTargetGroup(g, lbType, attributes[n] ?? {});
+    const out = toTargetGroup(g, lbType, attributes[n] ?? {});
+    const own = crossZoneAttr(attributes[n] ?? {});
+    const fromLb = (g.LoadBalancerArns ?? []).map((a) => lbCrossZone.get(a)).find((v) => v !== undefined);
+    const crossZone = own ?? fromLb;
+    if (crossZone !== undefined) out.crossZone = crossZone;
+    return out;
   });
+}
+
+/** `load_balancing.cross_zone.enabled` when the group sets it (not `use_load_balancer_configuration`). */
+function crossZoneAttr(attrs: Record<string, string>): boolean | undefined {
+  const v = attrs["load_balancing.cross_zone.enabled"];
+  return v === "true" ? true : v === "false" ? false : undefined;
+}
+
+async function loadBalancerCrossZone(c: AwsClients, arns: string[]): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>();
+  await Promise.all(
+    arns.map(async (arn) => {
+      const r = await c.elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn }));
+      const v = (r.Attributes ?? []).find((a) => a.Key === "load_balancing.cross_zone.enabled")?.Value;
+      if (v === "true" || v === "false") out.set(arn, v === "true");
+    }),
+  );
+  return out;
 }
 
 async function loadBalancerTypes(c: AwsClients, arns: string[]): Promise<Map<string, string>> {
@@ -116,7 +150,7 @@ function toTargetGroup(
 }
 
 /** The load balancer's type when known; otherwise the protocol tells: TCP/UDP/TLS only exist on NLBs. */
-export function groupType(lbType: string | undefined, protocol: string | undefined): TargetGroup["type"] {
+function groupType(lbType: string | undefined, protocol: string | undefined): TargetGroup["type"] {
   if (lbType === "application" || lbType === "network" || lbType === "gateway") return lbType;
   switch (protocol) {
     case "HTTP":

@@ -3,6 +3,8 @@
  * clients with pagination, batching (by the limits in aws/limits.ts), client-side rate limits and
  * call counting. Dry runs get only an `AwsReader`, which has no mutating method at all.
  */
+import { brand, hasBrand } from "../util/brand.js";
+
 export type TargetHealthState =
   | "initial"
   | "healthy"
@@ -26,6 +28,12 @@ export interface TargetGroup {
   deregistrationDelaySeconds: number;
   /** NLB `deregistration_delay.connection_termination.enabled`. */
   connectionTermination: boolean;
+  /**
+   * `load_balancing.cross_zone.enabled` of the group, or of its load balancer when the group uses
+   * the load balancer's configuration; undefined when unknown (then the type's AWS default: off
+   * for a network load balancer, on for an application one).
+   */
+  crossZone?: boolean;
   /** Total targets registered in the group (all of them, not only the selected fleet). */
   targetCount: number;
   /** The group's health check, when discovered: the engine reads health when it can have passed. */
@@ -51,7 +59,7 @@ export interface TargetHealthDescription {
   description?: string;
 }
 
-export type CommandStatus =
+type CommandStatus =
   | "Pending"
   | "InProgress"
   | "Success"
@@ -88,7 +96,7 @@ export interface AutoScalingGroupSummary {
   instanceIds: string[];
 }
 
-export interface MetricQuery {
+interface MetricQuery {
   namespace: string;
   metricName: string;
   /** Dimension name whose value is the instance id (e.g. `InstanceId`). */
@@ -205,6 +213,9 @@ export interface MutableAwsConnection extends AwsConnection {
 
 /** An AWS failure as data: operation, code and request id for the report. */
 export class AwsCallError extends Error {
+  static isAwsCallError(e: unknown): e is AwsCallError {
+    return hasBrand(e, "AwsCallError");
+  }
   constructor(
     readonly operation: string,
     readonly code: string,
@@ -214,5 +225,6 @@ export class AwsCallError extends Error {
   ) {
     super(`${operation}: ${code}: ${message}${requestId ? ` (request ${requestId})` : ""}`);
     this.name = "AwsCallError";
+    brand(this, "AwsCallError");
   }
 }

@@ -113,7 +113,7 @@ function toTargets(targets: TargetRef[]) {
  * Worked example: `{ timeoutSeconds: 10, executionTimeoutSeconds: 600.4 }` →
  * `TimeoutSeconds: 30` (SSM's minimum) and `executionTimeout: ["601"]`.
  */
-export function sendCommandInput(req: SendCommandRequest) {
+function sendCommandInput(req: SendCommandRequest) {
   const timeout = clamp(Math.ceil(req.timeoutSeconds), LIMITS.ssmDeliveryTimeoutSeconds);
   const executionTimeout = clamp(Math.ceil(req.executionTimeoutSeconds), LIMITS.ssmExecutionTimeoutSeconds);
   return {

@@ -3,34 +3,40 @@
  *   1. flags and plan are checked before anything touches AWS (bad input → exit 2, nothing mutated);
  *   2. the fleet is discovered and the waves planned over a connection chosen by `--dry-run`:
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
- *   3. a person confirms (or `--yes`), the local lock is taken, and only then the engine runs.
+ *   3. the journal directory is locked, a person confirms (or `--yes`), and only then the engine runs.
+ * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts) and signals and closed output (stop.ts)
+ * live in their own modules; this file is the story of a deploy.
  */
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { AwsConnection, MutableAwsConnection } from "../aws/types.js";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
+import type { Fleet } from "../fleet/types.js";
+import type { Plan } from "../plan/types.js";
 import { formatDryRun } from "../report/dry-run.js";
-import { colorEnabled, makeChalk } from "../report/output.js";
+import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
 import { createRenderer, defaultOutputMode } from "../report/renderer.js";
 import { intrinsicTotals } from "../sim/bound.js";
 import type { RunningSimulator } from "../sim/index.js";
+import type { WavePlan } from "../waves/types.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
+import { previewCapacity } from "./commands/plan.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
 import { takeFleetLock } from "./fleet-lock.js";
-import type { CliIo } from "./io.js";
-import { acquireLock } from "./lock.js";
-import { loadPlanFromFlags, planWavesAt } from "./plan-input.js";
+import { type CliIo, note } from "./io.js";
+import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
-import { discoverTargetFleet, openTarget } from "./target.js";
+import { claimRunJournal } from "./run-journal.js";
+import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
+import { openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
 import { rollwaveVersion } from "./version.js";
 
 /** The `sim` block of `rollout.finished`, from the simulator's own metrics. */
-export function simSummary(sim: RunningSimulator): SimSummary {
+function simSummary(sim: RunningSimulator): SimSummary {
   const m = sim.metrics();
   const state = sim.state();
   return {
@@ -70,23 +76,48 @@ async function planSource(io: CliIo, file: string) {
   return out;
 }
 
-/** Is there a rollout in this journal that has not ended (or ended paused)? The engine's replay decides. */
-async function unfinished(journalFile: string): Promise<"none" | "finished" | "open"> {
-  let text: string;
-  try {
-    text = await readFile(journalFile, "utf8");
-  } catch {
-    return "none";
+/**
+ * The account guard, before a confirmation is asked or a journal written: bad input (exit 2, on
+ * stderr). The engine checks again before its first mutating call.
+ */
+function checkAccountGuard(plan: Plan, fleet: Fleet): void {
+  if (plan.guard.account && fleet.account && fleet.account !== plan.guard.account) {
+    throw new UsageError(
+      `account guard: the credentials are for account ${fleet.account}, the plan (guard.account) is for ${plan.guard.account}; nothing was changed`,
+      "use credentials for that account (--profile, AWS_PROFILE), or correct guard.account in the plan",
+    );
   }
-  const { parseJournal, replayJournal } = await import("../engine/index.js");
-  const records = parseJournal(text);
-  if (records.length === 0) return "none";
-  try {
-    const { end } = replayJournal(records);
-    return end && end.status !== "paused" ? "finished" : "open";
-  } catch {
-    return "open"; // unreadable as a rollout: let resume report it rather than deploy overwrite it
-  }
+}
+
+/** "Roll camera-relay across 1000 instances in 12 waves (aws eu-west-1)? [y/N]": true for yes. */
+async function confirmStart(
+  io: CliIo,
+  command: "deploy" | "resume",
+  name: string,
+  wavePlan: WavePlan,
+  label: string,
+): Promise<boolean> {
+  const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
+  const answer = await ask(
+    io,
+    `${command === "resume" ? "Resume" : "Roll"} ${name} across ${planned} instances in ${wavePlan.waves.length} waves (${label})? [y/N] `,
+    ["yes", "no"] as const,
+    { fallback: "no" },
+  );
+  return answer === "yes";
+}
+
+/** An approval gate asked at the terminal, with the live display paused while it waits. */
+function approvalPrompt(io: CliIo, renderer: Renderer, signal: AbortSignal) {
+  return async (gate: { message: string }): Promise<"approve" | "stop"> => {
+    await renderer.suspend?.();
+    try {
+      const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, { signal });
+      return a ?? "stop";
+    } finally {
+      renderer.resume?.();
+    }
+  };
 }
 
 export async function runDeploy(
@@ -101,7 +132,7 @@ export async function runDeploy(
   if (!flags.dryRun && !flags.yes && !interactive) {
     throw new UsageError(
       `${command} changes the fleet and stdin is not a terminal, so rollwave cannot ask for confirmation`,
-      `add --yes to confirm (and --auto-approve to pass approval gates), or preview first with --dry-run`,
+      `add --yes to confirm (and --auto-approve to pass approval gates), or list every call first with --dry-run`,
     );
   }
   const loaded = await loadPlanFromFlags(io, file, flags, {
@@ -112,121 +143,82 @@ export async function runDeploy(
     forRollout: !flags.dryRun,
   });
   const { plan } = loaded;
-
-  const [{ createAws, createReadOnlyAws }, engine] = await Promise.all([
-    import("../aws/connect.js"),
+  const [{ prepareRollout }, engine] = await Promise.all([
+    import("../rollout/prepare.js"),
     import("../engine/index.js"),
   ]);
 
   const target = await openTarget(io, plan, flags);
+  const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
+  // Set when a fast stop's grace ran out: the engine is still running, so the process is ended.
+  let exitNow = false;
   try {
-    // A dry run never holds a writer: the read-only facade has no mutating method at all.
-    const throttles = throttleReporter(target.clock);
-    const mutable: MutableAwsConnection | undefined = flags.dryRun
-      ? undefined
-      : createAws({ ...target.aws, onThrottle: (op) => throttles.onThrottle(op) });
-    const aws: AwsConnection = mutable ?? createReadOnlyAws(target.aws);
-    cleanups.unshift(() => aws.close());
-    const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
-    // The account guard, before a confirmation is asked or a journal written: bad input (exit 2,
-    // on stderr). The engine checks again before its first mutating call.
-    if (plan.guard.account && fleet.account && fleet.account !== plan.guard.account) {
-      throw new UsageError(
-        `account guard: the credentials are for account ${fleet.account}, the plan (guard.account) is for ${plan.guard.account}; nothing was changed`,
-        "use credentials for that account (--profile, AWS_PROFILE), or correct guard.account in the plan",
-      );
-    }
-    const wavePlan = planWavesAt(fleet, loaded);
-
+    note(io, `discovering the fleet (${target.label})…`);
+    const wiring = { plan, source: file, locate: loaded.locate, ...(sim ? { simulator: sim.world } : {}) };
     if (flags.dryRun) {
-      const report = engine.previewRollout(plan, fleet, wavePlan);
+      // A dry run never holds a writer: the read-only facade has no mutating method at all.
+      const { aws, fleet, wavePlan } = await prepareRollout({ ...wiring, aws: target.aws, readOnly: true });
+      let capacity: Awaited<ReturnType<typeof previewCapacity>>;
+      try {
+        checkAccountGuard(plan, fleet);
+        capacity = await previewCapacity(plan, fleet, wavePlan, aws.reader, () => target.clock.now());
+      } finally {
+        aws.close();
+      }
+      const report = engine.dryRunRollout(plan, fleet, wavePlan);
+      if (capacity) report.capacity = capacity;
       if (mode === "json") io.stdout.write(`${JSON.stringify(report)}\n`);
       else io.stdout.write(formatDryRun(report, makeChalk(colorEnabled(io.stdout, io.env)), plan.values));
       return ExitCode.ok;
     }
-    if (!mutable) throw new Error("internal: a mutating run needs a mutable AWS connection");
-
-    const sim = target.sim;
-    if (sim) sim.world.setCapacityFloor(engine.capacityFloor(fleet, wavePlan));
+    const throttles = throttleReporter(target.clock);
+    const { aws, fleet, wavePlan } = await prepareRollout({
+      ...wiring,
+      aws: { ...target.aws, onThrottle: (op) => throttles.onThrottle(op) },
+    });
+    cleanups.unshift(() => aws.close());
+    checkAccountGuard(plan, fleet);
     if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
-    // Journal and lock: with --simulate the fleet lives only in this process, so its journal
-    // defaults to a throwaway directory instead of the project's .rollwave.
-    const tempJournal = !flags.journalDir && sim !== undefined;
-    const journalDir = flags.journalDir
-      ? resolve(io.cwd, flags.journalDir)
-      : tempJournal
-        ? await mkdtemp(join(tmpdir(), "rollwave-sim-"))
-        : resolve(io.cwd, ".rollwave");
-    let keepJournal = !tempJournal;
-    cleanups.push(async () => {
-      if (!keepJournal) await rm(journalDir, { recursive: true, force: true });
+    const runJournal = await claimRunJournal(io, {
+      planName: plan.name,
+      ...(flags.journalDir ? { journalDir: flags.journalDir } : {}),
+      simulated: sim !== undefined,
+      resume: o.resume,
     });
-    const dir = join(journalDir, plan.name);
-    await mkdir(dir, { recursive: true });
-    const journalFile = join(dir, "journal.ndjson");
-    const release = await acquireLock(join(dir, "lock"), {
-      onTakeover: (message) => io.stderr.write(`${message}\n`),
-    });
-    cleanups.unshift(release);
-    const previous = await unfinished(journalFile);
-    if (o.resume && previous !== "open") {
-      throw new UsageError(
-        previous === "none"
-          ? `no rollout of ${plan.name} to resume in ${dir}`
-          : `the last rollout of ${plan.name} has ended`,
-        "start one with `rollwave deploy`",
-      );
-    }
-    if (!o.resume && previous === "open") {
-      throw new UsageError(
-        `a rollout of ${plan.name} is paused or was interrupted (journal ${journalFile})`,
-        "continue it with `rollwave resume`, or move the journal away to start over",
-      );
-    }
+    cleanups.unshift(() => runJournal.release());
     // The fleet lock (SSM, across machines) unless --simulate or `lock.store: local`: cli/fleet-lock.ts.
     const fleetLock = sim
       ? undefined
       : await takeFleetLock({
           plan,
-          reader: mutable.reader,
-          writer: mutable.writer,
+          reader: aws.reader,
+          writer: aws.writer,
           clock: target.clock,
           env: io.env,
           resume: o.resume,
-          journalFile,
+          journalFile: runJournal.file,
           planFile: file,
           onTakeover: (m) => io.stderr.write(`${m}\n`),
           onWarning: (m) => io.stderr.write(`${m}\n`),
         });
     if (fleetLock) cleanups.unshift(() => fleetLock.release());
-    const planned = wavePlan.waves.reduce((n, w) => n + w.instances.length, 0);
-    if (!flags.yes) {
-      const answer = await ask(
-        io,
-        `${command === "resume" ? "Resume" : "Roll"} ${plan.name} across ${planned} instances in ${wavePlan.waves.length} waves (${target.label})? [y/N] `,
-        ["yes", "no"] as const,
-        { fallback: "no" },
-      );
-      if (answer !== "yes") {
-        io.stderr.write("not started: nothing was changed\n");
-        return ExitCode.ok;
-      }
+    if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
+      io.stderr.write("not started: nothing was changed\n");
+      return ExitCode.ok;
     }
 
     // Only now that the start is confirmed: a refused start leaves the directory as it was.
-    if (!o.resume && previous === "finished")
-      await rename(journalFile, join(dir, `journal-${Date.now()}.ndjson`));
-    const journal = await engine.openFileJournal(journalFile);
-    cleanups.unshift(() => journal.close());
+    const journal = await runJournal.open();
+    const resumeCommand = resumeCommandLine(file, flags, runJournal.tempDir);
     const renderer = createRenderer({
       mode,
       stdout: io.stdout,
       env: io.env,
       name: plan.name,
       verbose: flags.verbose === true,
-      resumeCommand: resumeCommandLine(file, flags, tempJournal ? journalDir : undefined),
+      resumeCommand,
       ...(flags.report || sim
         ? {
             report: {
@@ -242,55 +234,26 @@ export async function runDeploy(
           }
         : {}),
     });
-    const controller = new AbortController();
-    let interrupted = false;
+    const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
+    const stops = handleStops(io, { graceMs, interactive });
+    cleanups.unshift(() => stops.dispose());
+    // A lost fleet lock (someone else's now) pauses the rollout as a stop does: no new instances start.
+    const lockLost = new AbortController();
     fleetLock?.onLost((m) => {
       io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
-      controller.abort(new Error(m));
+      lockLost.abort(new Error(m));
     });
-    const offs: (() => void)[] = [];
-    const force = (signal: "SIGINT" | "SIGTERM") => () => {
-      for (const off of offs.splice(0)) off();
-      io.stderr.write(
-        "\nforced: stopping now; instances in flight stay as they are (`rollwave resume` picks them up)\n",
-      );
-      io.forceExit?.(signal);
-    };
-    const onSignal = () => {
-      interrupted = true;
-      for (const off of offs.splice(0)) off();
-      offs.push(io.onSignal("SIGINT", force("SIGINT")), io.onSignal("SIGTERM", force("SIGTERM")));
-      io.stderr.write(
-        "\ninterrupted: stopping safely — no new instances start, Auto Scaling processes are resumed (Ctrl-C again to force)\n",
-      );
-      controller.abort(new Error("interrupted"));
-    };
-    offs.push(io.onSignal("SIGINT", onSignal), io.onSignal("SIGTERM", onSignal));
-    cleanups.unshift(() => {
-      for (const off of offs.splice(0)) off();
-    });
-
-    const approve = async (gate: { message: string }): Promise<"approve" | "stop"> => {
-      await renderer.suspend?.();
-      try {
-        const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, {
-          signal: controller.signal,
-        });
-        return a ?? "stop";
-      } finally {
-        renderer.resume?.();
-      }
-    };
-
+    const runSignal = AbortSignal.any([stops.signal, lockLost.signal]);
     let result: Awaited<ReturnType<typeof engine.runRollout>>;
+    let rendererOpen = true;
     try {
-      result = await engine.runRollout({
+      const running = engine.runRollout({
         plan,
         fleet,
         wavePlan,
-        aws: mutable,
+        aws,
         clock: target.clock,
-        signal: controller.signal,
+        signal: runSignal,
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
@@ -298,13 +261,52 @@ export async function runDeploy(
         source: await planSource(io, file),
         ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
-        ...(interactive && !flags.autoApprove ? { approve } : {}),
+        ...(interactive && !flags.autoApprove ? { approve: approvalPrompt(io, renderer, runSignal) } : {}),
         ...(sim
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),
       });
+      const first = await Promise.race([
+        running.then((r) => ({ r })),
+        stops.expired.then((cause) => ({ cause })),
+      ]);
+      if ("cause" in first) {
+        // The fast stop's grace ran out with the engine still waiting on in-flight instances.
+        runJournal.keep();
+        rendererOpen = false;
+        await within(500, renderer.close());
+        let replayed: ReturnType<typeof engine.replayJournal> | undefined;
+        try {
+          replayed = engine.replayJournal(await journal.read());
+        } catch {
+          replayed = undefined;
+        }
+        const stop = stopRecord(replayed, { cause: first.cause, graceMs, at: target.clock.now() });
+        let recorded = true;
+        try {
+          await journal.append(stop.record);
+        } catch {
+          recorded = false;
+        }
+        try {
+          io.stderr.write(
+            stopMessage({
+              ...stop,
+              cause: first.cause,
+              resumeCommand,
+              journalFile: runJournal.file,
+              recorded,
+            }),
+          );
+        } catch {
+          // stderr is closed as well: the journal holds the same.
+        }
+        exitNow = true;
+        return ExitCode.interrupted;
+      }
+      result = first.r;
     } finally {
-      await renderer.close();
+      if (rendererOpen) await renderer.close();
     }
     if (result.status === "failed" && result.reason?.startsWith("account guard")) {
       // The renderers print to stdout; a refused start is an error the shell should see.
@@ -312,16 +314,38 @@ export async function runDeploy(
     }
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.
-      keepJournal = true;
-      const dirFlag = tempJournal ? ` --journal-dir ${journalDir}` : "";
-      if (mode !== "json" || interrupted) {
+      runJournal.keep();
+      const dirFlag = runJournal.tempDir ? ` --journal-dir ${runJournal.tempDir}` : "";
+      if (mode !== "json" || stops.interrupted) {
         io.stderr.write(
-          `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${journalFile})\n`,
+          `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${runJournal.file})\n`,
         );
       }
     }
-    return exitCodeForStatus(result.status, interrupted);
+    return exitCodeForStatus(result.status, stops.interrupted);
   } finally {
-    for (const c of cleanups) await c();
+    if (exitNow) {
+      // The engine is still waiting on in-flight instances: release the lock and the journal as far
+      // as a second allows, then end the process (`rollwave resume` continues from the journal).
+      await within(
+        1_000,
+        (async () => {
+          for (const c of cleanups) await c();
+        })(),
+      );
+      io.exitNow?.(ExitCode.interrupted);
+    } else for (const c of cleanups) await c();
   }
+}
+
+/** Wait for `p`, but no longer than `ms` (a stream that never drains must not hold up an exit). */
+async function within(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

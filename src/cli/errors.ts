@@ -6,16 +6,22 @@ import { AwsCallError } from "../aws/types.js";
 import { formatIssue } from "../plan/load.js";
 import { InputError, type InputIssue } from "../plan/types.js";
 import type { OutputStream } from "../report/output.js";
+import { brand, hasBrand } from "../util/brand.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { LockHeldError } from "./lock.js";
 
 /** Thrown by CLI code for a usage problem found after commander parsed the flags. */
 export class UsageError extends Error {
+  static isUsageError(e: unknown): e is UsageError {
+    return hasBrand(e, "UsageError");
+  }
   constructor(
     message: string,
     readonly hint?: string,
   ) {
     super(message);
     this.name = "UsageError";
+    brand(this, "UsageError");
   }
 }
 
@@ -28,12 +34,6 @@ export function issueCountLine(issues: InputIssue[]): string {
   const warnings = issues.length - errors;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   return `${plural(errors, "error")}, ${plural(warnings, "warning")}`;
-}
-
-/** `LockHeldError` (cli/lock.ts), matched by code and name so a second copy of the module still matches. */
-function isLockHeld(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "E_LOCK_HELD" || (err as Error | null)?.name === "LockHeldError";
 }
 
 /** The engine refused a resume (ended/aborted rollout, or a plan that changed): bad input, exit 2. */
@@ -53,12 +53,12 @@ const AWS_HINTS: Record<string, string> = {
 };
 
 export function reportError(err: unknown, stderr: OutputStream, debug = false): ExitCodeValue {
-  if (err instanceof InputError) {
+  if (InputError.isInputError(err)) {
     printIssues(err.issues, stderr);
     stderr.write(`${issueCountLine(err.issues)}: nothing was changed\n`);
     return ExitCode.badInput;
   }
-  if (err instanceof UsageError) {
+  if (UsageError.isUsageError(err)) {
     stderr.write(`error: ${err.message}\n`);
     if (err.hint) stderr.write(`hint: ${err.hint}\n`);
     return ExitCode.badInput;
@@ -69,13 +69,13 @@ export function reportError(err: unknown, stderr: OutputStream, debug = false): 
     if (e.hint) stderr.write(`hint: ${e.hint}\n`);
     return ExitCode.badInput;
   }
-  if (isLockHeld(err)) {
-    stderr.write(`error: ${(err as Error).message}\n`);
+  if (LockHeldError.isLockHeldError(err)) {
+    stderr.write(`error: ${err.message}\n`);
     const lockHint = (err as { hint?: unknown }).hint;
     if (typeof lockHint === "string") stderr.write(`hint: ${lockHint}\n`);
     return ExitCode.lockHeld;
   }
-  if (err instanceof AwsCallError) {
+  if (AwsCallError.isAwsCallError(err)) {
     stderr.write(`error: AWS ${err.message}\n`);
     const awsHint = AWS_HINTS[err.code];
     if (awsHint) stderr.write(`hint: ${awsHint}\n`);

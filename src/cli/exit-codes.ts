@@ -7,8 +7,9 @@
  *   3    paused: awaiting approval or `rollwave resume` (a canary approval gate in CI, or the
  *        `pause` failure action)
  *   4    another rollout holds the lock for this plan
- *   130  interrupted (Ctrl-C, SIGINT or SIGTERM): nothing new started, in-flight instances finished
- *        their steps, the run is paused and `rollwave resume` continues it
+ *   130  interrupted (Ctrl-C, SIGINT, SIGTERM, SIGHUP or a closed output): nothing new started; the
+ *        in-flight instances finished their steps, or (a fast stop, cli/stop.ts) the grace ran out
+ *        and the journal's final record lists those still out; `rollwave resume` continues it
  */
 import type { RolloutStatus } from "../engine/events.js";
 
@@ -48,4 +49,4 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    bad input (plan, variables, inventory, flags): nothing was changed
   3    paused: awaiting approval or \`rollwave resume\`
   4    another rollwave process holds the lock for this plan
-  130  interrupted (Ctrl-C): in-flight work stopped safely`;
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP, closed output): stopped safely; resume continues`;

@@ -336,7 +336,7 @@ export async function takeFleetLock(o: {
 /** The rollout id in a journal's header, if it has one. */
 async function journalRolloutId(journalFile: string): Promise<string | undefined> {
   const text = await readFile(journalFile, "utf8").catch(() => "");
-  const { parseJournal, replayJournal } = await import("../engine/index.js");
+  const { parseJournal, replayJournal } = await import("../engine/journal.js");
   try {
     return replayJournal(parseJournal(text)).header?.rolloutId;
   } catch {

@@ -1,7 +1,7 @@
 /**
  * A local lock beside the journal, so two `deploy`/`resume` processes on one machine can never
- * append to the same journal. Created atomically (`wx`). (A fleet-wide lock across machines belongs
- * to the engine, via SSM parameters.)
+ * append to the same journal. Created atomically (`wx`). It guards this machine only: two machines
+ * rolling the same fleet are not prevented.
  *
  * The lock records who holds it — pid, the process's start time, the kernel's boot id, the pid
  * namespace and the host name — because a pid alone lies: rollwave killed as PID 1 in a container
@@ -18,8 +18,12 @@
 import { readFileSync } from "node:fs";
 import { open, readFile, readlink, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { brand, hasBrand } from "../util/brand.js";
 
 export class LockHeldError extends Error {
+  static isLockHeldError(e: unknown): e is LockHeldError {
+    return hasBrand(e, "LockHeldError");
+  }
   readonly code = "E_LOCK_HELD";
   constructor(
     readonly path: string,
@@ -28,6 +32,7 @@ export class LockHeldError extends Error {
   ) {
     super(`another rollwave process (${holder}) holds ${path}`);
     this.name = "LockHeldError";
+    brand(this, "LockHeldError");
   }
 }
 

@@ -1,8 +1,5 @@
 /** Loading the plan from the flags every plan-consuming command shares (--var, --var-file). */
-import type { Fleet } from "../fleet/types.js";
-import { type LoadedPlan, loadPlan, locatePlanIssues } from "../plan/load.js";
-import { planWaves } from "../waves/plan-waves.js";
-import type { WavePlan } from "../waves/types.js";
+import { type LoadedPlan, loadPlan } from "../plan/load.js";
 import { printIssues } from "./errors.js";
 import type { CliIo } from "./io.js";
 
@@ -33,13 +30,4 @@ export async function loadPlanFromFlags(
   // Warnings never stop a run, but they go to stderr so JSON on stdout stays parseable.
   printIssues(loaded.warnings, io.stderr);
   return loaded;
-}
-
-/** The waves for this fleet; the planner's errors are located in the plan file (file:line:col). */
-export function planWavesAt(fleet: Fleet, loaded: LoadedPlan): WavePlan {
-  try {
-    return planWaves(fleet, loaded.plan, { source: loaded.file });
-  } catch (e) {
-    throw locatePlanIssues(e, loaded);
-  }
 }

@@ -7,8 +7,6 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AwsOptions } from "../aws/connect.js";
-import type { AwsReader } from "../aws/types.js";
-import type { Fleet } from "../fleet/types.js";
 import { closest } from "../plan/suggest.js";
 import type { Plan } from "../plan/types.js";
 import { InputError, type InputIssue } from "../plan/types.js";
@@ -45,7 +43,7 @@ export interface Target {
 }
 
 /** The simulator does not check signatures, but the SDK insists on credentials to sign with. */
-export const SIMULATOR_CREDENTIALS = { accessKeyId: "rollwave-sim", secretAccessKey: "rollwave-sim" };
+const SIMULATOR_CREDENTIALS = { accessKeyId: "rollwave-sim", secretAccessKey: "rollwave-sim" };
 
 export const DEFAULT_TIME_SCALE = 60;
 
@@ -187,19 +185,6 @@ async function followSimClock(io: CliIo, flags: TargetFlags): Promise<Clock> {
       "start `rollwave sim` first (it serves /_sim/clock), or drop --sim-clock / ROLLWAVE_SIM_CLOCK for real time",
     );
   }
-}
-
-/** Discover the plan's fleet through `reader` (read-only calls only), marked as simulated when it is. */
-export async function discoverTargetFleet(
-  io: CliIo,
-  target: Target,
-  plan: Plan,
-  reader: AwsReader,
-): Promise<Fleet> {
-  const { discoverFleet } = await import("../fleet/discover.js");
-  note(io, `discovering the fleet (${target.label})…`);
-  const found = await discoverFleet(reader, plan.fleet, { region: target.region });
-  return target.sim ? { ...found, source: "simulator" } : found;
 }
 
 /** `did you mean 'eu-west-1'?` and the Regions of the commercial partition (where most fleets are). */

@@ -9,7 +9,7 @@
 import type { EventSink, RolloutEvent } from "../engine/events.js";
 import type { Clock } from "../util/clock.js";
 
-export interface ThrottleReporter {
+interface ThrottleReporter {
   /** Pass as `onThrottle` to createAws. */
   onThrottle(operation: string): void;
   /** Wrap the event sink: pending counts go out before `rollout.finished`. */

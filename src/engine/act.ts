@@ -1,20 +1,21 @@
 /**
- * Act: turn the instances' `need`s into batched AWS writes and record their outcome.
- *  - one DeregisterTargets / RegisterTargets per target group for every instance moving together;
- *  - one SendCommand per step per `LIMITS.sendCommandInstanceIds` (50) instances ready together.
+ * Act: make the AWS writes the instances' `need`s call for (`plannedCalls`, engine/calls.ts) and
+ * record their outcome.
  * A failed call leaves the `need` in place: the next tick retries it (and after repeated errors the
  * instance is checked against EC2, then failed with the error as its reason).
  */
-import { LIMITS, ssmTimeouts } from "../aws/limits.js";
-import type { AwsWriter, TargetRef } from "../aws/types.js";
+import type { AwsWriter } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
-import { stepSpec } from "./decide-context.js";
+import { plannedCalls } from "./calls.js";
+
+export { commandComment } from "./calls.js";
+
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
 import { firstCommandPoll, healthReadyMs } from "./schedule.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
-export interface ActDeps {
+interface ActDeps {
   writer: AwsWriter;
   plan: Plan;
   now: () => number;
@@ -27,15 +28,7 @@ export interface ActDeps {
   commentTag?: string;
 }
 
-/**
- * The Comment of a step's SendCommand: `rollwave <tag> <step> <plan>`; without the plan it is the
- * prefix a re-attach matches.
- */
-export function commandComment(tag: string | undefined, step: StepName, plan = ""): string {
-  return `rollwave ${tag ? `${tag} ` : ""}${step} ${plan}`.slice(0, 100);
-}
-
-export interface ActResult {
+interface ActResult {
   state: EngineState;
   events: RolloutEvent[];
   /** Instances whose record changed (journaled after the calls). */
@@ -48,76 +41,34 @@ function errText(e: unknown): string {
 }
 
 export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
-  const dereg = new Map<string, { refs: TargetRef[]; ids: string[] }>();
-  const reg = new Map<string, { refs: TargetRef[]; ids: string[] }>();
-  const cmds = new Map<StepName, InstanceRun[]>();
-  for (const i of Object.values(s.instances)) {
-    if (!i.need) continue;
-    if (i.need === "command") {
-      if (i.reattach) continue; // looked up first (see reattach.ts), never sent blind
-      const step = i.step as StepName;
-      cmds.set(step, [...(cmds.get(step) ?? []), i]);
-      continue;
-    }
-    const m = i.need === "deregister" ? dereg : reg;
-    for (const t of i.targets) {
-      const e = m.get(t.arn) ?? { refs: [], ids: [] };
-      e.refs.push(t.port === undefined ? { id: i.id } : { id: i.id, port: t.port });
-      e.ids.push(i.id);
-      m.set(t.arn, e);
-    }
-  }
-  // Per instance: how many of its group calls failed, and the last error.
-  const groupErrors = new Map<string, string>();
+  // An instance waiting to re-attach is looked up first (see reattach.ts), never sent blind.
+  const subjects = Object.values(s.instances).filter((i) => !(i.need === "command" && i.reattach));
+  const { calls: planned, refused } = plannedCalls(subjects, deps.plan, deps.commentTag);
+  const groupErrors = new Map<string, string>(); // instance id → last failed group call
   const sent = new Map<string, string>(); // instance id → command id
-  const cmdErrors = new Map<string, string>();
-  const jobs: Promise<void>[] = [];
-  let calls = 0;
-  for (const [arn, e] of dereg) {
-    calls++;
-    jobs.push(
-      deps.writer.deregisterTargets(arn, e.refs).catch((err) => {
-        for (const id of e.ids) groupErrors.set(id, `DeregisterTargets: ${errText(err)}`);
-      }),
-    );
-  }
-  for (const [arn, e] of reg) {
-    calls++;
-    jobs.push(
-      deps.writer.registerTargets(arn, e.refs).catch((err) => {
-        for (const id of e.ids) groupErrors.set(id, `RegisterTargets: ${errText(err)}`);
-      }),
-    );
-  }
+  const cmdErrors = new Map<string, string>(refused.map((r) => [r.id, r.reason]));
   const newCommands: { id: string; step: StepName; ids: string[] }[] = [];
-  for (const [step, insts] of cmds) {
-    const spec = stepSpec(deps.plan, step);
-    insts.sort((a, b) => a.seq - b.seq);
-    for (let k = 0; k < insts.length; k += LIMITS.sendCommandInstanceIds) {
-      const ids = insts.slice(k, k + LIMITS.sendCommandInstanceIds).map((i) => i.id);
-      if (!spec) {
-        for (const id of ids) cmdErrors.set(id, `the plan has no ${step} step`);
-        continue;
-      }
-      calls++;
-      jobs.push(
-        deps.writer
-          .sendCommand({
-            instanceIds: ids,
-            commands: spec.commands,
-            ...ssmTimeouts(spec.timeoutMs),
-            comment: commandComment(deps.commentTag, step, deps.plan.name),
-          })
-          .then(({ commandId }) => {
-            for (const id of ids) sent.set(id, commandId);
-            newCommands.push({ id: commandId, step, ids });
-          })
-          .catch((err) => {
-            for (const id of ids) cmdErrors.set(id, `SendCommand: ${errText(err)}`);
-          }),
+  const jobs = planned.map((c): Promise<void> => {
+    if (c.action === "SendCommand") {
+      const ids = c.request.instanceIds;
+      return deps.writer.sendCommand(c.request).then(
+        ({ commandId }) => {
+          for (const id of ids) sent.set(id, commandId);
+          newCommands.push({ id: commandId, step: c.step, ids });
+        },
+        (err) => {
+          for (const id of ids) cmdErrors.set(id, `SendCommand: ${errText(err)}`);
+        },
       );
     }
-  }
+    const call =
+      c.action === "DeregisterTargets"
+        ? deps.writer.deregisterTargets(c.targetGroupArn, c.targets)
+        : deps.writer.registerTargets(c.targetGroupArn, c.targets);
+    return call.catch((err) => {
+      for (const t of c.targets) groupErrors.set(t.id, `${c.action}: ${errText(err)}`);
+    });
+  });
   // Commands given up on are cancelled (best effort: a failure is a warning, never retried forever).
   const cancels = new Map<string, string[]>();
   for (const i of Object.values(s.instances)) {
@@ -125,13 +76,13 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   }
   const cancelErrors: string[] = [];
   for (const [cid, ids] of cancels) {
-    calls++;
     jobs.push(
       deps.writer.cancelCommand(cid, ids).catch((err) => {
         cancelErrors.push(`CancelCommand ${cid} (${ids.join(", ")}) failed: ${errText(err)}`);
       }),
     );
   }
+  const calls = jobs.length;
   // An instance in no target group has nothing to (de)register: its need is met without a call.
   if (
     cancels.size === 0 &&
@@ -154,7 +105,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       nextPollAt: firstCommandPoll(s.global, c.step, now),
     };
   for (const e of cancelErrors)
-    events.push({ type: "warning", at: now, code: "E_CANCEL_COMMAND", message: e });
+    events.push({ type: "warning", at: now, code: "W_CANCEL_COMMAND_FAILED", message: e });
   for (const i0 of Object.values(s.instances)) {
     const i = i0.cancelCommandId ? { ...i0, cancelCommandId: undefined } : i0;
     if (!i.need || (i.need === "command" && i.reattach)) {

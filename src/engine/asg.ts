@@ -74,7 +74,7 @@ export async function resumeProcesses(p: {
     } catch (e) {
       const msg = `could not resume ${processes.join(", ")} on ${group}: ${(e as Error).message}; resume them by hand`;
       problems.push(msg);
-      p.emit({ type: "warning", at: p.now(), code: "E_ASG_RESUME", message: msg });
+      p.emit({ type: "warning", at: p.now(), code: "W_ASG_RESUME_FAILED", message: msg });
     }
   }
   return problems;

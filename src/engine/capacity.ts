@@ -2,6 +2,7 @@
  * Capacity: the floor a plan declares (handed to the simulator, which checks it independently),
  * the connection-capacity admission check and the connection-aware drain predicate.
  */
+import type { TargetGroup } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
@@ -9,7 +10,7 @@ import type { WavePlan } from "../waves/types.js";
 import type { AdmissionCheck, DrainPredicate } from "./decide-context.js";
 import type { ConnectionTotals, InstancePhase } from "./events.js";
 import { paceVerdict } from "./pacing.js";
-import type { EngineState, InstanceRun } from "./state.js";
+import { type EngineState, type InstanceRun, occupiesSlot } from "./state.js";
 
 /**
  * In-service instances the rollout promises to keep, overall and per AZ: those in service at the
@@ -81,6 +82,56 @@ export function connectionLoad(
   return { total, missing };
 }
 
+/** Does this group route per zone (cross-zone off)? Unknown: the AWS default of its type. */
+export function routesPerZone(tg: TargetGroup): boolean {
+  return tg.crossZone === undefined ? tg.type !== "application" : !tg.crossZone;
+}
+
+/**
+ * Instances whose capacity is checked within their AZ: every one with `capacity.connections.perAz`,
+ * else those in any group that routes per zone (or in a group the fleet does not describe). With
+ * cross-zone off, a device displaced in AZ a can only reconnect to servers in AZ a.
+ */
+export function zonalInstances(plan: Plan, fleet: Fleet): Set<string> {
+  const tgs = new Map(fleet.targetGroups.map((t) => [t.arn, t]));
+  const all = plan.capacity.connections?.perAz === true;
+  const out = new Set<string>();
+  for (const i of fleet.instances) {
+    if (
+      all ||
+      i.targets.some((t) => {
+        const tg = tgs.get(t.targetGroupArn);
+        return !tg || routesPerZone(tg);
+      })
+    )
+      out.add(i.id);
+  }
+  return out;
+}
+
+/** One AZ's load (missing datapoints at the limit, as in `connectionLoad`) and its instances in service. */
+export function azLoad(
+  s: EngineState,
+  conns: Record<string, number>,
+  limit: number,
+  az: string,
+): { total: number; missing: number; inService: number } {
+  let total = 0;
+  let missing = 0;
+  let inService = 0;
+  for (const i of Object.values(s.instances)) {
+    if (i.az !== az) continue;
+    const v = conns[i.id];
+    if (v !== undefined) total += v;
+    else if (carriesDevices(i)) {
+      total += limit;
+      missing++;
+    }
+    if (!occupiesSlot(i) && i.phase !== "skipped") inService++;
+  }
+  return { total, missing, inService };
+}
+
 /**
  * Hold an instance back when the connections it carries would not fit on the instances that stay.
  *
@@ -98,10 +149,11 @@ export function connectionLoad(
  * 2 report nothing → load 8 × 150 + 2 × 250 = 1,700 ≤ 9 × 225 = 2,025 → admit; 8 report 220 →
  * 2,260 > 2,025 → hold.
  */
-export function connectionCapacityCheck(plan: Plan): AdmissionCheck | null {
+export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionCheck | null {
   const c = plan.capacity.connections;
   if (!c) return null;
   const maxAge = formatDuration(c.maxAgeMs);
+  const zonal = fleet ? zonalInstances(plan, fleet) : new Set<string>();
   return (ctx) => {
     const conns = ctx.connections;
     const err = ctx.connectionsError;
@@ -119,9 +171,26 @@ export function connectionCapacityCheck(plan: Plan): AdmissionCheck | null {
         reason: `capacity: the connection reading is older than maxAge ${maxAge}${err ? `; the metric could not be read: ${err}` : ""}`,
       };
     }
+    if (c.perAz || zonal.has(ctx.instance.id)) {
+      const az = ctx.instance.az;
+      const z = azLoad(ctx.state, conns, c.perInstanceLimit, az);
+      const after = z.inService - 1;
+      const room = after * c.perInstanceLimit * (1 - c.headroom);
+      if (z.total > room) {
+        const gaps =
+          z.missing > 0
+            ? `, ${z.missing} instance(s) without a datapoint counted at ${c.perInstanceLimit}`
+            : "";
+        const why = c.perAz ? "capacity.connections.perAz" : "cross-zone load balancing off";
+        return {
+          admit: false,
+          reason: `capacity: ${z.total} connections in ${az} would not fit on the ${after} instance(s) left there (${Math.floor(room)} with ${Math.round(c.headroom * 100)}% headroom${gaps}; per AZ: ${why})`,
+        };
+      }
+    }
     const { total, missing } = connectionLoad(ctx.state, conns, c.perInstanceLimit);
     const room = ctx.inServiceAfter * c.perInstanceLimit * (1 - c.headroom);
-    if (total > room) {
+    if (!(c.perAz || zonal.has(ctx.instance.id)) && total > room) {
       const gaps =
         missing > 0 ? `, ${missing} instance(s) without a datapoint counted at ${c.perInstanceLimit}` : "";
       return {

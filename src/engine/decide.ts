@@ -16,6 +16,7 @@ import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
+import { devicesGate } from "./devices-gate.js";
 import { ResumeRefusedError } from "./errors.js";
 import type { RolloutEvent, RolloutStatus } from "./events.js";
 import { fail, freshHealth, stepInstance } from "./instance-step.js";
@@ -108,12 +109,13 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   canaryGates(s, ctx, events);
   if (g.outcome) return { state: s, events };
 
-  // 4. Admissions.
+  // 4. Admissions (held while the fleet's connected devices are below health.connectedDevices).
+  const devicesLow = devicesGate(s, ctx, events);
   const admitted = stopsNewWork(g)
     ? 0
     : g.mode === "rollingBack"
       ? admitRollback(s, ctx, events)
-      : g.mode === "running"
+      : g.mode === "running" && !devicesLow
         ? admitForward(s, ctx, events)
         : 0;
 
@@ -121,7 +123,7 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
   const values = Object.values(s.instances);
   if (!values.some(isInFlight) && admitted === 0) outcome(s, ctx);
   if (!g.outcome && g.error && (g.consecutiveErrors ?? 0) >= (ctx.maxConsecutiveErrors ?? 5)) giveUp(s);
-  progress(s, events, now, ctx.connections);
+  progress(s, events, now, ctx);
   return { state: s, events };
 }
 
@@ -160,7 +162,7 @@ function takeInputs(s: EngineState, ctx: DecideContext, events: RolloutEvent[]) 
   events.push({
     type: "warning",
     at: ctx.now,
-    code: "E_LOOP_ERROR",
+    code: "W_LOOP_ERROR",
     message: first
       ? `error: ${ctx.error}; starting nothing new, ${inFlight()} instance(s) in flight come back first, then the rollout pauses`
       : `error (${g.consecutiveErrors} in a row, giving up at ${ctx.maxConsecutiveErrors ?? 5}): ${ctx.error}`,
@@ -535,7 +537,8 @@ function canaryFailures(s: EngineState): { failed: number; size: number } {
   return { failed, size: w.ids.length };
 }
 
-function progress(s: EngineState, events: RolloutEvent[], now: number, connections?: Record<string, number>) {
+function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: DecideContext) {
+  const connections = ctx.connections;
   const phases: Record<string, number> = {};
   let out = 0;
   for (const i of Object.values(s.instances)) {
@@ -554,6 +557,11 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, connectio
     outOfService: out,
   };
   if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
+  const src = ctx.plan.capacity.connections?.source;
+  if (connections && ctx.connectionsAt !== undefined && src?.kind === "metric") {
+    e.connectionsAgeSeconds = Math.round((now - ctx.connectionsAt) / 1000);
+    e.connectionsSource = `${src.namespace}/${src.name} ${src.statistic}`;
+  }
   events.push(e);
 }
 

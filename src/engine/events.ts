@@ -2,6 +2,7 @@
  * Typed, coded events: the only way the engine talks to the outside. Renderers in src/report
  * subscribe to these; nothing in the core prints. Every event carries `at` (epoch ms, clock time).
  */
+import type { WarningCode } from "./warnings.js";
 
 export type InstancePhase =
   | "pending"
@@ -32,7 +33,7 @@ export const IN_FLIGHT_PHASES: ReadonlySet<InstancePhase> = new Set<InstancePhas
 
 export type RolloutStatus = "succeeded" | "failed" | "rolled-back" | "paused" | "aborted";
 
-export type GateKind = "bake" | "approval" | "capacity" | "alarms" | "window";
+export type GateKind = "bake" | "approval" | "capacity" | "alarms" | "window" | "connectedDevices";
 
 export interface InstanceCounts {
   total: number;
@@ -143,8 +144,11 @@ type RolloutEventBody =
        * during that minute count on both instances. An upper bound, which is what a capacity check wants.
        */
       connections?: number;
+      /** How old that reading is (s), and its source: the guard refuses readings older than maxAge. */
+      connectionsAgeSeconds?: number;
+      connectionsSource?: string;
     }
-  | { type: "warning"; at: number; code: string; message: string }
+  | { type: "warning"; at: number; code: WarningCode; message: string }
   | { type: "aws.throttled"; at: number; operation: string; count: number }
   | {
       type: "rollout.finished";

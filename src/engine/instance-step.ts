@@ -14,7 +14,7 @@ import type { InstancePhase, RolloutEvent } from "./events.js";
 import { healthIntervalMs } from "./schedule.js";
 import type { InstanceRun, StepName } from "./state.js";
 
-export interface StepOut {
+interface StepOut {
   inst: InstanceRun;
   events: RolloutEvent[];
 }
@@ -139,7 +139,7 @@ function startRegister(i: InstanceRun, ctx: DecideContext, detail: string): Step
 }
 
 /** First lines of what a failed command printed, for the failure reason. */
-export function firstLines(text: string | undefined, lines = 3, max = 300): string {
+function firstLines(text: string | undefined, lines = 3, max = 300): string {
   if (!text) return "";
   const t = text.trim().split(/\r?\n/).slice(0, lines).join(" | ");
   return t.length > max ? `${t.slice(0, max)}…` : t;

@@ -22,7 +22,7 @@ import type { InstancePhase, RolloutStatus } from "./events.js";
 import type { EngineState, GlobalState, InstanceRun, WaveRun } from "./state.js";
 
 /** The global state as journaled: waves without their (static) id lists. */
-export type JournalGlobal = Omit<GlobalState, "waves"> & { waves: Omit<WaveRun, "ids">[] };
+type JournalGlobal = Omit<GlobalState, "waves"> & { waves: Omit<WaveRun, "ids">[] };
 
 /** What a rollout is bound to. Optional fields are absent when the caller did not know them. */
 export interface RolloutHeader {
@@ -160,7 +160,7 @@ export function slimGlobal(g: GlobalState): JournalGlobal {
   return { ...g, waves: g.waves.map(({ ids: _ids, ...rest }) => rest) };
 }
 
-export interface Replayed {
+interface Replayed {
   state: EngineState;
   /** The latest header (the first one, updated by forced changes); absent in older journals. */
   header?: RolloutHeader;

@@ -14,6 +14,7 @@ import { awaitsAdmission, wantsAdmission } from "./admit.js";
 import type { Observation } from "./decide-context.js";
 import { paceVerdict } from "./pacing.js";
 import type { EngineState, InstanceRun } from "./state.js";
+import type { WarningCode } from "./warnings.js";
 
 export interface ObserveDeps {
   reader: AwsReader;
@@ -33,7 +34,7 @@ export interface ObserveDeps {
     /** Per group: how long after deregistration the drain predicate cannot be true yet (NLB grace). */
     graceMs?: Record<string, number>;
   };
-  warn: (code: string, message: string) => void;
+  warn: (code: WarningCode, message: string) => void;
 }
 
 /** Connections cache shared across ticks: a metric is read at most once per poll interval. */
@@ -99,7 +100,7 @@ export async function observe(
     try {
       await f();
     } catch (e) {
-      deps.warn("E_OBSERVE", `${what} failed, retrying next tick: ${(e as Error).message}`);
+      deps.warn("W_OBSERVE_FAILED", `${what} failed, retrying next tick: ${(e as Error).message}`);
     }
   };
   for (const arn of groups) {
@@ -172,7 +173,9 @@ async function readConnections(
   const refresh = Math.max(deps.pollMs, METRIC_MAX_AGE_MS);
   // A drain may end this tick: what is left on the instance then is counted as cut, so the
   // reading must postdate the drain's start.
-  const sinceDrain = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
+  // (At most once a poll interval: a drain shorter than that may end with its cut unknown.)
+  const sinceDrain =
+    age >= deps.pollMs && draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
   const wanted = drainingDue || wantsAdmission(s, deps);
   const due =
     (wanted && age >= Math.min(refresh, c.maxAgeMs)) ||
@@ -196,7 +199,7 @@ async function readConnections(
       cache.error = undefined;
     } catch (e) {
       cache.error = (e as Error).message;
-      deps.warn("E_OBSERVE", `GetMetricData failed, retrying next tick: ${cache.error}`);
+      deps.warn("W_OBSERVE_FAILED", `GetMetricData failed, retrying next tick: ${cache.error}`);
     }
   }
   // A reading older than a drain's start would say nothing about it (the read failed): leave it out.

@@ -10,9 +10,10 @@
  * unsent until its step deadline fails it: a step is never sent twice on a guess.
  */
 import type { AwsReader } from "../aws/types.js";
-import { commandComment } from "./act.js";
+import { commandComment } from "./calls.js";
 import type { Observation } from "./decide-context.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
+import type { WarningCode } from "./warnings.js";
 
 /** AWS and our clock may disagree a little: look this far before the decision. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -25,7 +26,7 @@ export async function findSentCommands(
   reader: AwsReader,
   s: EngineState,
   tag: string,
-  warn: (code: string, message: string) => void,
+  warn: (code: WarningCode, message: string) => void,
 ): Promise<NonNullable<Observation["sent"]>> {
   const out: NonNullable<Observation["sent"]> = {};
   const todo = Object.values(s.instances).filter(needsLookup);
@@ -40,7 +41,7 @@ export async function findSentCommands(
           .sort((a, b) => b.requestedAt - a.requestedAt)[0];
         out[i.id] = found ? { commandId: found.commandId, sentAt: found.requestedAt } : null;
       } catch (e) {
-        warn("E_OBSERVE", `ListCommands ${i.id} failed, retrying next tick: ${(e as Error).message}`);
+        warn("W_OBSERVE_FAILED", `ListCommands ${i.id} failed, retrying next tick: ${(e as Error).message}`);
       }
     }),
   );

@@ -37,6 +37,7 @@ import { type ConnectionCache, nextDueAt, type ObserveDeps, observe } from "./ob
 import { findSentCommands, needsLookup } from "./reattach.js";
 import { drainGraceMs, healthChecks, sleepUntilDue } from "./schedule.js";
 import { countInstances, type EngineState, initialState, isInFlight, stopsNewWork } from "./state.js";
+import type { WarningCode } from "./warnings.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
 
@@ -140,7 +141,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       pendingError ??= `reporting events failed: ${errText(err)}`;
     }
   };
-  const warn = (code: string, message: string) => emit({ type: "warning", at: now(), code, message });
+  const warn = (code: WarningCode, message: string) => emit({ type: "warning", at: now(), code, message });
 
   let state: EngineState;
   let stillOurs: Record<string, string[]> = {};
@@ -202,7 +203,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   async function loop() {
     const cache: ConnectionCache = {};
     const admission: AdmissionCheck[] = [];
-    const cc = connectionCapacityCheck(plan);
+    const cc = connectionCapacityCheck(plan, fleet);
     if (cc) admission.push(cc);
     admission.push(...(o.admission ?? []));
     const drainDone = o.drainDone ?? connectionDrainPredicate(plan, fleet);
@@ -431,7 +432,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     await journal.append(endRecord);
   } catch (e) {
     // The journal's last decision still describes the state: `resume` re-observes from it.
-    warn("E_JOURNAL", `could not write the end of the rollout to the journal: ${errText(e)}`);
+    warn("W_JOURNAL_END_FAILED", `could not write the end of the rollout to the journal: ${errText(e)}`);
   }
   const instances = countInstances(state, plannerSkipped.length);
   const perInstance: RolloutResult["perInstance"] = {};
@@ -459,7 +460,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     try {
       finished = { ...finished, ...(await o.finishedExtras()), type: "rollout.finished" };
     } catch (e) {
-      warn("E_FINISHED_EXTRAS", `could not add run extras: ${errText(e)}`);
+      warn("W_EXTRAS_FAILED", `could not add run extras: ${errText(e)}`);
     }
   }
   emit(finished);

@@ -10,9 +10,9 @@ import { IN_FLIGHT_PHASES, type InstanceCounts, type InstancePhase, type Rollout
 export type StepName = "preDrain" | "close" | "deploy" | "validate" | "rollback";
 
 /** The AWS call an instance is waiting for `act` to make (retried on the next tick when it fails). */
-export type Need = "deregister" | "register" | "command" | null;
+type Need = "deregister" | "register" | "command" | null;
 
-export interface TargetSlot {
+interface TargetSlot {
   arn: string;
   port?: number;
 }
@@ -97,7 +97,7 @@ export interface CommandRun {
  * `running` → work goes on; `stopping` → the failure policy (pause/abort) stops admissions and lets
  * in-flight instances finish; `rollingBack` → forward work finishes, then updated instances roll back.
  */
-export type Mode = "running" | "stopping" | "rollingBack";
+type Mode = "running" | "stopping" | "rollingBack";
 
 export interface GlobalState {
   name: string;
@@ -128,6 +128,8 @@ export interface GlobalState {
   /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
   pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;
+  /** Fleet connectivity gate: devices connected at the first reading, and since when below the bar. */
+  devices?: { start: number; lowSince?: number };
   /** Since when admissions are held by a capacity check (for its deadline). */
   heldSince?: number;
   heldReason?: string;

@@ -14,8 +14,10 @@
  *   ELBv2.DescribeTargetHealth                 T   (one per group: there is no other way to learn membership)
  *   ELBv2.DescribeTargetGroupAttributes        G
  *   ELBv2.DescribeLoadBalancers                ⌈LBs/20⌉
+ *   ELBv2.DescribeLoadBalancerAttributes       one per load balancer of a group that uses its
+ *                                              load balancer's cross-zone setting (the default)
  *
- * i.e. about 45 + T + 2G calls: 49 for the simulator's default 1,000-server fleet (T = G = 2).
+ * i.e. about 45 + T + 2G + LBs calls: 51 for the simulator's default 1,000-server fleet (T = G = 2).
  */
 import type { AwsReader, SsmPingStatus, TargetGroup, TargetHealthDescription } from "../aws/types.js";
 import type { FleetSpec } from "../plan/types.js";

@@ -51,6 +51,10 @@ export const targetGroupSchema = z.strictObject({
   loadBalancerArns: z.array(z.string()).default([]),
   deregistrationDelaySeconds: z.number().int().min(0).max(3_600).default(300),
   connectionTermination: z.boolean().default(false),
+  crossZone: z.boolean().optional().meta({
+    description:
+      "load_balancing.cross_zone.enabled (of the group, or its load balancer). Default as on AWS: false for network, true for application.",
+  }),
   targetCount: z.number().int().min(0).optional(),
 });
 

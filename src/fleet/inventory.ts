@@ -126,6 +126,7 @@ export function parseInventory(text: string, file: string, select?: FleetSpec): 
     loadBalancerArns: tg.loadBalancerArns,
     deregistrationDelaySeconds: tg.deregistrationDelaySeconds,
     connectionTermination: tg.connectionTermination,
+    ...(tg.crossZone !== undefined ? { crossZone: tg.crossZone } : {}),
     targetCount: tg.targetCount ?? members.get(tg.arn) ?? 0,
   }));
   const all: Instance[] = instances.map(({ i }) => toInstance(i, byRef));

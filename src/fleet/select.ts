@@ -5,13 +5,13 @@
  */
 import type { TagSelector } from "../plan/types.js";
 
-export interface Selectable {
+interface Selectable {
   id: string;
   tags: Record<string, string>;
   autoScalingGroup?: string;
 }
 
-export function isEmptySelector(s: TagSelector): boolean {
+function isEmptySelector(s: TagSelector): boolean {
   return (
     Object.keys(s.tags ?? {}).length === 0 &&
     (s.autoScalingGroups ?? []).length === 0 &&
@@ -19,7 +19,7 @@ export function isEmptySelector(s: TagSelector): boolean {
   );
 }
 
-export function matchesSelector(i: Selectable, s: TagSelector): boolean {
+function matchesSelector(i: Selectable, s: TagSelector): boolean {
   if (isEmptySelector(s)) return false;
   for (const [k, v] of Object.entries(s.tags ?? {})) if (i.tags[k] !== v) return false;
   if (

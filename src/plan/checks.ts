@@ -11,7 +11,7 @@ import type { Locator, PathSegment } from "./locate.js";
 import { commandsAt, durationAt, get, has, recordAt, sizeAt, stringAt } from "./raw.js";
 import type { InputIssue } from "./types.js";
 
-export interface CheckOptions {
+interface CheckOptions {
   nonInteractive?: boolean;
   autoApprove?: boolean;
   /** The plan is about to drive a real (not dry) rollout: problems only a run would hit become errors. */
@@ -153,6 +153,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       ["drain", "closeCommand"],
       "drain.closeCommand runs when drain.until.connections is reached, and there is no drain.until",
       "add drain.until: { connections: N } (a small number of stragglers to close), or remove drain.closeCommand",
+    );
+  }
+  if (has(raw, ["health", "connectedDevices"]) && !conn) {
+    err(
+      ["health", "connectedDevices"],
+      "health.connectedDevices needs capacity.connections to count connected devices",
+      "add capacity.connections with a metric, or remove health.connectedDevices",
     );
   }
   if (has(raw, ["drain", "until", "connections"]) && !conn) {

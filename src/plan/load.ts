@@ -46,7 +46,7 @@ export interface LoadedPlan {
  * the plan file, so they read `plan.yaml:12:5  rollout.canary.size  …` like the loader's own.
  */
 export function locatePlanIssues(err: unknown, loaded: Pick<LoadedPlan, "file" | "locate">): unknown {
-  if (!(err instanceof InputError)) return err;
+  if (!InputError.isInputError(err)) return err;
   return new InputError(
     err.issues.map((i) => {
       if (i.source !== loaded.file || i.line !== undefined || !i.path) return i;

@@ -10,7 +10,7 @@ import type { Plan, StepSpec, TagSelector, VarSpec } from "./types.js";
 import { interpolate } from "./vars.js";
 
 /** Every default, in one place (docs/plan-format.md lists the same values). */
-export const PLAN_DEFAULTS = {
+const PLAN_DEFAULTS = {
   suspendProcesses: ["AZRebalance", "ReplaceUnhealthy", "Terminate", "ScheduledActions", "InstanceRefresh"],
   notReady: "skip",
   canaryBakeMs: 0,
@@ -103,6 +103,7 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
               conn.headroom === undefined ? PLAN_DEFAULTS.headroom : percentFraction(String(conn.headroom)),
             maxDisplacedPerMinute: conn.maxDisplacedPerMinute ?? null,
             maxAgeMs: dur(conn.maxAge, PLAN_DEFAULTS.connectionsMaxAgeMs),
+            perAz: conn.perAz ?? false,
           }
         : null,
     },
@@ -121,6 +122,12 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
       targetHealthyTimeoutMs: dur(input.health?.targetHealthy?.timeout, PLAN_DEFAULTS.targetHealthyTimeoutMs),
       stableForMs: dur(input.health?.stableFor, PLAN_DEFAULTS.stableForMs),
       alarms: input.health?.alarms ?? [],
+      connectedDevices: input.health?.connectedDevices
+        ? {
+            atLeast: percentFraction(String(input.health.connectedDevices.atLeast)),
+            withinMs: dur(input.health.connectedDevices.within, 5 * 60_000),
+          }
+        : null,
     },
   };
 }
@@ -142,7 +149,7 @@ export function declaredVars(input: Pick<PlanInput, "vars">): Record<string, Var
  * The default seed: FNV-1a of the plan name, so a plan orders its instances the same way on every
  * run (and `plan` previews the very canaries `deploy` will pick) without the user choosing a seed.
  */
-export function seedFromName(name: string): number {
+function seedFromName(name: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     h ^= name.charCodeAt(i);

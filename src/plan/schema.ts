@@ -10,12 +10,11 @@ import { parseDuration } from "../util/duration.js";
 import { shown } from "../util/quote.js";
 import { parseSize } from "../util/size.js";
 
-export const SIZE_HINT =
-  "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
-export const DURATION_HINT = "write a number with a unit: 500ms, 90s, 5m, 1h30m, 2h, 1d";
+const SIZE_HINT = "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
+const DURATION_HINT = "write a number with a unit: 500ms, 90s, 5m, 1h30m, 2h, 1d";
 
 /** Must stay a safe directory name: the CLI keeps `.rollwave/<name>/journal.ndjson`. */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function size(description: string) {
@@ -246,6 +245,10 @@ export const planInputSchema = z
             maxAge: duration(
               "Oldest connection reading an instance may be let out on; older or missing → hold. Default 2m.",
             ).optional(),
+            perAz: z.boolean().optional().meta({
+              description:
+                "Check capacity within each AZ for every instance. Default: per AZ for instances in a target group with cross-zone load balancing off (the NLB default), fleet-wide otherwise.",
+            }),
           })
           .optional(),
       })
@@ -271,6 +274,20 @@ export const planInputSchema = z
         targetHealthy: z.strictObject({ timeout: duration("Default 5m.").optional() }).optional(),
         stableFor: duration("Healthy this long in every target group, with no flap. Default 0s.").optional(),
         alarms: stringList("CloudWatch alarms that must not be in ALARM.").optional(),
+        connectedDevices: z
+          .strictObject({
+            atLeast: percent.meta({
+              description: "Share of the devices connected at the start that must stay connected, e.g. 99%.",
+            }),
+            within: duration(
+              "How long the fleet may stay below it before the failure action runs. Default 5m.",
+            ).optional(),
+          })
+          .optional()
+          .meta({
+            description:
+              "Fleet connectivity gate, from the sum of the connection readings (needs capacity.connections): below it, nothing new leaves service; not back within `within` → failures.action.",
+          }),
       })
       .optional(),
   })

@@ -3,6 +3,7 @@
  * Durations are milliseconds, sizes are parsed, variables are interpolated (shell-quoted) into
  * commands. The YAML shape users write is defined by the zod schema in ./schema.ts.
  */
+import { brand, hasBrand } from "../util/brand.js";
 import type { Size } from "../util/size.js";
 
 export interface VarSpec {
@@ -49,11 +50,11 @@ export interface RolloutSpec {
   seed: number;
 }
 
-export type ConnectionSource =
+type ConnectionSource =
   | { kind: "metric"; namespace: string; name: string; dimension: string; statistic: string }
   | { kind: "probe"; command: string };
 
-export interface CapacitySpec {
+interface CapacitySpec {
   connections: {
     source: ConnectionSource;
     perInstanceLimit: number;
@@ -62,6 +63,8 @@ export interface CapacitySpec {
     maxDisplacedPerMinute: number | null;
     /** Oldest connection reading an admission may use, ms (default 2 min): older or none → hold. */
     maxAgeMs: number;
+    /** Check capacity within each AZ for every instance (otherwise only where a group routes per zone). */
+    perAz: boolean;
   } | null;
 }
 
@@ -71,7 +74,7 @@ export interface StepSpec {
   timeoutMs: number;
 }
 
-export interface PlanSteps {
+interface PlanSteps {
   /** From `drain.preCommand`: runs before deregistration, e.g. to make the server shed connections. */
   preDrain: StepSpec | null;
   /** From `drain.closeCommand`: runs once the drain reached `drain.until.connections`, to close the rest. */
@@ -104,6 +107,8 @@ export interface Plan {
     targetHealthyTimeoutMs: number;
     stableForMs: number;
     alarms: string[];
+    /** Fleet connectivity gate: `atLeast` is a fraction (0..1) of the devices connected at the start. */
+    connectedDevices: { atLeast: number; withinMs: number } | null;
   };
 }
 
@@ -122,9 +127,13 @@ export interface InputIssue {
 
 /** Thrown (or returned) when input is bad: every problem found, not just the first. Exit code 2. */
 export class InputError extends Error {
+  static isInputError(e: unknown): e is InputError {
+    return hasBrand(e, "InputError");
+  }
   readonly code = "E_INPUT";
   constructor(readonly issues: InputIssue[]) {
     super(`${issues.filter((i) => i.severity === "error").length} problem(s) in input`);
     this.name = "InputError";
+    brand(this, "InputError");
   }
 }

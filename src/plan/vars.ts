@@ -16,7 +16,7 @@ import type { InputIssue, VarSpec } from "./types.js";
 import { parseYamlText, readTextFileSync } from "./yaml-text.js";
 
 /** One variable value and where it came from, so a bad value is reported at its origin. */
-export interface VarValue {
+interface VarValue {
   name: string;
   value: string;
   /** `--var name` for a flag, or the var file's path. */
@@ -25,7 +25,7 @@ export interface VarValue {
   column?: number;
 }
 
-export interface Collected<T> {
+interface Collected<T> {
   values: T;
   issues: InputIssue[];
 }
@@ -107,12 +107,7 @@ export function readVarFiles(files: readonly string[]): Collected<VarValue[]> {
 }
 
 /** Reports a problem at a place in the plan file (vars.<name>…). */
-export type PlanIssueAt = (
-  path: (string | number)[],
-  message: string,
-  hint?: string,
-  key?: boolean,
-) => InputIssue;
+type PlanIssueAt = (path: (string | number)[], message: string, hint?: string, key?: boolean) => InputIssue;
 
 /**
  * Resolve every declared variable. Later values win: defaults, then var files in order, then
@@ -192,7 +187,7 @@ export function resolveVars(
 }
 
 /** The pattern must match the whole value: `^v\d+$` and `v\d+` mean the same. */
-export function compilePattern(pattern: string): RegExp | undefined {
+function compilePattern(pattern: string): RegExp | undefined {
   try {
     return new RegExp(`^(?:${pattern})$`, "u");
   } catch {
@@ -200,7 +195,7 @@ export function compilePattern(pattern: string): RegExp | undefined {
   }
 }
 
-export interface Interpolated {
+interface Interpolated {
   text: string;
   /** `index`: where the bad reference starts in the command, for a precise column. */
   problems: { message: string; hint?: string; index: number }[];

@@ -7,9 +7,10 @@
  *     SSM.SendCommand          deploy on 20 instances: /opt/relay/bin/install v2.0.0 (timeout 600s)
  */
 import type { ChalkInstance } from "chalk";
-import type { DryRunCall, DryRunReport } from "../engine/preview.js";
+import type { DryRunCall, DryRunReport } from "../engine/dry-run.js";
 import { shortTg } from "../fleet/types.js";
 import { escapeText, quote } from "../util/quote.js";
+import { formatCapacity } from "./preview.js";
 
 const MAX_IDS = 6;
 
@@ -72,6 +73,7 @@ export function formatDryRun(
     out.push("", chalk.bold("after the last wave (however the rollout ends)"));
     for (const c of r.after) out.push(`  ${formatDryRunCall(c)}`);
   }
+  if (r.capacity) out.push("", formatCapacity(r.capacity, chalk).trimEnd());
   if (r.skipped.length > 0) {
     out.push("", chalk.bold(`skipped (${r.skipped.length}, never touched)`));
     for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.id}  ${s.az}  ${s.reason}`);

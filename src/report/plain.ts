@@ -84,7 +84,8 @@ export function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string 
     case "asg.resumed":
       return `asg ${e.group}: resumed ${e.processes.join(", ")}`;
     case "progress": {
-      const conn = e.connections !== undefined ? `, ≤${e.connections} connections (1-min max)` : "";
+      const age = e.connectionsAgeSeconds !== undefined ? `, read ${e.connectionsAgeSeconds}s ago` : "";
+      const conn = e.connections !== undefined ? `, ≤${e.connections} connections (1-min max${age})` : "";
       const phases = formatPhases(e.phases);
       return `progress: ${e.inService} in service, ${e.outOfService} out of service${conn}${phases ? ` | ${phases}` : ""}`;
     }

@@ -13,6 +13,7 @@
  */
 import type { ChalkInstance } from "chalk";
 import type { TargetGroup } from "../aws/types.js";
+import type { BindingLimit, CapacityPreview } from "../engine/capacity-preview.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import type { FleetSummary, PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
@@ -64,6 +65,8 @@ export interface PlanPreview {
   waves: PreviewWave[];
   skipped: SkippedInstance[];
   warnings: string[];
+  /** The capacity guard's math per AZ, when the plan has a connection metric. */
+  capacity?: CapacityPreview;
 }
 
 /**
@@ -201,6 +204,11 @@ export function formatPlanPreview(p: PlanPreview, chalk: ChalkInstance, source?:
     formatTable(headers, rows, ["right", "left", ...headers.slice(2).map(() => "right" as const)]).trimEnd(),
   );
 
+  if (p.capacity) {
+    out.push("");
+    out.push(formatCapacity(p.capacity, chalk).trimEnd());
+  }
+
   if (p.skipped.length > 0) {
     out.push("");
     out.push(chalk.bold(`Skipped (${p.skipped.length}, never touched)`));
@@ -213,5 +221,77 @@ export function formatPlanPreview(p: PlanPreview, chalk: ChalkInstance, source?:
     out.push(chalk.yellow.bold(`Warnings (${p.warnings.length})`));
     for (const w of p.warnings) out.push(`  ${chalk.yellow("!")} ${w}`);
   }
+  return `${out.join("\n")}\n`;
+}
+
+const BINDS: Record<BindingLimit, string> = {
+  maxUnavailable: "maxUnavailable",
+  maxUnavailablePerAz: "per-AZ cap",
+  capacity: "capacity",
+  displacement: "displacement budget",
+};
+
+/**
+ * The capacity guard's math, per AZ then in total, for `plan` and `deploy --dry-run`:
+ *
+ *   Capacity (CameraRelay/ActiveConnections Maximum, read at plan time; limit 250, headroom 10%)
+ *   AZ   INSTANCES  CONNECTIONS  CHECK  MOST OUT  BINDS        DISPLACED/MIN
+ *   1a          10         1800  AZ            2  capacity               720
+ */
+export function formatCapacity(c: CapacityPreview, chalk: ChalkInstance): string {
+  const out: string[] = [];
+  const src = `${c.source.metric} ${c.source.statistic}`;
+  const read =
+    c.source.readAt !== null
+      ? `read at ${new Date(c.source.readAt).toISOString().replace(/\.\d{3}Z$/, "Z")}`
+      : c.source.error
+        ? chalk.yellow(`not read: ${c.source.error}`)
+        : "not read (no AWS connection)";
+  const paced = c.maxDisplacedPerMinute !== null ? `, at most ${c.maxDisplacedPerMinute} displaced/min` : "";
+  out.push(
+    chalk.bold("Capacity") +
+      ` (${src}, ${read}; limit ${c.perInstanceLimit}, headroom ${Math.round(c.headroom * 100)}%, readings at most ${c.maxAgeSeconds}s old${paced})`,
+  );
+  const label = azLabels(c.azs.map((a) => a.az));
+  const num = (v: number | null) => (v === null ? "?" : String(v));
+  const rows = c.azs.map((a) => [
+    label[a.az] ?? a.az,
+    String(a.instances),
+    a.connections === null ? "?" : `${a.connections}${a.missing > 0 ? ` (${a.missing} missing)` : ""}`,
+    a.perAz ? "AZ" : "fleet",
+    String(a.maxOut),
+    BINDS[a.binds],
+    num(a.displacedPerMinute),
+  ]);
+  const t = c.total;
+  rows.push([
+    "total",
+    String(t.instances),
+    num(t.connections),
+    "",
+    String(t.maxOut),
+    BINDS[t.binds],
+    num(t.displacedPerMinute),
+  ]);
+  out.push(
+    formatTable(["AZ", "INSTANCES", "CONNECTIONS", "CHECK", "MOST OUT", "BINDS", "DISPLACED/MIN"], rows, [
+      "left",
+      "right",
+      "right",
+      "left",
+      "right",
+      "left",
+      "right",
+    ]).trimEnd(),
+  );
+  out.push(
+    `  CHECK: AZ = the AZ's servers must hold its devices (cross-zone off or perAz), fleet = all servers do. DISPLACED/MIN: MOST OUT × connections per instance per ${c.drainSeconds}s drain (an estimate).`,
+  );
+  if (t.connections === null)
+    out.push(
+      chalk.yellow(
+        "  No reading: MOST OUT shows the window's limits only. A rollout reads the metric first and holds until it has a reading.",
+      ),
+    );
   return `${out.join("\n")}\n`;
 }

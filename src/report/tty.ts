@@ -303,7 +303,7 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       case "progress": {
         const conn =
           e.connections !== undefined
-            ? ` · ≤${e.connections.toLocaleString("en-US")} connections (1-min max)`
+            ? ` · ≤${e.connections.toLocaleString("en-US")} connections (1-min max${e.connectionsAgeSeconds !== undefined ? `, read ${e.connectionsAgeSeconds}s ago` : ""})`
             : "";
         fleetLine = `${e.inService} in service · ${e.outOfService} out of service${conn}`;
         break;

@@ -14,7 +14,7 @@ export const SCALING_PROCESSES = [
   "ScheduledActions",
 ] as const;
 
-export type ScalingProcess = (typeof SCALING_PROCESSES)[number];
+type ScalingProcess = (typeof SCALING_PROCESSES)[number];
 
 export function isScalingProcess(name: string): name is ScalingProcess {
   return (SCALING_PROCESSES as readonly string[]).includes(name);

@@ -13,7 +13,7 @@ export function createRng(seed: number): Rng {
 }
 
 /** Standard normal via Box–Muller. */
-export function normal(rng: Rng): number {
+function normal(rng: Rng): number {
   const u = Math.max(rng(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }

@@ -6,9 +6,9 @@ import type { Findings } from "./window.js";
 /** ALB quota: targets per target group (adjustable, but the default trips large fleets). */
 export const ALB_TARGETS_PER_GROUP = 1_000;
 /** NLB quota: targets per Availability Zone per load balancer. */
-export const NLB_TARGETS_PER_AZ = 500;
+const NLB_TARGETS_PER_AZ = 500;
 /** Largest AZ over smallest AZ beyond which the preview calls the fleet imbalanced. */
-export const AZ_IMBALANCE_RATIO = 1.5;
+const AZ_IMBALANCE_RATIO = 1.5;
 
 export function checkFleetShape(fleet: Fleet, planned: Instance[], findings: Findings): void {
   for (const tg of fleet.targetGroups) {

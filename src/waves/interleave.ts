@@ -34,7 +34,7 @@ function fnv1a(text: string): number {
 }
 
 /** A uniform number in [0, 1) fixed by (seed, id): the instance's place in its AZ's order. */
-export function orderKey(seed: number, id: string): number {
+function orderKey(seed: number, id: string): number {
   return createRng((fnv1a(id) ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0)();
 }
 

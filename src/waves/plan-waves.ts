@@ -22,7 +22,7 @@ import { examples, partitionByReadiness } from "./readiness.js";
 import type { Wave, WavePlan } from "./types.js";
 import { type Findings, isZero, type ResolvedWindow, resolveWindow } from "./window.js";
 
-export interface PlanWavesOptions {
+interface PlanWavesOptions {
   /** `InputIssue.source` for the errors: the plan file path when the caller has one. Default `fleet`. */
   source?: string;
 }

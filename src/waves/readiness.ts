@@ -12,7 +12,7 @@ import type { NotReadyPolicy } from "../plan/types.js";
 import type { SkippedInstance } from "./types.js";
 import type { Findings } from "./window.js";
 
-export interface Partition {
+interface Partition {
   planned: Instance[];
   skipped: SkippedInstance[];
 }

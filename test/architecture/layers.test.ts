@@ -24,11 +24,10 @@ const MAY_IMPORT: Record<string, string[]> = {
 };
 
 /**
- * Cycles known to exist, waiting for their fix. `cli/commands/deploy.ts` ↔ `cli/deploy-run.ts`
- * goes away when the output mode and the renderer choice move into report/ (issue 12, item 2);
- * delete it here then.
+ * Upward arrows known to exist, waiting for their fix. `aws/iam.ts` (the iam-policy builder) reads
+ * the `Plan`, so it sits above plan/ and belongs in rollout/ or cli/: move it, then delete it here.
  */
-const KNOWN_CYCLES = [["cli/commands/deploy.ts", "cli/deploy-run.ts"]];
+const KNOWN_UPWARD = new Set(["aws/iam.ts → plan/types.ts"]);
 
 const layerOf = (file: string) => file.split("/")[0]?.replace(/\.ts$/, "") ?? file;
 
@@ -53,7 +52,8 @@ describe("architecture", () => {
     const upward = [...graph].flatMap(([file, deps]) =>
       deps
         .filter((d) => layerOf(d) !== layerOf(file) && !MAY_IMPORT[layerOf(file)]?.includes(layerOf(d)))
-        .map((d) => `${file} → ${d}`),
+        .map((d) => `${file} → ${d}`)
+        .filter((arrow) => !KNOWN_UPWARD.has(arrow)),
     );
     expect(upward).toEqual([]);
   });
@@ -65,8 +65,7 @@ describe("architecture", () => {
   });
 
   it("has no import cycle between files", () => {
-    const known = new Set(KNOWN_CYCLES.map((c) => c.join(" ")));
-    expect(cycles(graph).filter((c) => !known.has(c.join(" ")))).toEqual([]);
+    expect(cycles(graph)).toEqual([]);
   });
 
   it("keeps printing and exiting in src/cli", () => {

@@ -159,12 +159,22 @@ function elb(groupCount: number) {
         const attrs = {
           "deregistration_delay.timeout_seconds": String(10 * n),
           "deregistration_delay.connection_termination.enabled": n === 0 ? "true" : "false",
+          // tg-1 turns cross-zone on itself; the others use their load balancer's setting.
+          "load_balancing.cross_zone.enabled": n === 1 ? "true" : "use_load_balancer_configuration",
         };
         return ok(
           x(
             "Attributes",
             members(Object.entries(attrs), ([k, v]) => x("Key", k) + x("Value", v)),
           ),
+        );
+      }
+      case "DescribeLoadBalancerAttributes": {
+        // Load balancers of even-numbered groups have cross-zone on.
+        const n = Number(/lb-(\d+)/.exec(req.form.LoadBalancerArn ?? "")?.[1]);
+        const on = n % 2 === 0 ? "true" : "false";
+        return ok(
+          x("Attributes", x("member", x("Key", "load_balancing.cross_zone.enabled"), x("Value", on))),
         );
       }
       case "DescribeLoadBalancers": {
@@ -218,6 +228,15 @@ describe("ELBv2 adapter", () => {
       deregistrationDelaySeconds: 70,
       connectionTermination: false,
     });
+    // Cross-zone: the group's own setting, else its load balancer's, else unknown (no load balancer).
+    expect(byName.get("tg-1")?.crossZone).toBe(true);
+    expect(byName.get("tg-0")?.crossZone).toBe(true);
+    expect(byName.get("tg-7")?.crossZone).toBe(false);
+    expect(byName.get("tg-5")?.crossZone).toBeUndefined();
+    // One DescribeLoadBalancerAttributes per load balancer whose setting is needed, none for tg-1's.
+    expect(stub.seen("ELBv2.DescribeLoadBalancerAttributes").length).toBe(
+      Array.from({ length: 450 }, (_, n) => n).filter((n) => n % 3 !== 2 && n !== 1).length,
+    );
     // No load balancer: the protocol decides.
     expect(byName.get("tg-5")?.type).toBe("application");
     expect(byName.get("tg-2")?.type).toBe("network");

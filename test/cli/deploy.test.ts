@@ -30,9 +30,9 @@ async function journalDirWithLock(pid: string): Promise<string> {
 }
 
 /** Start a simulated deploy and return once its first wave has started (to interrupt it there). */
-async function deployUntilFirstWave() {
-  const io = fakeIo();
-  const args = [...SIM_DEPLOY, "--auto-approve"];
+async function deployUntilFirstWave(o: { tty?: boolean; extra?: string[] } = {}) {
+  const io = fakeIo({ tty: o.tty ?? false });
+  const args = [...SIM_DEPLOY, "--auto-approve", ...(o.extra ?? [])];
   const run = cli([...args, "--output", "json"], io);
   for (let i = 0; i < 400 && !io.stdout.text.includes('"wave.started"'); i++) {
     await new Promise((res) => setTimeout(res, 10));
@@ -211,27 +211,53 @@ describe("rollwave deploy --simulate", () => {
     expect(again.stderr).toMatch(/rollwave resume/);
   });
 
-  it("stops safely on Ctrl-C: exit 130, Auto Scaling processes resumed, finished event last", async () => {
-    const { io, run } = await deployUntilFirstWave();
+  it("stops safely on the first Ctrl-C at a terminal: exit 130, Auto Scaling processes resumed, finished event last", async () => {
+    const { io, run } = await deployUntilFirstWave({ tty: true });
     io.signal("SIGINT");
-    expect(io.forced).toEqual([]);
     const r = await run;
     expect(r.code).toBe(130);
-    expect(r.stderr).toContain("interrupted");
+    expect(r.stderr).toContain("interrupted: stopping safely");
     const all = events(r.stdout);
     const suspended = all.filter((e) => e.type === "asg.suspended").length;
     expect(suspended).toBeGreaterThan(0);
     expect(all.filter((e) => e.type === "asg.resumed")).toHaveLength(suspended);
     expect(all.at(-1)?.type).toBe("rollout.finished");
+    expect(io.exited).toEqual([]);
   });
 
-  it("forces the exit on a second Ctrl-C", async () => {
-    const { io, run } = await deployUntilFirstWave();
+  it("takes the fast stop on a second signal: final journal record, out-of-service list, resume command, exit 130", async () => {
+    const { io, run } = await deployUntilFirstWave({ tty: true, extra: ["--stop-grace", "0"] });
     io.signal("SIGINT");
-    io.signal("SIGINT");
-    expect(io.forced).toEqual(["SIGINT"]);
-    expect(io.stderr.text).toContain("forced: stopping now");
-    expect((await run).code).toBe(130);
+    io.signal("SIGTERM");
+    const r = await run;
+    expect(r.code).toBe(130);
+    expect(io.exited).toEqual([130]);
+    expect(r.stderr).toMatch(
+      /stopped \(SIGTERM received\) before in-flight work finished; \d+ instance\(s\) in flight or out of service/,
+    );
+    expect(r.stderr).toMatch(/continue with: rollwave resume \S*small-relay\.yaml .*--journal-dir \S+/);
+    const dir = /--journal-dir (\S+)/.exec(r.stderr)?.[1] as string;
+    const journal = (await readFile(join(dir, "small-relay", "journal.ndjson"), "utf8")).trim().split("\n");
+    const end = journal.map((l) => JSON.parse(l)).findLast((x: { type: string }) => x.type === "end");
+    expect(end).toMatchObject({
+      status: "paused",
+      reason: expect.stringMatching(/^stopped by SIGTERM: the 0s stop grace ran out/),
+    });
+  });
+
+  it.each([
+    ["SIGTERM", (io: ReturnType<typeof fakeIo>) => io.signal("SIGTERM")],
+    ["SIGHUP", (io: ReturnType<typeof fakeIo>) => io.signal("SIGHUP")],
+    ["a closed stdout", (io: ReturnType<typeof fakeIo>) => io.closeOutput()],
+    ["SIGINT without a terminal", (io: ReturnType<typeof fakeIo>) => io.signal("SIGINT")],
+  ])("takes the fast stop at once on %s (--stop-grace 0: nothing waits)", async (_name, stop) => {
+    const { io, run } = await deployUntilFirstWave({ extra: ["--stop-grace", "0"] });
+    stop(io);
+    const r = await run;
+    expect(r.code).toBe(130);
+    expect(io.exited).toEqual([130]);
+    expect(r.stderr).toMatch(/stopping fast — no new instances start/);
+    expect(r.stderr).toMatch(/continue with: rollwave resume /);
   });
 });
 

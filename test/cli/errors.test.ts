@@ -23,3 +23,47 @@ describe("reporting AWS failures", () => {
     expect(err.text).not.toContain("hint:");
   });
 });
+
+describe("recognising rollwave's errors", () => {
+  // A second copy of each module (as two installs or a bundle would load), where `instanceof` fails.
+  const secondCopy = (path: string): Promise<unknown> => import(/* @vite-ignore */ `${path}?second-copy`);
+  const copies = async () => ({
+    aws: (await secondCopy("../../src/aws/types.js")) as typeof import("../../src/aws/types.js"),
+    plan: (await secondCopy("../../src/plan/types.js")) as typeof import("../../src/plan/types.js"),
+    lock: (await secondCopy("../../src/cli/lock.js")) as typeof import("../../src/cli/lock.js"),
+    errors: (await secondCopy("../../src/cli/errors.js")) as typeof import("../../src/cli/errors.js"),
+  });
+
+  it("maps each error from a second copy of its module to its exit code and message", async () => {
+    const c = await copies();
+    const lockHeld = new c.lock.LockHeldError("/tmp/x/lock", "pid 42");
+    expect(lockHeld instanceof (await import("../../src/cli/lock.js")).LockHeldError).toBe(false);
+    const cases: [Error, number, string][] = [
+      [lockHeld, ExitCode.lockHeld, "error: another rollwave process (pid 42) holds /tmp/x/lock"],
+      [new c.errors.UsageError("bad flag", "drop it"), ExitCode.badInput, "hint: drop it"],
+      [
+        new c.plan.InputError([{ severity: "error", source: "p.yaml", line: 3, column: 1, message: "nope" }]),
+        ExitCode.badInput,
+        "1 error, 0 warnings: nothing was changed",
+      ],
+      [
+        new c.aws.AwsCallError("EC2.DescribeInstances", "ExpiredToken", "old"),
+        ExitCode.failed,
+        "aws sso login",
+      ],
+    ];
+    for (const [error, code, text] of cases) {
+      const err = new StringOutput(false);
+      expect(reportError(error, err), error.name).toBe(code);
+      expect(err.text).toContain(text);
+    }
+  });
+
+  it("does not take a look-alike for one of them", () => {
+    const fake = Object.assign(new Error("another rollwave process holds it"), {
+      name: "LockHeldError",
+      code: "E_LOCK_HELD",
+    });
+    expect(reportError(fake, new StringOutput(false))).toBe(ExitCode.failed);
+  });
+});

@@ -15,9 +15,13 @@ export interface FakeIo extends CliIo {
   stderr: StringOutput;
   stdinStream: PassThrough;
   /** Deliver a signal to the handlers the CLI registered. */
-  signal(name: "SIGINT" | "SIGTERM"): void;
+  signal(name: "SIGINT" | "SIGTERM" | "SIGHUP"): void;
+  /** Close stdout under the CLI, as `| head -1` does (EPIPE). */
+  closeOutput(): void;
   /** Signals the CLI asked to force-exit with (a real process would be gone). */
   forced: string[];
+  /** Exit codes the CLI asked to end the process with at once (a real process would be gone). */
+  exited: number[];
 }
 
 export function fakeIo(o: { tty?: boolean; env?: Record<string, string | undefined> } = {}): FakeIo {
@@ -25,8 +29,22 @@ export function fakeIo(o: { tty?: boolean; env?: Record<string, string | undefin
   stdin.isTTY = o.tty ?? false;
   const handlers = new Map<string, Set<() => void>>();
   const forced: string[] = [];
+  const exited: number[] = [];
   return {
     forced,
+    exited,
+    exitNow(code) {
+      exited.push(code);
+    },
+    onOutputClosed(handler) {
+      const set = handlers.get("EPIPE") ?? new Set();
+      set.add(handler);
+      handlers.set("EPIPE", set);
+      return () => set.delete(handler);
+    },
+    closeOutput() {
+      for (const h of [...(handlers.get("EPIPE") ?? [])]) h();
+    },
     forceExit(signal) {
       forced.push(signal);
     },

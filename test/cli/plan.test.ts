@@ -188,5 +188,12 @@ describe("rollwave plan --simulate", () => {
     expect(preview.fleet.source).toBe("simulator");
     expect(preview.fleet.instances).toBe(12);
     expect(preview.fleet.azs).toEqual({ "ap-northeast-1a": 7, "ap-northeast-1c": 5 });
+    // The capacity math, from one metric read of the simulated fleet (2,000 cameras, cross-zone on).
+    expect(preview.capacity?.source.readAt).not.toBeNull();
+    expect(preview.capacity?.total.connections).toBe(2000);
+    expect(preview.capacity?.azs.map((a) => [a.az, a.instances, a.perAz])).toEqual([
+      ["ap-northeast-1a", 7, false],
+      ["ap-northeast-1c", 5, false],
+    ]);
   });
 });

@@ -96,6 +96,13 @@ describe("capacity guard: readings are never older than maxAge", () => {
       expect(m.at - last).toBeLessThanOrEqual(120_000);
     }
     expect(deregTimes(h, t0).length).toBe(10);
+    // The live view sees where the numbers come from and how old they are.
+    const progress = ofType(h.events, "progress").filter((e) => e.connections !== undefined);
+    expect(progress.length).toBeGreaterThan(0);
+    for (const e of progress) {
+      expect(e.connectionsSource).toBe("CameraRelay/ActiveConnections Maximum");
+      expect(e.connectionsAgeSeconds).toBeLessThanOrEqual(120);
+    }
   });
 });
 
@@ -178,5 +185,102 @@ describe("cut accounting: connections left when a drain ends", () => {
       makeChalk(false),
     );
     expect(text).toContain("  connections 240 displaced · 9 cut on 2 instances\n");
+  });
+});
+
+describe("capacity guard: per AZ when cross-zone load balancing is off", () => {
+  // 9 instances, 3 per AZ. AZ a's carry 220 each (660), the others 100: fleet-wide 1,260 fits on
+  // 8 × 225 = 1,800, but AZ a's 660 does not fit on its 2 remaining servers (2 × 225 = 450).
+  function heavyA(h: Harness) {
+    for (const [id, i] of h.aws.instances) h.aws.connections[id] = i.az === "eu-west-1a" ? 220 : 100;
+  }
+  const opts = { n: 9, canary: 0, batch: 3, window: 2 };
+  const plan = (perAz = false) =>
+    makePlan({
+      rollout: { canary: null },
+      capacity: { connections: { ...metricConnections(), perAz } },
+    });
+
+  it("with cross-zone off, holds an instance whose AZ could not take its devices", async () => {
+    const h = harness({ ...opts, crossZone: false }, plan());
+    heavyA(h);
+    const r = await drive(h, runRollout(options(h, { capacityWaitMs: 10 * 60_000 })));
+    expect(r.status).toBe("paused");
+    expect(r.reason).toContain(
+      "capacity: 660 connections in eu-west-1a would not fit on the 2 instance(s) left there (450 with 10% headroom; per AZ: cross-zone load balancing off)",
+    );
+    expect(h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets")).toEqual([]);
+  });
+
+  it("control, cross-zone on: the same fleet is checked fleet-wide and rolls through", async () => {
+    const h = harness({ ...opts, crossZone: true }, plan());
+    heavyA(h);
+    const r = await drive(h, runRollout(options(h)));
+    expect(r.status).toBe("succeeded");
+    expect(r.instances.succeeded).toBe(9);
+  });
+
+  it("capacity.connections.perAz forces the per-AZ check even with cross-zone on", async () => {
+    const h = harness({ ...opts, crossZone: true }, plan(true));
+    heavyA(h);
+    const r = await drive(h, runRollout(options(h, { capacityWaitMs: 10 * 60_000 })));
+    expect(r.status).toBe("paused");
+    expect(r.reason).toContain("per AZ: capacity.connections.perAz");
+  });
+});
+
+describe("fleet connectivity gate: health.connectedDevices", () => {
+  // 6 instances × 100 devices; the bar is 99% of 600 = 594. The canary's 100 devices leave when it
+  // is deregistered; whether they come back elsewhere decides the rollout.
+  const gated = () =>
+    makePlan({
+      capacity: { connections: metricConnections() },
+      health: { connectedDevices: { atLeast: 0.99, withinMs: 120_000 } },
+    });
+  /** Devices of a deregistered instance reconnect `reconnectMs` later on the least-loaded routed one (never with null). */
+  function run(reconnectMs: number | null) {
+    const h = harness({ n: 6, canary: 1, batch: 2, window: 2 }, gated());
+    setAll(h, 100);
+    const moved = new Set<string>();
+    const waiting: { n: number; at: number }[] = [];
+    const r = drive(h, runRollout(options(h)), (t) => {
+      const group = h.aws.groups.get(TG_A) ?? new Map();
+      for (const [id, tg] of group) {
+        if (tg.deregisteredAt !== undefined && !moved.has(id)) {
+          moved.add(id);
+          if (reconnectMs !== null) waiting.push({ n: h.aws.connections[id] ?? 0, at: t + reconnectMs });
+          h.aws.connections[id] = 0;
+        }
+      }
+      for (const w of waiting.filter((x) => x.at <= t)) {
+        const routed = [...group].filter(([, tg]) => tg.deregisteredAt === undefined).map(([id]) => id);
+        routed.sort((a, b) => (h.aws.connections[a] ?? 0) - (h.aws.connections[b] ?? 0));
+        const to = routed[0];
+        if (!to) continue;
+        h.aws.connections[to] = (h.aws.connections[to] ?? 0) + w.n;
+        waiting.splice(waiting.indexOf(w), 1);
+      }
+    });
+    return { h, r };
+  }
+
+  it("holds the rest of the fleet and runs the failure action when devices do not come back", async () => {
+    const { h, r: pending } = run(null);
+    const r = await pending;
+    expect(r.status).toBe("paused");
+    expect(r.reason).toMatch(
+      /connected devices did not recover within 2m: 500 devices connected, 594 needed/,
+    );
+    // Only the canary ever left service.
+    const dereg = h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets");
+    expect(dereg.every((m) => m.detail.endsWith(" i-00000"))).toBe(true);
+    expect(ofType(h.events, "gate.waiting").some((e) => e.gate === "connectedDevices")).toBe(true);
+  });
+
+  it("control: when the devices reconnect within the deadline, the gate passes and the rollout goes on", async () => {
+    const { h, r: pending } = run(60_000);
+    const r = await pending;
+    expect(ofType(h.events, "gate.passed").some((e) => e.gate === "connectedDevices")).toBe(true);
+    expect(r.status).toBe("succeeded");
   });
 });

@@ -548,7 +548,7 @@ describe("decide: the runner's inputs (interrupt, error, approval, guard) and st
     expect(leaving(d1.state)).toEqual([]);
     expect(d1.state.global.error).toEqual({ reason: "journal write failed: ENOSPC", at: NOW });
     expect(d1.state.global.outcome).toBeUndefined();
-    expect(d1.events).toContainEqual(expect.objectContaining({ type: "warning", code: "E_LOOP_ERROR" }));
+    expect(d1.events).toContainEqual(expect.objectContaining({ type: "warning", code: "W_LOOP_ERROR" }));
     // The error is sticky: a clean tick starts nothing new either, and resets the error count.
     const d2 = decide(d1.state, obs(), ctx);
     expect(leaving(d2.state)).toEqual([]);

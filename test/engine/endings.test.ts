@@ -91,7 +91,7 @@ describe("the ending matrix: an error in the loop pauses safely, and resume fini
     });
     expect(injected).toBe(true);
     expect(r.reason).toMatch(/^error: observe: ECONNRESET while observing; nothing left in flight/);
-    expect(ofType(h.events, "warning").map((w) => w.code)).toContain("E_LOOP_ERROR");
+    expect(ofType(h.events, "warning").map((w) => w.code)).toContain("W_LOOP_ERROR");
     await expectSafeAndResumable(h, r);
   });
 

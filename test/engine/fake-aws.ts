@@ -1,8 +1,35 @@
 /**
- * An in-memory AWS for engine unit tests, driven by a ManualClock: targets drain over their
- * deregistration delay, turn healthy a while after registration (unless the release is bad),
- * commands finish after a duration, and failures / terminations / offline agents are injectable.
- * Every call is counted and every mutation is logged with its time.
+ * A second, small AWS for the engine's unit tests: in memory, on a ManualClock, so a test steps
+ * time exactly and runs in milliseconds. The simulator (src/sim) is the AWS model of record; this
+ * fake exists for speed and for faults a test must place at an exact moment. When the two
+ * disagree, the simulator (and aws-facts.md) is right and this file is fixed.
+ *
+ * What it models:
+ *  - ELBv2 target health per group: `initial` for `healthyAfterMs` after RegisterTargets, then
+ *    `healthy` (or `unhealthy` on `badVersion`); after DeregisterTargets `draining` for
+ *    `drainDelayMs`, then absent; `unused` (Target.InvalidState) once the instance is not running.
+ *    Like ELB, a target registered with a port is deregistered only with that port; RegisterTargets
+ *    throws InvalidTarget for an instance that is not running.
+ *  - SSM Run Command: SendCommand refuses more than 50 ids; each invocation is invisible for
+ *    `visibleAfterMs` (real SSM's InvocationDoesNotExist), `InProgress` for `commandMs`, then
+ *    Success, Failed (exit 1, with stderr) or Undeliverable (agent offline or instance not
+ *    running); `commandResult` decides per instance. A successful `deploy X` command puts the
+ *    instance on version X, one mentioning `rollback` puts it back on v1.
+ *  - Auto Scaling suspend/resume per group (the suspended set), DescribeAlarms from `alarms`,
+ *    the connection metric from `connections`, EC2 states (`terminate(id)`), STS identity.
+ *  - Call counting per `Service.Action`, a log of every mutation with its time (`mutations`), and
+ *    `failNext[action]` to make the next such mutating call throw.
+ *
+ * What it does not model (use the simulator, test/integration, for these):
+ *  - the wire: no HTTP, SDK, pagination, batching limits on reads, throttling or retries;
+ *  - discovery: DescribeTargetGroups, DescribeInstanceInformation and DescribeAutoScalingInstances
+ *    answer empty, and DescribeInstances returns no tags (tests build the Fleet directly);
+ *  - time inside a command or a drain: no connections that fall as an instance drains, no cameras,
+ *    no load, no health-check intervals or thresholds (health flips at fixed times);
+ *  - SSM's delivery and execution timeouts (a command takes `commandMs`, whatever its timeouts),
+ *    MaxConcurrency/MaxErrors, and output truncation;
+ *  - Auto Scaling itself (no launches, terminations or rebalancing while processes run);
+ *  - the parameter store (getParameter answers null).
  */
 import type {
   AlarmStateSummary,
@@ -68,12 +95,12 @@ export class FakeAws implements MutableAwsConnection {
   private seq = 0;
   /** Decide the result of a command on an instance (default: success). */
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
+  loseSendAnswer = 0;
   /** When set, GetMetricData throws this message. */
   metricError: string | undefined;
   /** Clock time of every GetMetricData call. */
   readonly metricReads: number[] = [];
-  /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
-  loseSendAnswer = 0;
   /** Make a mutating call throw (e.g. to test retries). */
   failNext: Partial<Record<string, string>> = {};
   readonly opts: Required<Omit<FakeOptions, "badVersion">> & { badVersion?: string };
@@ -318,8 +345,8 @@ export class FakeAws implements MutableAwsConnection {
       }
       return { commandId: id };
     },
-    cancelCommand: async () => {
-      this.mutate("SSM.CancelCommand", "");
+    cancelCommand: async (commandId, instanceIds) => {
+      this.mutate("SSM.CancelCommand", `${commandId} ${(instanceIds ?? []).join(",")}`);
     },
     // The engine never takes the fleet lock (the CLI does): a call here is a bug the log shows.
     putParameter: async (p) => {

@@ -29,6 +29,7 @@ export function metricConnections(maxDisplacedPerMinute: number | null = null) {
     headroom: 0.1,
     maxDisplacedPerMinute,
     maxAgeMs: 120_000,
+    perAz: false,
   };
 }
 
@@ -66,7 +67,7 @@ export function makePlan(over: DeepPartial<Plan> = {}): Plan {
       validate: null,
       rollback: { commands: ["rollback"], timeoutMs: 300_000 },
     },
-    health: { targetHealthyTimeoutMs: 300_000, stableForMs: 30_000, alarms: [] },
+    health: { targetHealthyTimeoutMs: 300_000, stableForMs: 30_000, alarms: [], connectedDevices: null },
   };
   return merge(base, over) as Plan;
 }
@@ -100,6 +101,8 @@ export function makeFleet(
     perAz?: number;
     maxFailed?: number;
     twoGroups?: boolean;
+    /** `load_balancing.cross_zone.enabled` of the groups (default true: capacity is fleet-wide). */
+    crossZone?: boolean;
   },
 ): Setup {
   const azs = o.azs ?? ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
@@ -134,6 +137,7 @@ export function makeFleet(
       loadBalancerArns: [],
       deregistrationDelaySeconds: aws.opts.drainDelayMs / 1000,
       connectionTermination: false,
+      crossZone: o.crossZone ?? true,
       targetCount: o.n,
     })),
     autoScalingGroups: ["relay-asg"],

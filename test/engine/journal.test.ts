@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { capacityFloor } from "../../src/engine/capacity.js";
+import { dryRunRollout } from "../../src/engine/dry-run.js";
 import { JournalMismatchError } from "../../src/engine/errors.js";
 import { openFileJournal, parseJournal, replayJournal } from "../../src/engine/journal.js";
-import { previewRollout } from "../../src/engine/preview.js";
 import { runRollout } from "../../src/engine/run.js";
 import { makePlan, metricConnections, TG_A, TG_B } from "./fixtures.js";
 import { drive, harness, options } from "./harness.js";
@@ -71,7 +71,7 @@ describe("the file journal", () => {
   });
 });
 
-describe("preview and capacity floor", () => {
+describe("dry run and capacity floor", () => {
   it("declares the floor as in-service instances minus the window, per AZ", () => {
     const h = harness({ n: 30, window: 6, perAz: 2 });
     expect(capacityFloor(h.fleet, h.wavePlan)).toEqual({
@@ -82,7 +82,7 @@ describe("preview and capacity floor", () => {
 
   it("lists the exact calls per wave, with ports and ≤50 ids per SendCommand, and makes no AWS call", () => {
     const h = harness({ n: 120, canary: 2, batch: 118, window: 20, twoGroups: true });
-    const p = previewRollout(h.plan, h.fleet, h.wavePlan);
+    const p = dryRunRollout(h.plan, h.fleet, h.wavePlan);
     const big = p.waves[1];
     const sends = big?.calls.filter((c) => c.service === "SSM") ?? [];
     expect(sends.map((c) => (c.service === "SSM" ? c.instanceIds.length : 0))).toEqual([50, 50, 18]);

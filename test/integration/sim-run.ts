@@ -4,20 +4,17 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { createAws } from "../../src/aws/connect.js";
 import type { MutableAwsConnection } from "../../src/aws/types.js";
 import { acquireFleetLock } from "../../src/cli/fleet-lock.js";
-import { capacityFloor } from "../../src/engine/capacity.js";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import { memoryJournal } from "../../src/engine/journal.js";
 import { type RolloutOptions, type RolloutResult, runRollout } from "../../src/engine/run.js";
-import { discoverFleet } from "../../src/fleet/discover.js";
 import type { Fleet } from "../../src/fleet/types.js";
 import { parsePlanText } from "../../src/plan/load.js";
 import type { Plan } from "../../src/plan/types.js";
+import { prepareRollout } from "../../src/rollout/prepare.js";
 import { type RunningSimulator, startSimulator, type WireFaults } from "../../src/sim/index.js";
 import { ScaledClock } from "../../src/util/clock.js";
-import { planWaves } from "../../src/waves/plan-waves.js";
 import type { WavePlan } from "../../src/waves/types.js";
 
 export const FLEET_300 = fileURLToPath(new URL("./fleet-300.yaml", import.meta.url));
@@ -54,18 +51,19 @@ export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
   const clock = new ScaledClock(o.scale ?? 300);
   const sim = await startSimulator({ fleet: o.fleetSpec ?? FLEET_300, clock, seed: o.seed ?? 7 });
   try {
-    const aws = createAws({
-      region: sim.region,
-      endpointUrl: sim.endpoint,
-      credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
-      clock,
-    });
     const text = await readFile(PLAN, "utf8");
     const loaded = parsePlanText(text, PLAN, { vars: [`release=${o.release ?? "v2.0.0"}`] });
     const plan = o.plan ? o.plan(loaded.plan) : loaded.plan;
-    const fleet = await discoverFleet(aws.reader, plan.fleet, { region: sim.region });
-    const wavePlan = planWaves(fleet, plan);
-    sim.world.setCapacityFloor(capacityFloor(fleet, wavePlan));
+    const { aws, fleet, wavePlan } = await prepareRollout({
+      plan,
+      aws: {
+        region: sim.region,
+        endpointUrl: sim.endpoint,
+        credentials: { accessKeyId: "sim", secretAccessKey: "sim" },
+        clock,
+      },
+      simulator: sim.world,
+    });
     if (o.faults) sim.setFaults(o.faults);
     o.before?.(sim, fleet, wavePlan);
     const events: RolloutEvent[] = [];

@@ -95,7 +95,12 @@ describe("defaults", () => {
       rollback: null,
       deploy: { timeoutMs: 600_000 },
     });
-    expect(plan.health).toEqual({ targetHealthyTimeoutMs: 300_000, stableForMs: 0, alarms: [] });
+    expect(plan.health).toEqual({
+      targetHealthyTimeoutMs: 300_000,
+      stableForMs: 0,
+      alarms: [],
+      connectedDevices: null,
+    });
     expect(plan.region).toBeNull();
     expect(plan.guard.account).toBeNull();
   });

@@ -53,7 +53,7 @@ function plan(strategy: "window" | "waves"): Plan {
       validate: null,
       rollback: null,
     },
-    health: { targetHealthyTimeoutMs: 60_000, stableForMs: 0, alarms: [] },
+    health: { targetHealthyTimeoutMs: 60_000, stableForMs: 0, alarms: [], connectedDevices: null },
   };
 }
 

@@ -20,7 +20,7 @@ describe("json renderer", () => {
     const events = scriptedRollout();
     await render(createJsonRenderer(out), [
       ...events,
-      { type: "warning", at: 0, code: "LATE", message: "late" },
+      { type: "warning", at: 0, code: "W_OBSERVE_FAILED", message: "late" },
     ]);
     const lines = out.lines().map((l) => JSON.parse(l));
     expect(lines).toHaveLength(events.length);
@@ -133,7 +133,7 @@ describe("plain renderer", () => {
     const notes = out.lines().filter((l) => /^::(error|warning)/.test(l));
     expect(notes).toEqual([
       "::error title=i-b2 failed in validating::exit 7: curl: (7) Failed to connect%0Asecond line",
-      "::warning title=W_SLOW_DRAIN::i-a2 still has 3 connections, 50%25 done",
+      "::warning title=W_OBSERVE_FAILED::GetMetricData failed, retrying next tick: 50%25 of queries timed out",
       "::error title=rollout failed::1 instance failed",
     ]);
   });

@@ -95,7 +95,12 @@ export function scriptedRollout(t0 = Date.UTC(2026, 10, 22, 2, 0, 0)): RolloutEv
       phase: "validating",
       reason: "exit 7: curl: (7) Failed to connect\nsecond line",
     },
-    { type: "warning", at: at(721), code: "W_SLOW_DRAIN", message: "i-a2 still has 3 connections, 50% done" },
+    {
+      type: "warning",
+      at: at(721),
+      code: "W_OBSERVE_FAILED",
+      message: "GetMetricData failed, retrying next tick: 50% of queries timed out",
+    },
     {
       type: "instance.phase",
       at: at(760),

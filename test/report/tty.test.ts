@@ -56,10 +56,10 @@ describe("tty live view", () => {
     const out = new StringOutput(true, 40);
     const r = createTtyRenderer(out, { env: { NO_COLOR: "1" } });
     for (const e of upTo("progress")) r.onEvent(e);
-    r.onEvent({ type: "warning", at: 0, code: "W_LONG", message: "x".repeat(200) });
+    r.onEvent({ type: "warning", at: 0, code: "W_LOOP_ERROR", message: "x".repeat(200) });
     await sleep(500);
     const lines = strip(out.text).split(/\r?\n/);
-    expect(lines.some((l) => l.includes("W_LONG"))).toBe(true);
+    expect(lines.some((l) => l.includes("W_LOOP_ERROR"))).toBe(true);
     expect(lines.filter((l) => [...l].length > 40)).toEqual([]);
     // Cut, not wrapped: the rest of the message does not spill onto lines of its own.
     expect(lines.filter((l) => /^\s*x{10,}\s*$/.test(l))).toEqual([]);

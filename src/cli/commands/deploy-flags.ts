@@ -15,6 +15,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   journalDir?: string;
   verbose?: boolean;
   report?: string;
+  /** --stop-grace in ms: how long a fast stop waits for in-flight instances before it exits. */
+  stopGrace?: number;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }
@@ -42,5 +44,6 @@ export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?:
   if (flags.output) args.push("--output", flags.output);
   if (flags.verbose) args.push("--verbose");
   if (flags.report) args.push("--report", flags.report);
+  if (flags.stopGrace !== undefined) args.push("--stop-grace", `${flags.stopGrace}ms`);
   return args.map(shellQuote).join(" ");
 }

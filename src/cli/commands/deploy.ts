@@ -1,14 +1,24 @@
 /**
  * `rollwave deploy <plan>` and `rollwave resume <plan>`: discover, plan, confirm, then run the
- * engine with a renderer for the chosen output, an approval prompt on a terminal, and Ctrl-C
- * wired to the engine's AbortSignal (the second Ctrl-C falls through to Node's default: exit now).
+ * engine with a renderer for the chosen output, an approval prompt on a terminal, and signals and a
+ * closed stdout wired to the engine's AbortSignal with a bounded stop (cli/stop.ts).
  */
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { OUTPUT_MODES } from "../../report/renderer.js";
+import { parseDuration } from "../../util/duration.js";
 import type { CliIo } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
 import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
+
+function parseStopGrace(value: string): number {
+  const ms = /^\d+(?:\.\d+)?$/.test(value.trim()) ? Number(value) * 1_000 : parseDuration(value);
+  if (ms === undefined || ms > 3_600_000)
+    throw new InvalidArgumentError(
+      `--stop-grace must be a duration such as 5s, 500ms or 30s (at most 1h), got '${value}'`,
+    );
+  return ms;
+}
 
 function addDeployOptions(cmd: Command): Command {
   addVarOptions(cmd);
@@ -22,6 +32,11 @@ function addDeployOptions(cmd: Command): Command {
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
     .option("--dry-run", "print every call the rollout would make; changes nothing")
+    .option(
+      "--stop-grace <duration>",
+      "on SIGTERM, SIGHUP, a closed stdout or a second Ctrl-C: how long in-flight instances get to come back before rollwave records what is still out and exits (default 5s)",
+      parseStopGrace,
+    )
     .option("-v, --verbose", "plain output: also print every instance's phase transitions")
     .option(
       "--report <file>",

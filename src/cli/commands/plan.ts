@@ -1,5 +1,6 @@
 /**
- * `rollwave plan <plan>`: the dry-run preview. Discovers the fleet through a read-only AWS
+ * `rollwave plan <plan>`: the preview of the waves (`deploy --dry-run` is the other thing: every
+ * call, engine/dry-run.ts). Discovers the fleet through a read-only AWS
  * connection (no mutating method exists on it) or reads `--inventory`, plans the waves and prints
  * the table, or one JSON document with `--output json`.
  *
@@ -7,29 +8,38 @@
  * and `--help` start fast and never load them.
  */
 import type { Command } from "commander";
+import type { AwsReader } from "../../aws/types.js";
+import type { CapacityPreview } from "../../engine/capacity-preview.js";
 import type { Fleet } from "../../fleet/types.js";
+import type { LoadedPlan } from "../../plan/load.js";
 import type { Plan } from "../../plan/types.js";
 import { colorEnabled, makeChalk } from "../../report/output.js";
 import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
+import type { PlannedRollout } from "../../rollout/prepare.js";
 import { summarizeFleet } from "../../waves/summary.js";
+import type { WavePlan } from "../../waves/types.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
-import type { CliIo } from "../io.js";
+import { type CliIo, note } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption } from "../options.js";
-import { loadPlanFromFlags, planWavesAt, type VarFlags } from "../plan-input.js";
-import { discoverTargetFleet, openTarget, type TargetFlags } from "../target.js";
+import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
+import { openTarget, type TargetFlags } from "../target.js";
 import type { CommandResult } from "./result.js";
 
-export interface FleetFlags extends TargetFlags {
+interface FleetFlags extends TargetFlags {
   inventory?: string;
 }
 
-/** The fleet from an inventory file, or discovered read-only from AWS / the simulator. */
-export async function readFleet(
+/**
+ * The planned rollout over the fleet from an inventory file, or discovered read-only from AWS or
+ * the simulator (the connection has no mutating method), and a label for the preview's header.
+ */
+async function planFromFleet(
   io: CliIo,
-  plan: Plan,
+  { plan, file, locate }: LoadedPlan,
   flags: FleetFlags,
-): Promise<{ fleet: Fleet; label: string; close: () => Promise<void> }> {
+): Promise<{ planned: PlannedRollout; label: string; capacity?: CapacityPreview }> {
+  const { planRollout, prepareRollout } = await import("../../rollout/prepare.js");
   if (flags.inventory) {
     if (flags.simulate || flags.endpointUrl) {
       throw new UsageError(
@@ -38,25 +48,32 @@ export async function readFleet(
     }
     const { loadInventory } = await import("../../fleet/inventory.js");
     const fleet = await loadInventory(flags.inventory, plan.fleet);
-    return { fleet, label: `inventory ${flags.inventory}`, close: async () => {} };
+    const planned = planRollout(plan, fleet, file, locate);
+    const capacity = await previewCapacity(plan, fleet, planned.wavePlan, undefined, undefined);
+    return { planned, label: `inventory ${flags.inventory}`, ...(capacity ? { capacity } : {}) };
   }
-  const { createReadOnlyAws } = await import("../../aws/connect.js");
   const target = await openTarget(io, plan, flags);
-  const aws = createReadOnlyAws(target.aws);
   try {
-    const fleet = await discoverTargetFleet(io, target, plan, aws.reader);
-    return {
-      fleet,
-      label: target.label,
-      close: async () => {
-        aws.close();
-        await target.close();
-      },
-    };
-  } catch (err) {
-    aws.close();
+    note(io, `discovering the fleet (${target.label})…`);
+    const { aws, ...planned } = await prepareRollout({
+      plan,
+      aws: target.aws,
+      readOnly: true,
+      source: file,
+      locate,
+      ...(target.sim ? { simulator: target.sim.world } : {}),
+    });
+    try {
+      // The capacity guard's math reads the connections once, through the same read-only connection.
+      const capacity = await previewCapacity(plan, planned.fleet, planned.wavePlan, aws.reader, () =>
+        target.clock.now(),
+      );
+      return { planned, label: target.label, ...(capacity ? { capacity } : {}) };
+    } finally {
+      aws.close();
+    }
+  } finally {
     await target.close();
-    throw err;
   }
 }
 
@@ -76,19 +93,28 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
     .action(async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json" }) => {
       const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
       const { plan } = loaded;
-      const source = await readFleet(io, plan, flags);
-      try {
-        const wavePlan = planWavesAt(source.fleet, loaded);
-        const summary = summarizeFleet(source.fleet, wavePlan, plan.rollout.strategy);
-        const preview = buildPlanPreview(plan, source.fleet, wavePlan, summary);
-        if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
-        else
-          io.stdout.write(
-            formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), source.label),
-          );
-      } finally {
-        await source.close();
-      }
+      const { planned, label, capacity } = await planFromFleet(io, loaded, flags);
+      const { fleet, wavePlan } = planned;
+      const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
+      const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
+      if (capacity) preview.capacity = capacity;
+      if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
+      else io.stdout.write(formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), label));
       done(ExitCode.ok);
     });
+}
+
+/** The capacity guard's math for the preview: one batched connection read when AWS is at hand. */
+export async function previewCapacity(
+  plan: Plan,
+  fleet: Fleet,
+  wavePlan: WavePlan,
+  reader: AwsReader | undefined,
+  now: (() => number) | undefined,
+): Promise<CapacityPreview | undefined> {
+  if (plan.capacity.connections?.source.kind !== "metric") return undefined;
+  const { capacityPreview, readFleetConnections } = await import("../../engine/capacity-preview.js");
+  const ids = wavePlan.waves.flatMap((w) => w.instances.map((i) => i.id));
+  const reading = reader ? await readFleetConnections(reader, plan, ids, (now ?? Date.now)()) : undefined;
+  return capacityPreview(plan, fleet, wavePlan, reading);
 }

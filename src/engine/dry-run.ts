@@ -1,15 +1,20 @@
 /**
  * `deploy --dry-run`: the exact calls a rollout would make, wave by wave, computed from the plan,
- * the fleet and the wave plan alone. It takes no AWS connection at all, so it cannot mutate.
+ * the fleet and the wave plan alone. It takes no AWS connection at all, so it cannot mutate. The
+ * ELB and SSM calls come from `plannedCalls` (engine/calls.ts), the function `act` sends from, fed
+ * the needs each phase of a wave has: preDrain, deregister, deploy, validate, register.
+ * (Not to be confused with `rollwave plan`'s preview of the waves, report/preview.ts.)
  */
-import { LIMITS, ssmTimeouts } from "../aws/limits.js";
 import type { TargetRef } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
-import type { Plan, StepSpec } from "../plan/types.js";
+import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import type { PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { fleetGroups } from "./asg.js";
+import { type CallSubject, plannedCalls } from "./calls.js";
 import { capacityFloor } from "./capacity.js";
+import type { CapacityPreview } from "./capacity-preview.js";
+import type { StepName } from "./state.js";
 
 /** One call the rollout would make. Calls are listed in the order they happen for the wave. */
 export type DryRunCall =
@@ -22,7 +27,7 @@ export type DryRunCall =
   | {
       service: "SSM";
       action: "SendCommand";
-      step: "preDrain" | "close" | "deploy" | "validate";
+      step: StepName;
       document: "AWS-RunShellScript";
       instanceIds: string[];
       commands: string[];
@@ -36,7 +41,7 @@ export type DryRunCall =
       processes: string[];
     };
 
-export interface DryRunWave {
+interface DryRunWave {
   index: number;
   kind: "canary" | "batch";
   instances: PlannedInstance[];
@@ -61,51 +66,35 @@ export interface DryRunReport {
   /** Waits every instance goes through, in order. */
   perInstance: string[];
   warnings: string[];
+  /** The capacity guard's math per AZ (added by the CLI, which reads the connections). */
+  capacity?: CapacityPreview;
 }
 
-function sendCall(
-  step: "preDrain" | "close" | "deploy" | "validate",
-  spec: StepSpec,
-  ids: string[],
+/** The calls one phase of a wave makes: every instance of the wave needing the same thing. */
+function phaseCalls(
+  plan: Plan,
+  subjects: CallSubject[],
+  need: "deregister" | "register" | "command",
+  step?: "preDrain" | "close" | "deploy" | "validate",
 ): DryRunCall[] {
-  const out: DryRunCall[] = [];
-  for (let k = 0; k < ids.length; k += LIMITS.sendCommandInstanceIds) {
-    out.push({
+  const asked = subjects.map((i) => (step ? { ...i, need, step } : { ...i, need }));
+  return plannedCalls(asked, plan).calls.map((c): DryRunCall => {
+    if (c.action !== "SendCommand") return { service: "ELBv2", ...c };
+    const { instanceIds, commands, timeoutSeconds, executionTimeoutSeconds } = c.request;
+    return {
       service: "SSM",
       action: "SendCommand",
-      step,
+      step: c.step,
       document: "AWS-RunShellScript",
-      instanceIds: ids.slice(k, k + LIMITS.sendCommandInstanceIds),
-      commands: spec.commands,
-      ...ssmTimeouts(spec.timeoutMs),
-    });
-  }
-  return out;
+      instanceIds,
+      commands,
+      timeoutSeconds,
+      executionTimeoutSeconds,
+    };
+  });
 }
 
-function elbCalls(
-  action: "DeregisterTargets" | "RegisterTargets",
-  fleet: Fleet,
-  ids: string[],
-): DryRunCall[] {
-  const byId = new Map(fleet.instances.map((i) => [i.id, i]));
-  const groups = new Map<string, TargetRef[]>();
-  for (const id of ids) {
-    for (const t of byId.get(id)?.targets ?? []) {
-      const refs = groups.get(t.targetGroupArn) ?? [];
-      refs.push(t.port === undefined ? { id } : { id, port: t.port });
-      groups.set(t.targetGroupArn, refs);
-    }
-  }
-  return [...groups].map(([targetGroupArn, targets]) => ({
-    service: "ELBv2",
-    action,
-    targetGroupArn,
-    targets,
-  }));
-}
-
-export function previewRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): DryRunReport {
+export function dryRunRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): DryRunReport {
   const planned = new Set(wavePlan.waves.flatMap((w) => w.instances.map((i) => i.id)));
   const groups = fleetGroups(fleet, planned);
   const procs = plan.fleet.autoScaling.suspendProcesses;
@@ -117,15 +106,24 @@ export function previewRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): Dr
       after.push({ service: "AutoScaling", action: "ResumeProcesses", group, processes: procs });
     }
   }
+  const byId = new Map(fleet.instances.map((i) => [i.id, i]));
+  let seq = 0;
   const waves: DryRunWave[] = wavePlan.waves.map((w) => {
-    const ids = w.instances.map((i) => i.id);
+    const subjects: CallSubject[] = w.instances.map((p) => ({
+      id: p.id,
+      seq: seq++,
+      targets: (byId.get(p.id)?.targets ?? []).map((t) =>
+        t.port === undefined ? { arn: t.targetGroupArn } : { arn: t.targetGroupArn, port: t.port },
+      ),
+      need: null,
+    }));
     const calls: DryRunCall[] = [];
-    if (plan.steps.preDrain) calls.push(...sendCall("preDrain", plan.steps.preDrain, ids));
-    calls.push(...elbCalls("DeregisterTargets", fleet, ids));
-    if (plan.steps.close) calls.push(...sendCall("close", plan.steps.close, ids));
-    calls.push(...sendCall("deploy", plan.steps.deploy, ids));
-    if (plan.steps.validate) calls.push(...sendCall("validate", plan.steps.validate, ids));
-    calls.push(...elbCalls("RegisterTargets", fleet, ids));
+    if (plan.steps.preDrain) calls.push(...phaseCalls(plan, subjects, "command", "preDrain"));
+    calls.push(...phaseCalls(plan, subjects, "deregister"));
+    if (plan.steps.close) calls.push(...phaseCalls(plan, subjects, "command", "close"));
+    calls.push(...phaseCalls(plan, subjects, "command", "deploy"));
+    if (plan.steps.validate) calls.push(...phaseCalls(plan, subjects, "command", "validate"));
+    calls.push(...phaseCalls(plan, subjects, "register"));
     const wave: DryRunWave = { index: w.index, kind: w.kind, instances: w.instances, calls };
     if (w.kind === "canary" && plan.rollout.canary) {
       const c = plan.rollout.canary;
