@@ -21,6 +21,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import type { AwsReader, AwsWriter } from "../aws/types.js";
+import { brand, hasBrand } from "../util/brand.js";
 import type { Clock } from "../util/clock.js";
 import { formatDuration } from "../util/duration.js";
 
@@ -41,8 +42,14 @@ export interface FleetLockValue {
   heartbeatAt: string;
 }
 
-/** Thrown when another rollout holds the lock: exit 4 (cli/errors.ts matches the code). */
+/**
+ * Thrown when another rollout holds the lock: exit 4. Branded as a `LockHeldError` (cli/lock.ts),
+ * which is what cli/errors.ts recognises.
+ */
 export class FleetLockHeldError extends Error {
+  static isFleetLockHeldError(e: unknown): e is FleetLockHeldError {
+    return hasBrand(e, "FleetLockHeldError");
+  }
   readonly code = "E_LOCK_HELD";
   constructor(
     message: string,
@@ -51,6 +58,8 @@ export class FleetLockHeldError extends Error {
   ) {
     super(message);
     this.name = "LockHeldError";
+    brand(this, "LockHeldError");
+    brand(this, "FleetLockHeldError");
   }
 }
 

@@ -175,12 +175,13 @@ describe("the fleet lock in SSM Parameter Store", () => {
     expect(ageSeconds(r.stderr)).toBeLessThan(90);
     expect(r.stderr).toMatch(/turns stale 4m\d*s? from now/);
     expect((await lockValue())?.value.owner.host).toBe("runner-gone");
+    expect((await cli(["unlock", SMALL_PLAN, ...target(), "--yes", "--force"])).code).toBe(0);
   }, 120_000);
 
   it("a running rollout whose lock another owner overwrites stops heartbeating and pauses (exit 3)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rollwave-lock-lost-"));
     const run = background(rollout("deploy", dir));
-    await until("the lock", lockValue);
+    await until("this run's lock", async () => (await lockValue())?.value.pid === process.pid);
     await plant(goneOwner("r-intruder", 0));
     const r = await run.done;
     expect(r.stderr).toContain(
