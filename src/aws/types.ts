@@ -184,6 +184,13 @@ export interface AwsWriter {
   cancelCommand(commandId: string, instanceIds?: string[]): Promise<void>;
   suspendProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
   resumeProcesses(autoScalingGroup: string, processes: string[]): Promise<void>;
+  /**
+   * PutParameter (Type String). With `overwrite: false` it is an atomic create-if-absent: null when
+   * the name exists (ParameterAlreadyExists). Returns the version written. The fleet lock's primitive.
+   */
+  putParameter(p: { name: string; value: string; overwrite: boolean }): Promise<{ version: number } | null>;
+  /** DeleteParameter; false when there was none (ParameterNotFound). */
+  deleteParameter(name: string): Promise<boolean>;
 }
 
 /** Counts of API calls made, keyed `Service.Action` (e.g. `ELBv2.DescribeTargetHealth`). */

@@ -4,10 +4,15 @@
  */
 import { ResumeProcessesCommand, SuspendProcessesCommand } from "@aws-sdk/client-auto-scaling";
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { CancelCommandCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
+import {
+  CancelCommandCommand,
+  DeleteParameterCommand,
+  PutParameterCommand,
+  SendCommandCommand,
+} from "@aws-sdk/client-ssm";
 import { chunk } from "./chunk.js";
 import type { AwsClients } from "./clients.js";
-import { call } from "./errors.js";
+import { call, hasCode } from "./errors.js";
 import { clamp, LIMITS } from "./limits.js";
 import type { AwsWriter, SendCommandRequest, TargetRef } from "./types.js";
 
@@ -71,6 +76,30 @@ export function createWriter(c: AwsClients): AwsWriter {
         await c.asg.send(
           new ResumeProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: processes }),
         );
+      }),
+
+    putParameter: ({ name, value, overwrite }) =>
+      call("SSM.PutParameter", async () => {
+        try {
+          const out = await c.ssm.send(
+            new PutParameterCommand({ Name: name, Value: value, Type: "String", Overwrite: overwrite }),
+          );
+          return { version: out.Version ?? 0 };
+        } catch (error) {
+          if (!overwrite && hasCode(error, "ParameterAlreadyExists")) return null;
+          throw error;
+        }
+      }),
+
+    deleteParameter: (name) =>
+      call("SSM.DeleteParameter", async () => {
+        try {
+          await c.ssm.send(new DeleteParameterCommand({ Name: name }));
+          return true;
+        } catch (error) {
+          if (hasCode(error, "ParameterNotFound")) return false;
+          throw error;
+        }
       }),
   };
   return writer;

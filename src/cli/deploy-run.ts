@@ -25,6 +25,7 @@ import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js"
 import { previewCapacity } from "./commands/plan.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
+import { takeFleetLock } from "./fleet-lock.js";
 import { type CliIo, note } from "./io.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
@@ -187,6 +188,22 @@ export async function runDeploy(
       resume: o.resume,
     });
     cleanups.unshift(() => runJournal.release());
+    // The fleet lock (SSM, across machines) unless --simulate or `lock.store: local`: cli/fleet-lock.ts.
+    const fleetLock = sim
+      ? undefined
+      : await takeFleetLock({
+          plan,
+          reader: aws.reader,
+          writer: aws.writer,
+          clock: target.clock,
+          env: io.env,
+          resume: o.resume,
+          journalFile: runJournal.file,
+          planFile: file,
+          onTakeover: (m) => io.stderr.write(`${m}\n`),
+          onWarning: (m) => io.stderr.write(`${m}\n`),
+        });
+    if (fleetLock) cleanups.unshift(() => fleetLock.release());
     if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
       io.stderr.write("not started: nothing was changed\n");
       return ExitCode.ok;
@@ -220,6 +237,13 @@ export async function runDeploy(
     const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
     const stops = handleStops(io, { graceMs, interactive });
     cleanups.unshift(() => stops.dispose());
+    // A lost fleet lock (someone else's now) pauses the rollout as a stop does: no new instances start.
+    const lockLost = new AbortController();
+    fleetLock?.onLost((m) => {
+      io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
+      lockLost.abort(new Error(m));
+    });
+    const runSignal = AbortSignal.any([stops.signal, lockLost.signal]);
     let result: Awaited<ReturnType<typeof engine.runRollout>>;
     let rendererOpen = true;
     try {
@@ -229,14 +253,15 @@ export async function runDeploy(
         wavePlan,
         aws,
         clock: target.clock,
-        signal: stops.signal,
+        signal: runSignal,
         emit: throttles.wrap((e) => renderer.onEvent(e)),
         journal,
         resume: o.resume,
+        ...(fleetLock ? { rolloutId: fleetLock.rolloutId } : {}),
         source: await planSource(io, file),
         ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
-        ...(interactive && !flags.autoApprove ? { approve: approvalPrompt(io, renderer, stops.signal) } : {}),
+        ...(interactive && !flags.autoApprove ? { approve: approvalPrompt(io, renderer, runSignal) } : {}),
         ...(sim
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),

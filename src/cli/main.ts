@@ -12,6 +12,7 @@ import { registerPlan } from "./commands/plan.js";
 import { registerReport } from "./commands/report.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
+import { registerUnlock } from "./commands/unlock.js";
 import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from "./exit-codes.js";
@@ -32,6 +33,7 @@ const EXAMPLES = `Examples:
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
+  rollwave unlock plans/camera-relay.yaml
   rollwave sim --port 4566
   rollwave iam-policy plans/camera-relay.yaml --for deploy
   rollwave report plans/camera-relay.yaml --out report.html`;
@@ -66,6 +68,7 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
   registerSim(program, io, done);
   registerIamPolicy(program, io, done);
   registerReport(program, io, done);
+  registerUnlock(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

@@ -23,7 +23,12 @@ import type { Plan } from "./types.js";
 export type NeededBy = "plan" | "deploy";
 
 /** A plan feature without which a call is never made. */
-export type Feature = "alarms" | "connectionMetric" | "suspendProcesses" | "selectByAutoScalingGroup";
+export type Feature =
+  | "alarms"
+  | "connectionMetric"
+  | "suspendProcesses"
+  | "selectByAutoScalingGroup"
+  | "fleetLock";
 
 export interface AdapterCall {
   /** The SDK operations the adapter sends, as the call counter names them (`ELBv2.DescribeTargetHealth`). */
@@ -79,11 +84,8 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
     operations: ["CloudWatch.GetMetricData"],
     uses: [{ by: "deploy", when: "connectionMetric" }],
   },
-  getParameter: {
-    operations: ["SSM.GetParameter"],
-    uses: [],
-    unusedBecause: "the fleet-wide lock (an SSM parameter) is not built yet",
-  },
+  // The fleet lock (src/cli/fleet-lock.ts): read it, create/heartbeat it, release it; `unlock` too.
+  getParameter: { operations: ["SSM.GetParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
   // Writes: the engine (src/engine/act.ts, asg.ts).
   deregisterTargets: { operations: ["ELBv2.DeregisterTargets"], uses: [{ by: "deploy" }] },
   registerTargets: { operations: ["ELBv2.RegisterTargets"], uses: [{ by: "deploy" }] },
@@ -102,6 +104,8 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
     operations: ["AutoScaling.ResumeProcesses"],
     uses: [{ by: "deploy", when: "suspendProcesses" }],
   },
+  putParameter: { operations: ["SSM.PutParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
+  deleteParameter: { operations: ["SSM.DeleteParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
 };
 
 /** IAM's service prefix for each of the call counter's service names. */
@@ -132,6 +136,7 @@ function features(plan: Plan): Set<Feature> {
   if (plan.capacity.connections?.source.kind === "metric") out.add("connectionMetric");
   if (plan.fleet.autoScaling.suspendProcesses.length > 0) out.add("suspendProcesses");
   if (plan.fleet.select.autoScalingGroups?.length) out.add("selectByAutoScalingGroup");
+  if (plan.lock.store === "ssm") out.add("fleetLock");
   return out;
 }
 
@@ -204,6 +209,9 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
     "CloudWatch.DescribeAlarms",
     "AutoScaling.SuspendProcesses",
     "AutoScaling.ResumeProcesses",
+    "SSM.GetParameter",
+    "SSM.PutParameter",
+    "SSM.DeleteParameter",
   ]);
   const statements: IamStatement[] = [];
   const unscoped = ops.filter((op) => !scoped.has(op)).map(iamAction);
@@ -280,6 +288,20 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
           : arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*"),
     });
   }
+
+  const lockActions = pick(["SSM.GetParameter", "SSM.PutParameter", "SSM.DeleteParameter"]);
+  if (lockActions.length > 0) {
+    statements.push({
+      Sid: "FleetLock",
+      Effect: "Allow",
+      Action: lockActions,
+      // A parameter's ARN is `parameter` + its name when the name starts with "/".
+      Resource: arn(
+        "ssm",
+        `parameter${plan.lock.parameter.startsWith("/") ? "" : "/"}${plan.lock.parameter}`,
+      ),
+    });
+  }
   return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -293,6 +315,7 @@ const FEATURE_TEXT: Record<Feature, string> = {
   connectionMetric: "`capacity.connections` reads a metric",
   suspendProcesses: "`fleet.autoScaling.suspendProcesses` is not empty (the default)",
   selectByAutoScalingGroup: "`fleet.select` names `autoScalingGroups`",
+  fleetLock: "`lock.store` is `ssm` (the default against AWS)",
 };
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -303,6 +326,9 @@ const SCOPE_TEXT: Record<string, string> = {
   "CloudWatch.DescribeAlarms": "the plan's alarms",
   "AutoScaling.SuspendProcesses": "the plan's Auto Scaling groups, else every group",
   "AutoScaling.ResumeProcesses": "the plan's Auto Scaling groups, else every group",
+  "SSM.GetParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
+  "SSM.PutParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
+  "SSM.DeleteParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
 };
 
 /**

@@ -27,6 +27,7 @@ const PLAN_DEFAULTS = {
   headroom: 0.1,
   connectionsMaxAgeMs: 2 * 60_000,
   statistic: "Maximum",
+  lockStaleAfterMs: 5 * 60_000,
 } as const;
 
 export function normalizePlan(input: PlanInput, values: Record<string, string>): Plan {
@@ -50,6 +51,11 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
     name: input.name,
     region: input.region ?? null,
     guard: { account: input.guard?.account ?? null },
+    lock: {
+      store: input.lock?.store ?? "ssm",
+      parameter: input.lock?.parameter ?? `/rollwave/locks/${input.name}`,
+      staleAfterMs: dur(input.lock?.staleAfter, PLAN_DEFAULTS.lockStaleAfterMs),
+    },
     vars,
     values,
     fleet: {

@@ -129,6 +129,25 @@ export const planInputSchema = z
           .meta({ description: "Refuse to run unless the credentials belong to this 12-digit account." }),
       })
       .optional(),
+    lock: z
+      .strictObject({
+        store: z.enum(["ssm", "local"], { error: "expected ssm or local" }).optional().meta({
+          description:
+            "ssm: a fleet-wide lock in SSM Parameter Store (default against AWS); local: a file beside the journal, single-machine only (always used with --simulate).",
+        }),
+        parameter: z
+          .string()
+          .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, {
+            error: "expected an SSM parameter name starting with '/', e.g. /rollwave/locks/web",
+          })
+          .optional()
+          .meta({ description: "The lock's SSM parameter. Default /rollwave/locks/<name>." }),
+        staleAfter: duration(
+          "A lock whose heartbeat is older than this is stale (resume takes it over; unlock removes it). Default 5m.",
+        ).optional(),
+      })
+      .optional()
+      .meta({ description: "Who may roll this fleet: one rollout at a time, across machines." }),
     vars: z
       .record(
         z.string(),

@@ -89,6 +89,8 @@ export interface Plan {
   name: string;
   region: string | null;
   guard: { account: string | null };
+  /** One rollout of this plan at a time: `ssm` fleet-wide (cli/fleet-lock.ts), `local` one machine. */
+  lock: { store: "ssm" | "local"; parameter: string; staleAfterMs: number };
   vars: Record<string, VarSpec>;
   /** Resolved variable values (from --var / --var-file / defaults). */
   values: Record<string, string>;

@@ -58,7 +58,9 @@ describe("read-only AWS connection", () => {
     expect(paths).toContain("aws.writer.deregisterTargets");
     expect(paths.filter((p) => MUTATING.test(p.split(".").at(-1) ?? "")).sort()).toEqual([
       "aws.writer.cancelCommand",
+      "aws.writer.deleteParameter",
       "aws.writer.deregisterTargets",
+      "aws.writer.putParameter",
       "aws.writer.registerTargets",
       "aws.writer.resumeProcesses",
       "aws.writer.sendCommand",

@@ -69,7 +69,14 @@ describe("rollwave iam-policy", () => {
       ]),
     );
     // Never in any policy: no command calls them, or IAM does not check them.
-    for (const a of ["ssm:PutParameter", "sts:GetCallerIdentity", "ec2:*"]) expect(actions).not.toContain(a);
+    for (const a of ["sts:GetCallerIdentity", "ec2:*"]) expect(actions).not.toContain(a);
+    // The fleet lock (lock.store: ssm, the default): its parameter only, not every parameter.
+    const lock = deploy.Statement.find((s) => s.Sid === "FleetLock");
+    expect(lock?.Action).toEqual(["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"]);
+    expect(lock?.Resource).toMatch(
+      /^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay$/,
+    );
+    for (const a of ["ssm:PutParameter", "ssm:GetParameter"]) expect(policyActions(plan)).not.toContain(a);
   });
 
   it("scopes what AWS lets it scope, from the plan", async () => {
@@ -198,7 +205,7 @@ describe("the policy against a simulated rollout's calls", () => {
     ].sort();
 
   it("deploy: every action called is in the policy, and every action in it was called", async () => {
-    run = await simRun({ fleetSpec: FLEET_40 });
+    run = await simRun({ fleetSpec: FLEET_40, fleetLock: true });
     sims.push(run.sim);
     expect(run.result.status).toBe("succeeded");
     const policy = buildIamPolicy(run.plan, "deploy", { region: run.sim.region });

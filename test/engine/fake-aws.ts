@@ -348,6 +348,15 @@ export class FakeAws implements MutableAwsConnection {
     cancelCommand: async (commandId, instanceIds) => {
       this.mutate("SSM.CancelCommand", `${commandId} ${(instanceIds ?? []).join(",")}`);
     },
+    // The engine never takes the fleet lock (the CLI does): a call here is a bug the log shows.
+    putParameter: async (p) => {
+      this.mutate("SSM.PutParameter", p.name);
+      return { version: 1 };
+    },
+    deleteParameter: async (name) => {
+      this.mutate("SSM.DeleteParameter", name);
+      return true;
+    },
     suspendProcesses: async (group, processes) => {
       this.mutate("AutoScaling.SuspendProcesses", `${group} ${processes.join(",")}`);
       for (const p of processes) this.asgs.get(group)?.suspended.add(p);

@@ -39,6 +39,7 @@ export function makePlan(over: DeepPartial<Plan> = {}): Plan {
     name: "relay",
     region: "eu-west-1",
     guard: { account: null },
+    lock: { store: "local", parameter: "/rollwave/locks/test", staleAfterMs: 300_000 },
     vars: {},
     values: { release: "v2" },
     fleet: {

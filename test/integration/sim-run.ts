@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { MutableAwsConnection } from "../../src/aws/types.js";
+import { acquireFleetLock } from "../../src/cli/fleet-lock.js";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import { memoryJournal } from "../../src/engine/journal.js";
 import { type RolloutOptions, type RolloutResult, runRollout } from "../../src/engine/run.js";
@@ -32,6 +33,8 @@ export interface SimRunOptions {
   /** Called on every event (e.g. to inject a fault when an instance starts draining). */
   onEvent?: (e: RolloutEvent, sim: RunningSimulator) => void;
   engine?: Partial<RolloutOptions>;
+  /** Hold the SSM fleet lock around the run, as `deploy` against AWS does (cli/fleet-lock.ts). */
+  fleetLock?: boolean;
 }
 
 export interface SimRunResult {
@@ -64,6 +67,19 @@ export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
     if (o.faults) sim.setFaults(o.faults);
     o.before?.(sim, fleet, wavePlan);
     const events: RolloutEvent[] = [];
+    const lock = o.fleetLock
+      ? await acquireFleetLock({
+          reader: aws.reader,
+          writer: aws.writer,
+          clock,
+          parameter: plan.lock.parameter,
+          staleAfterMs: plan.lock.staleAfterMs,
+          rolloutId: "sim-run",
+          resume: false,
+          planFile: PLAN,
+          owner: { user: "test", host: "sim-run" },
+        })
+      : undefined;
     const result = await runRollout({
       plan,
       fleet,
@@ -80,6 +96,7 @@ export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
       ...o.engine,
     });
     sim.setFaults({ throttleRate: 0, errorRate: 0 } as Partial<WireFaults>);
+    await lock?.release();
     aws.close();
     return { result, sim, events, fleet, wavePlan, plan, aws };
   } catch (e) {

@@ -195,6 +195,7 @@ describe("JSON Schema", () => {
       "name",
       "region",
       "guard",
+      "lock",
       "vars",
       "fleet",
       "rollout",

@@ -25,6 +25,7 @@ function plan(strategy: "window" | "waves"): Plan {
     name: "web-api",
     region: "eu-west-1",
     guard: { account: null },
+    lock: { store: "local", parameter: "/rollwave/locks/test", staleAfterMs: 300_000 },
     vars: {},
     values: {},
     fleet: {

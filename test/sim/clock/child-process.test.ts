@@ -18,6 +18,7 @@ const SIM_START = Date.UTC(2030, 5, 1, 12, 0, 0);
 
 let sim: RunningSimulator;
 let dir: string;
+const LOCK = "/rollwave/locks/small-relay";
 beforeAll(async () => {
   if (!existsSync("dist/cli/main.js")) {
     try {
@@ -112,6 +113,14 @@ describe("deploy in a child process on the simulator's clock, SIGKILLed mid-drai
     expect(Math.abs(started.at - killedAt)).toBeLessThan(60 * 60_000);
     expect(started.at).toBeGreaterThan(SIM_START);
 
+    // The killed process left its fleet lock (cli/fleet-lock.ts) behind: `resume` takes it over
+    // once its heartbeat is stale (5 simulated minutes; under a second of real time here).
+    const lock = JSON.parse(sim.world.getParameter(LOCK).value) as { pid: number; heartbeatAt: string };
+    expect(lock.pid).toBe(first.child.pid);
+    while (sim.clock.now() - Date.parse(lock.heartbeatAt) <= 5 * 60_000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
     const realStart = performance.now();
     const resumed = await rollwave("resume").done;
     const realSeconds = (performance.now() - realStart) / 1000;
@@ -122,6 +131,8 @@ describe("deploy in a child process on the simulator's clock, SIGKILLed mid-drai
       durationSeconds: number;
     };
     expect(last).toMatchObject({ type: "rollout.finished", status: "succeeded" });
+    expect(resumed.stderr).toContain(`taking over the stale fleet lock ${LOCK}`);
+    expect(() => sim.world.getParameter(LOCK)).toThrow(); // released at the end
     // Minutes of simulated time in seconds of real time: the resumed process followed the clock too.
     expect(realSeconds).toBeLessThan(120);
 
