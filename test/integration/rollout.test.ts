@@ -57,9 +57,10 @@ describe("a 300-instance rollout", () => {
       const perInstance = r.result.apiCalls.total / 300;
       // Issue 9 targets ≤ 3 in both strategies. `window` misses it for now: departures paced by the
       // token bucket move in groups of ~5, so drains, commands and reads batch less than the old
-      // minute-window bursts did (3.0–3.8 here depending on timing; bench/README.md has the figures).
+      // minute-window bursts did (3.0–3.8 here depending on timing, 4.6 on the 1,000-server plan;
+      // bench/README.md).
       // The bound stays tight enough to catch a return to per-instance calls.
-      const budget = strategy === "window" ? 4 : 3;
+      const budget = strategy === "window" ? 4.5 : 3;
       expect(perInstance, JSON.stringify(r.result.apiCalls.byAction)).toBeLessThanOrEqual(budget);
       expect(suspendedEverywhere(r.sim)).toEqual([]);
       // No SendCommand ever carried more than 50 ids: the simulator would have rejected it.
