@@ -94,38 +94,36 @@ export function observedDurations(
   return out;
 }
 
+type HealthChecks = Record<string, { intervalMs: number; healthyThreshold: number }>;
+
+/** The largest `f(check)` over the groups in `arns`, or `fallbackMs` when a group's check is unknown. */
+function slowest(
+  arns: string[],
+  checks: HealthChecks,
+  fallbackMs: number,
+  f: (c: { intervalMs: number; healthyThreshold: number }) => number,
+): number {
+  let ms = 0;
+  for (const arn of arns) {
+    const c = checks[arn];
+    if (!c) return fallbackMs;
+    ms = Math.max(ms, f(c));
+  }
+  return ms || fallbackMs;
+}
+
 /**
  * How long after registration a target can first be healthy in all of `arns`: interval × healthy
  * threshold of the slowest group (+ a second for the check's own latency), or `fallbackMs` when a
  * group's health check is unknown.
  */
-export function healthReadyMs(
-  arns: string[],
-  checks: Record<string, { intervalMs: number; healthyThreshold: number }>,
-  fallbackMs: number,
-): number {
-  let ms = 0;
-  for (const arn of arns) {
-    const c = checks[arn];
-    if (!c) return fallbackMs;
-    ms = Math.max(ms, c.intervalMs * c.healthyThreshold + 1_000);
-  }
-  return ms || fallbackMs;
+export function healthReadyMs(arns: string[], checks: HealthChecks, fallbackMs: number): number {
+  return slowest(arns, checks, fallbackMs, (c) => c.intervalMs * c.healthyThreshold + 1_000);
 }
 
 /** The health-check interval of the slowest group, or `fallbackMs` when unknown. */
-export function healthIntervalMs(
-  arns: string[],
-  checks: Record<string, { intervalMs: number; healthyThreshold: number }>,
-  fallbackMs: number,
-): number {
-  let ms = 0;
-  for (const arn of arns) {
-    const c = checks[arn];
-    if (!c) return fallbackMs;
-    ms = Math.max(ms, c.intervalMs);
-  }
-  return ms || fallbackMs;
+export function healthIntervalMs(arns: string[], checks: HealthChecks, fallbackMs: number): number {
+  return slowest(arns, checks, fallbackMs, (c) => c.intervalMs);
 }
 
 /**
