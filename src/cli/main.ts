@@ -31,6 +31,8 @@ const EXAMPLES = `Examples:
   rollwave plan plans/camera-relay.yaml --var release=v2.0.0
   rollwave plan plans/camera-relay.yaml --inventory fleet.json --var release=v2.0.0 --output json
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
+  rollwave plan plans/camera-relay.yaml --var release=v2.0.0 --out plan.json
+  rollwave deploy --plan plan.json --yes
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
   rollwave unlock plans/camera-relay.yaml

@@ -22,9 +22,6 @@ export interface LoadPlanOptions {
   varFiles?: string[];
   /** Default true. `rollwave validate` passes false when no --var/--var-file was given. */
   requireVars?: boolean;
-  /** No way to answer an approval prompt (CI, no TTY): `approve: true` then earns a warning. */
-  nonInteractive?: boolean;
-  autoApprove?: boolean;
   /** Loading for a real rollout (deploy/resume without --dry-run): what only a run would trip on is an error. */
   forRollout?: boolean;
 }

@@ -17,6 +17,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   report?: string;
   /** --stop-grace in ms: how long a fast stop waits for in-flight instances before it exits. */
   stopGrace?: number;
+  /** deploy only: apply this saved plan (`rollwave plan … --out`) instead of a plan file and --var. */
+  plan?: string;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }

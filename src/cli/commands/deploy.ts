@@ -55,8 +55,12 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
   const deploy = program
     .command("deploy")
     .description("roll the release across the fleet: canary, then waves, keeping capacity in service")
-    .argument("<plan>", "plan file (YAML or JSON)");
-  addDeployOptions(deploy).action(async (file: string, flags: DeployFlags) => {
+    .argument("[plan]", "plan file (YAML or JSON); not with --plan")
+    .option(
+      "--plan <saved.json>",
+      "apply a plan saved by `rollwave plan … --out`: its plan file, variables and waves, refused if the fleet changed since (replaces <plan> and --var)",
+    );
+  addDeployOptions(deploy).action(async (file: string | undefined, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: false }));
   });
