@@ -3,9 +3,12 @@
  *   1. flags and plan are checked before anything touches AWS (bad input → exit 2, nothing mutated);
  *   2. the fleet is discovered and the waves planned over a connection chosen by `--dry-run`:
  *      a dry run only ever holds the read-only facade, so it cannot mutate by construction;
- *   3. the journal directory is locked, a person confirms (or `--yes`), and only then the engine runs.
- * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts) and signals and closed output (stop.ts)
- * live in their own modules; this file is the story of a deploy.
+ *   3. a saved plan (`--plan`, saved-plan.ts) is compared with the fleet now, and the account
+ *      guard checked: any difference refuses the start (exit 2) before any mutating call;
+ *   4. the journal directory is locked, a person confirms (or `--yes`), and only then the engine runs.
+ * The wiring (rollout/prepare.ts), the journal and lock (run-journal.ts), signals and closed output
+ * (stop.ts) and the saved plan (saved-plan.ts) live in their own modules; `runDeploy` is the story
+ * of a deploy, and the helpers above it are its named steps.
  */
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,11 +31,11 @@ import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js"
 import { previewCapacity } from "./commands/plan.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
-import { takeFleetLock } from "./fleet-lock.js";
+import { type HeldFleetLock, takeFleetLock } from "./fleet-lock.js";
 import { type CliIo, note, type StopCause } from "./io.js";
 import { planFileHash } from "./plan-input.js";
 import { ask } from "./prompt.js";
-import { claimRunJournal } from "./run-journal.js";
+import { claimRunJournal, type RunJournal } from "./run-journal.js";
 import { checkSavedPlan, type DeployInput, loadDeployInput } from "./saved-plan.js";
 import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { openTarget, type Target } from "./target.js";
@@ -287,6 +290,37 @@ async function recordFastStop(
   }
 }
 
+/** A lost fleet lock (someone else's now) pauses the rollout as a stop does: no new instances start. */
+function pauseOnLostLock(io: CliIo, fleetLock: HeldFleetLock | undefined, stop: AbortSignal): AbortSignal {
+  const lockLost = new AbortController();
+  fleetLock?.onLost((m) => {
+    io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
+    lockLost.abort(new Error(m));
+  });
+  return AbortSignal.any([stop, lockLost.signal]);
+}
+
+/** How the run ended, on stderr where it matters: a refused start, a pause and its resume command. */
+function sayEnding(
+  io: CliIo,
+  result: RolloutResult,
+  o: { mode: OutputMode; interrupted: boolean; runJournal: RunJournal; file: string },
+): void {
+  if (result.status === "failed" && result.reason?.startsWith("account guard")) {
+    // The renderers print to stdout; a refused start is an error the shell should see.
+    io.stderr.write(`error: ${result.reason}\n`);
+  }
+  if (result.status !== "paused") return;
+  // A throwaway --simulate journal is kept only when there is something to resume.
+  o.runJournal.keep();
+  const dirFlag = o.runJournal.tempDir ? ` --journal-dir ${o.runJournal.tempDir}` : "";
+  if (o.mode !== "json" || o.interrupted) {
+    io.stderr.write(
+      `paused: continue with \`rollwave resume ${o.file}${dirFlag}\` and the same flags (journal ${o.runJournal.file})\n`,
+    );
+  }
+}
+
 /**
  * The story of a deploy (or a resume): check the input, discover the fleet and plan the waves, check
  * the saved plan and the account, hold the journal and the fleet lock, confirm, run the engine under
@@ -348,13 +382,7 @@ export async function runDeploy(
     const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
     const stops = handleStops(io, { graceMs, interactive });
     cleanups.unshift(() => stops.dispose());
-    // A lost fleet lock (someone else's now) pauses the rollout as a stop does: no new instances start.
-    const lockLost = new AbortController();
-    fleetLock?.onLost((m) => {
-      io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
-      lockLost.abort(new Error(m));
-    });
-    const runSignal = AbortSignal.any([stops.signal, lockLost.signal]);
+    const runSignal = pauseOnLostLock(io, fleetLock, stops.signal);
     const { runRollout } = await import("../engine/run.js");
     let first: { r: RolloutResult } | { cause: StopCause };
     let rendererOpen = true;
@@ -393,22 +421,8 @@ export async function runDeploy(
       exitNow = true;
       return ExitCode.interrupted;
     }
-    const result = first.r;
-    if (result.status === "failed" && result.reason?.startsWith("account guard")) {
-      // The renderers print to stdout; a refused start is an error the shell should see.
-      io.stderr.write(`error: ${result.reason}\n`);
-    }
-    if (result.status === "paused") {
-      // A throwaway --simulate journal is kept only when there is something to resume.
-      runJournal.keep();
-      const dirFlag = runJournal.tempDir ? ` --journal-dir ${runJournal.tempDir}` : "";
-      if (mode !== "json" || stops.interrupted) {
-        io.stderr.write(
-          `paused: continue with \`rollwave resume ${input.file}${dirFlag}\` and the same flags (journal ${runJournal.file})\n`,
-        );
-      }
-    }
-    return exitCodeForStatus(result.status, stops.interrupted);
+    sayEnding(io, first.r, { mode, interrupted: stops.interrupted, runJournal, file: input.file });
+    return exitCodeForStatus(first.r.status, stops.interrupted);
   } finally {
     if (exitNow) {
       // The engine is still waiting on in-flight instances: release the lock and the journal as far

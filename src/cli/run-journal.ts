@@ -12,7 +12,7 @@ import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { acquireLock } from "./lock.js";
 
-interface RunJournal {
+export interface RunJournal {
   /** The journal file, e.g. `.rollwave/camera-relay/journal.ndjson`. */
   file: string;
   /** Set for a throwaway `--simulate` directory: resuming needs `--journal-dir <it>`. */
