@@ -19,11 +19,6 @@ import { type AwsService, DEFAULT_RATE_LIMITS, type RateLimit } from "./services
 import { type ApiCallCounts, AwsCallError, type AwsConnection, type MutableAwsConnection } from "./types.js";
 import { createWriter } from "./writer.js";
 
-export type { RetryPolicy } from "./retry.js";
-export { DEFAULT_RETRY_POLICY } from "./retry.js";
-export type { AwsService, RateLimit } from "./services.js";
-export { DEFAULT_RATE_LIMITS } from "./services.js";
-
 export interface AwsOptions {
   /** Required: rollwave never guesses a Region. */
   region: string;

@@ -54,7 +54,7 @@ export function locatePlanIssues(err: unknown, loaded: Pick<LoadedPlan, "file" |
 }
 
 /** `rollout.waves[1]` → ["rollout", "waves", 1]. */
-export function parsePath(path: string): PathSegment[] {
+function parsePath(path: string): PathSegment[] {
   const out: PathSegment[] = [];
   for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
     if (m[2] !== undefined) out.push(Number(m[2]));

@@ -21,7 +21,7 @@ function ids(list: string[]): string {
     : `${list.slice(0, MAX_IDS).join(", ")}, … (+${list.length - MAX_IDS})`;
 }
 
-export function formatDryRunCall(c: DryRunCall): string {
+function formatDryRunCall(c: DryRunCall): string {
   const name = `${`${c.service}.${c.action}`.padEnd(28)}  `;
   switch (c.service) {
     case "ELBv2":

@@ -16,7 +16,7 @@ import { InputError } from "../plan/types.js";
 import { shown } from "../util/quote.js";
 import type { WavePlan } from "../waves/types.js";
 
-export const SAVED_PLAN_FORMAT = "rollwave.plan/1";
+const SAVED_PLAN_FORMAT = "rollwave.plan/1";
 
 const savedPlanSchema = z.object({
   format: z.string(),
