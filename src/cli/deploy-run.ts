@@ -29,7 +29,7 @@ import { takeFleetLock } from "./fleet-lock.js";
 import { type CliIo, note } from "./io.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
-import { claimRunJournal } from "./run-journal.js";
+import { chooseJournalLocation, claimRunJournal } from "./run-journal.js";
 import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
@@ -181,11 +181,19 @@ export async function runDeploy(
     checkAccountGuard(plan, fleet);
     if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
+    const location = chooseJournalLocation(io, {
+      ...(flags.journal ? { journal: flags.journal } : {}),
+      ...(flags.journalDir !== undefined ? { journalDir: flags.journalDir } : {}),
+      planJournal: plan.journal,
+      simulated: sim !== undefined,
+    });
     const runJournal = await claimRunJournal(io, {
       planName: plan.name,
-      ...(flags.journalDir ? { journalDir: flags.journalDir } : {}),
+      ...(location ? { location } : {}),
       simulated: sim !== undefined,
       resume: o.resume,
+      // The journal in S3 uses the fleet's connection settings; path-style against an endpoint.
+      aws: { ...target.aws, forcePathStyle: Boolean(target.aws.endpointUrl || io.env.AWS_ENDPOINT_URL) },
     });
     cleanups.unshift(() => runJournal.release());
     // The fleet lock (SSM, across machines) unless --simulate or `lock.store: local`: cli/fleet-lock.ts.
@@ -198,7 +206,7 @@ export async function runDeploy(
           clock: target.clock,
           env: io.env,
           resume: o.resume,
-          journalFile: runJournal.file,
+          journalRecords: runJournal.previous,
           planFile: file,
           onTakeover: (m) => io.stderr.write(`${m}\n`),
           onWarning: (m) => io.stderr.write(`${m}\n`),

@@ -8,8 +8,8 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
-  paginateListObjectsV2,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,7 +50,10 @@ describe("S3 objects", () => {
   });
 
   it("GetObject of a missing key is NoSuchKey (404); a missing bucket is NoSuchBucket (404)", async () => {
-    expect(await failure(text("a/nothing"))).toMatchObject({ name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
+    expect(await failure(text("a/nothing"))).toMatchObject({
+      name: "NoSuchKey",
+      $metadata: { httpStatusCode: 404 },
+    });
     const err = await failure(s3.send(new GetObjectCommand({ Bucket: "no-such-bucket", Key: "k" })));
     expect(err).toMatchObject({ name: "NoSuchBucket", $metadata: { httpStatusCode: 404 } });
   });

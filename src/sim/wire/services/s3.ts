@@ -56,7 +56,13 @@ export function handleS3(
         throw new SimApiError("NotImplemented", "The simulator does not accept aws-chunked uploads", 501);
       }
       const ifNoneMatch = header(req, "if-none-match");
-      const o = objects.put(bucket, key as string, req.body, now, ifNoneMatch === undefined ? {} : { ifNoneMatch });
+      const o = objects.put(
+        bucket,
+        key as string,
+        req.body,
+        now,
+        ifNoneMatch === undefined ? {} : { ifNoneMatch },
+      );
       return { status: 200, headers: { ...base, etag: o.etag }, body: "" };
     }
     case "GetObject": {
