@@ -277,9 +277,7 @@ class S3Journal implements Journal {
     return new Promise((resolve, reject) => {
       // A copy, as a file would hold: later mutation of the state cannot rewrite history.
       this.queue.push({ record: JSON.parse(JSON.stringify(record)) as JournalRecord, resolve, reject });
-      this.pumping ??= this.pump().finally(() => {
-        this.pumping = undefined;
-      });
+      this.pumping ??= this.pump();
     });
   }
 
@@ -306,6 +304,8 @@ class S3Journal implements Journal {
         for (const p of batch) p.reject(e);
       }
     }
+    // Cleared in the same step that saw the queue empty: an append from now on starts a new pump.
+    this.pumping = undefined;
   }
 
   private async write(records: JournalRecord[]): Promise<void> {
