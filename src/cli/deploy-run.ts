@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { SimSummary } from "../engine/events.js";
 import type { FinishedEvent } from "../engine/index.js";
 import type { Fleet } from "../fleet/types.js";
@@ -23,9 +23,18 @@ import type { RunningSimulator } from "../sim/index.js";
 import type { WavePlan } from "../waves/types.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { previewCapacity } from "./commands/plan.js";
+import {
+  CONTROL_POLL_MS,
+  controlChannel,
+  controlFile,
+  controlParameter,
+  fileControlStore,
+  requesterName,
+  ssmControlStore,
+} from "./control.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
-import { takeFleetLock } from "./fleet-lock.js";
+import { currentFleetOwner, takeFleetLock } from "./fleet-lock.js";
 import { type CliIo, note } from "./io.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
@@ -139,7 +148,8 @@ export async function runDeploy(
     requireVars: true,
     // A dry run never pauses, so it earns no "cannot be approved" warning.
     nonInteractive: !interactive && !flags.dryRun,
-    autoApprove: flags.autoApprove ?? false,
+    // --wait-approval: the gate waits for `rollwave approve` from elsewhere instead of pausing.
+    autoApprove: (flags.autoApprove ?? false) || flags.waitApproval !== undefined,
     forRollout: !flags.dryRun,
   });
   const { plan } = loaded;
@@ -204,6 +214,18 @@ export async function runDeploy(
           onWarning: (m) => io.stderr.write(`${m}\n`),
         });
     if (fleetLock) cleanups.unshift(() => fleetLock.release());
+    // Control requests (`rollwave abort`/`approve` from any terminal) wait next to the lock: a sibling
+    // SSM parameter of the fleet lock, or a file beside a local journal (cli/control.ts).
+    const control = controlChannel(
+      fleetLock
+        ? ssmControlStore(aws, controlParameter(plan.lock.parameter))
+        : fileControlStore(controlFile(dirname(runJournal.file))),
+      {
+        clock: target.clock,
+        pollMs: fleetLock ? CONTROL_POLL_MS : 0,
+        onWarning: (m) => io.stderr.write(`${m}\n`),
+      },
+    );
     if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
       io.stderr.write("not started: nothing was changed\n");
       return ExitCode.ok;
@@ -258,10 +280,16 @@ export async function runDeploy(
         journal,
         resume: o.resume,
         ...(fleetLock ? { rolloutId: fleetLock.rolloutId } : {}),
-        source: await planSource(io, file),
+        source: { ...(await planSource(io, file)), startedBy: requesterName(currentFleetOwner(io.env)) },
+        control,
+        ...(flags.waitApproval !== undefined && !flags.autoApprove
+          ? { approvalWaitMs: flags.waitApproval }
+          : {}),
         ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
-        ...(interactive && !flags.autoApprove ? { approve: approvalPrompt(io, renderer, runSignal) } : {}),
+        ...(interactive && !flags.autoApprove && flags.waitApproval === undefined
+          ? { approve: approvalPrompt(io, renderer, runSignal) }
+          : {}),
         ...(sim
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),

@@ -17,6 +17,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   report?: string;
   /** --stop-grace in ms: how long a fast stop waits for in-flight instances before it exits. */
   stopGrace?: number;
+  /** --wait-approval in ms: wait this long at an approval gate for `rollwave approve` from elsewhere. */
+  waitApproval?: number;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }
@@ -41,6 +43,7 @@ export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?:
   if (dir) args.push("--journal-dir", dir);
   if (flags.yes) args.push("--yes");
   if (flags.autoApprove) args.push("--auto-approve");
+  if (flags.waitApproval !== undefined) args.push("--wait-approval", `${flags.waitApproval}ms`);
   if (flags.output) args.push("--output", flags.output);
   if (flags.verbose) args.push("--verbose");
   if (flags.report) args.push("--report", flags.report);
