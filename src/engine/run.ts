@@ -142,6 +142,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   let pendingError: string | undefined;
   // A sink that throws (a renderer bug, a closed pipe) is an error once; after that it is ignored.
   let sinkBroken = false;
+  // Control requests could not be read last time (warned once per streak).
+  let controlFailing = false;
   let rolloutId = o.rolloutId ?? randomUUID();
   const emit: EventSink = (e) => {
     if (sinkBroken) return;
@@ -380,7 +382,6 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   }
 
   /** The pending control request, if any; a failed read is a warning (the next tick reads again). */
-  let controlFailing = false;
   async function readControl(): Promise<ControlRequest | undefined> {
     if (!o.control) return undefined;
     try {
