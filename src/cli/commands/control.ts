@@ -194,7 +194,8 @@ async function runControl(
     if (action === "abort" && end?.status === "paused" && nothingOut) {
       await endPaused(io, ref, conn, request, clock.now());
       // A request left for this rollout (an approval waiting for resume) has nothing to wait for now.
-      if (pending !== undefined && pending !== "invalid" && pending.rolloutId === id) await store.remove(pending.id);
+      if (pending !== undefined && pending !== "invalid" && pending.rolloutId === id)
+        await store.remove(pending.id);
       io.stderr.write(
         `rollout ${id} of ${ref.header.name} was paused with nothing in flight: ended as aborted in its journal (${ref.entry.where}); \`rollwave resume\` now refuses it\n`,
       );
