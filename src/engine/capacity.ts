@@ -215,7 +215,8 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
 export const NLB_NEW_CONNECTION_GRACE_MS = 120_000;
 
 /**
- * Drain is done when the instance's connections fall to `drain.untilConnections` (needs a metric).
+ * Drain is done when the instance's connections fall to `drain.untilConnections` (needs a connection
+ * source: the metric, or the probe).
  * In an NLB group it is not done before `nlbGraceMs` (default 2 min, never past the group's own
  * deregistration delay) since deregistration: until then the NLB may still send new connections,
  * so a momentary zero proves nothing. `fleet` tells which groups are NLBs: it is required, since
@@ -227,7 +228,7 @@ export function connectionDrainPredicate(
   nlbGraceMs = NLB_NEW_CONNECTION_GRACE_MS,
 ): DrainPredicate | undefined {
   const until = plan.drain.untilConnections;
-  if (until === null || plan.capacity.connections?.source.kind !== "metric") return undefined;
+  if (until === null || !plan.capacity.connections) return undefined;
   const grace = new Map<string, number>();
   for (const tg of fleet.targetGroups) {
     if (tg.type === "network") grace.set(tg.arn, Math.min(nlbGraceMs, tg.deregistrationDelaySeconds * 1000));
