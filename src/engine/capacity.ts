@@ -154,6 +154,7 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
   if (!c) return null;
   const maxAge = formatDuration(c.maxAgeMs);
   const zonal = fleet ? zonalInstances(plan, fleet) : new Set<string>();
+  const source = c.source.kind === "metric" ? "the metric" : "the probe";
   return (ctx) => {
     const conns = ctx.connections;
     const err = ctx.connectionsError;
@@ -161,14 +162,14 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
       return {
         admit: false,
         reason: err
-          ? `capacity: no connection reading, the metric could not be read: ${err}`
+          ? `capacity: no connection reading, ${source} could not be read: ${err}`
           : "capacity: no connection reading yet",
       };
     }
     if (ctx.now - ctx.connectionsAt > c.maxAgeMs) {
       return {
         admit: false,
-        reason: `capacity: the connection reading is older than maxAge ${maxAge}${err ? `; the metric could not be read: ${err}` : ""}`,
+        reason: `capacity: the connection reading is older than maxAge ${maxAge}${err ? `; ${source} could not be read: ${err}` : ""}`,
       };
     }
     if (c.perAz || zonal.has(ctx.instance.id)) {
