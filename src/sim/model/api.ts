@@ -331,8 +331,11 @@ export interface CameraStats {
   refused: number;
   /** Connections cut by a close command (drain.closeCommand's `closeConnections` effect). */
   cut: number;
+  /** Over every camera ever online (a load schedule brings more online at its peak). */
   disconnectSeconds: { p50: number; p99: number; max: number };
   reconnectsPerCamera: number;
+  /** Distinct servers that reached their connection limit (full, refusing new connections) at some point. */
+  serversAtLimit: number;
 }
 
 export interface SimSample {
