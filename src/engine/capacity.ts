@@ -56,7 +56,7 @@ const CARRYING = new Set<InstancePhase>([
  * devices or is still shedding them (in service, leaving, or back in rotation); no once its drain
  * has ended (deploying, validating, rolling back) or it is gone or failed out of service.
  */
-function carriesDevices(i: InstanceRun): boolean {
+export function carriesDevices(i: InstanceRun): boolean {
   if (i.phase === "failed") return !i.out;
   return CARRYING.has(i.phase);
 }

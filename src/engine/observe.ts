@@ -283,7 +283,7 @@ async function readProbe(
 }
 
 /** A finished round into the cache: per instance, the newer value wins; a fleet round dates the load. */
-export function foldProbe(cache: ConnectionCache, r: ProbeReading): void {
+function foldProbe(cache: ConnectionCache, r: ProbeReading): void {
   const values = cache.values ? { ...cache.values } : {};
   const instAt = { ...(cache.instAt ?? {}) };
   if (r.kind === "fleet") {

@@ -51,7 +51,7 @@ export function parseProbeOutput(
   return { ok: true, n: Number(text) };
 }
 
-export type ProbeKind = "fleet" | "drain";
+type ProbeKind = "fleet" | "drain";
 
 /** A finished round: the counts it got (instances without one are missing) and when it was sent. */
 export interface ProbeReading {
@@ -82,7 +82,7 @@ interface Round {
   deadline: number;
 }
 
-export interface ProbeDeps {
+interface ProbeDeps {
   reader: AwsReader;
   writer: AwsWriter;
   command: string;
