@@ -21,7 +21,7 @@ import {
   startSimulator,
   type WireFaults,
 } from "../../src/sim/index.js";
-import { ScaledClock } from "../../src/util/clock.js";
+import { type Clock, ScaledClock } from "../../src/util/clock.js";
 import type { WavePlan } from "../../src/waves/types.js";
 
 export const FLEET_300 = fileURLToPath(new URL("./fleet-300.yaml", import.meta.url));
@@ -33,6 +33,8 @@ export interface SimRunOptions {
   spec?: (s: FleetSpecFile) => void;
   release?: string;
   scale?: number;
+  /** Instead of a ScaledClock at `scale` (e.g. a VirtualClock, whose time does not depend on machine load). */
+  clock?: Clock;
   seed?: number;
   /** Adjust the loaded plan (strategy, failure action…). */
   plan?: (p: Plan) => Plan;
@@ -57,7 +59,7 @@ export interface SimRunResult {
 }
 
 export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
-  const clock = new ScaledClock(o.scale ?? 300);
+  const clock = o.clock ?? new ScaledClock(o.scale ?? 300);
   const seed = o.seed ?? 7;
   let world: ReturnType<typeof createWorld> | undefined;
   if (o.spec) {

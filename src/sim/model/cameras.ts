@@ -36,7 +36,10 @@ export class Cameras {
   connected = 0;
   minConnected: number;
   refused = 0;
-  /** Connections closed by a `closeConnections` command effect (drain.closeCommand). */
+  /**
+   * Connections closed on a server out of rotation: by a `closeConnections` command effect
+   * (drain.closeCommand), or by a service restart there (the deploy) with cameras still on it.
+   */
   cut = 0;
   reconnects = 0;
   maxLoadRatio = 0;

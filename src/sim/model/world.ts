@@ -145,7 +145,13 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       // A restart after a failed one takes over the crash's hold instead of adding one.
       if (inst.crashed) inst.crashed = false;
       else inst.serviceHolds++;
-      if (inst.serviceHolds === 1) dropService(inst);
+      if (inst.serviceHolds === 1) {
+        // A restart on a server taken out of rotation (a deploy after its drain) cuts the cameras
+        // still on it, like a close command; on a server in service it is an outage, not a drain's cut.
+        const left = inst.inService ? 0 : cameras.connections(inst.idx);
+        dropService(inst);
+        cameras.cut += left;
+      }
       elb.reevaluate(inst);
       touch(inst);
     },
