@@ -4,11 +4,15 @@
 // table per scenario with its target and a ✔/✘ mark, and writes everything to bench/results.json
 // with the machine and the date. The contract every script follows is in bench/README.md.
 //
-//   node bench/run.mjs [--quick] [--no-build] [--out file] [--dir dir] [name-fragment…]
+//   node bench/run.mjs [--quick] [--no-build] [--jobs N] [--out file] [--dir dir] [name-fragment…]
+//
+// `--jobs N` runs N scripts at a time (default 1). Only for checking that the suite runs (the CI
+// test): scripts running side by side colour each other's wall, CPU and memory figures; the
+// simulated makespans and call counts of the virtual-clock benches are unaffected.
 //
 // Exit code: 0 when every script ran (a missed target is reported, not an error), 1 when a script
 // failed or printed no JSON document.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -24,8 +28,10 @@ const { values, positionals } = parseArgs({
     "no-build": { type: "boolean", default: false },
     out: { type: "string" },
     dir: { type: "string" },
+    jobs: { type: "string", default: "1" },
   },
 });
+const jobs = Math.max(1, Number.parseInt(values.jobs, 10) || 1);
 const dir = values.dir ? resolve(values.dir) : here;
 const out = values.out ? resolve(values.out) : join(here, "results.json");
 
@@ -54,38 +60,79 @@ const results = {
 };
 let failed = false;
 const started = performance.now();
-for (const script of scripts) {
-  const name = basename(script, ".mjs");
-  process.stderr.write(`── ${script}${values.quick ? " --quick" : ""}\n`);
-  const t0 = performance.now();
-  const r = spawnSync(
-    process.execPath,
-    ["--expose-gc", join(dir, script), ...(values.quick ? ["--quick"] : [])],
-    {
-      cwd: root,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-      maxBuffer: 256 * 1024 * 1024,
-      // The SDK warns on every run that Node 20 support ends; the CLI silences it the same way.
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-    },
-  );
-  const wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
-  const doc = parseResult(r.stdout ?? "");
-  if (r.status !== 0 || doc === undefined) {
-    failed = true;
-    const why = r.status !== 0 ? `exit ${r.status ?? r.signal}` : "printed no JSON document";
-    process.stderr.write(`   ✘ ${script}: ${why}\n`);
-    results.benches[name] = { error: why, wallSeconds, ...(doc ? { result: doc } : {}) };
-    continue;
+// Scripts run `jobs` at a time; their tables are printed in name order as soon as all before are done.
+const done = new Array(scripts.length);
+let printed = 0;
+let next = 0;
+const flush = () => {
+  while (printed < scripts.length && done[printed]) {
+    const { script, doc, error, stderr } = done[printed++];
+    if (jobs > 1) process.stderr.write(`── ${header(script)}\n${stderr}`);
+    if (error) process.stderr.write(`   ✘ ${script}: ${error}\n`);
+    else process.stdout.write(formatRows(Array.isArray(doc.rows) ? doc.rows : [], script));
   }
-  results.benches[name] = { wallSeconds, ...doc };
-  process.stdout.write(formatRows(Array.isArray(doc.rows) ? doc.rows : [], script));
-}
+};
+await Promise.all(
+  Array.from({ length: Math.min(jobs, scripts.length) }, async () => {
+    while (next < scripts.length) {
+      const k = next++;
+      const script = scripts[k];
+      const name = basename(script, ".mjs");
+      if (jobs === 1) process.stderr.write(`── ${header(script)}\n`);
+      const t0 = performance.now();
+      const r = await runScript(join(dir, script));
+      const wallSeconds = Math.round((performance.now() - t0) / 100) / 10;
+      const doc = parseResult(r.stdout);
+      let error;
+      if (r.code !== 0 || doc === undefined) {
+        failed = true;
+        error = r.code !== 0 ? `exit ${r.code ?? r.signal}` : "printed no JSON document";
+        results.benches[name] = { error, wallSeconds, ...(doc ? { result: doc } : {}) };
+      } else {
+        results.benches[name] = { wallSeconds, ...doc };
+      }
+      done[k] = { script, doc, error, stderr: r.stderr };
+      flush();
+    }
+  }),
+);
+results.benches = Object.fromEntries(Object.entries(results.benches).sort(([a], [b]) => a.localeCompare(b)));
 results.wallSeconds = Math.round((performance.now() - started) / 100) / 10;
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 process.stderr.write(`wrote ${out} (${results.wallSeconds} s)\n`);
 process.exit(failed ? 1 : 0);
+
+function header(script) {
+  return `${script}${values.quick ? " --quick" : ""}`;
+}
+
+/** One script in its own Node process; its stdout is the JSON document, its stderr its progress. */
+function runScript(file) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--expose-gc", file, ...(values.quick ? ["--quick"] : [])], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      // The SDK warns on every run that Node 20 support ends; the CLI silences it the same way.
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    });
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => {
+      // Progress shows live when scripts run one at a time; side by side it is kept for the flush.
+      if (jobs === 1) process.stderr.write(d);
+      else err.push(d);
+    });
+    child.once("close", (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      }),
+    );
+  });
+}
 
 /** CPU model, cores, memory, Node version and platform: numbers belong to a machine. */
 function machine() {

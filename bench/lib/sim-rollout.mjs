@@ -55,10 +55,6 @@ export async function simRollout({ plan, fleet, seed = 1 }) {
       simulator: sim.world,
     });
     const trace = eventTrace();
-    let maxRss = process.memoryUsage().rss;
-    const memTimer = setInterval(() => {
-      maxRss = Math.max(maxRss, process.memoryUsage().rss);
-    }, 200);
     let result;
     try {
       result = await runRollout({
@@ -74,7 +70,6 @@ export async function simRollout({ plan, fleet, seed = 1 }) {
         apiCallsSince: aws.calls(),
       });
     } finally {
-      clearInterval(memTimer);
       aws.close();
     }
     const cpu = process.cpuUsage(cpu0);
@@ -111,7 +106,8 @@ export async function simRollout({ plan, fleet, seed = 1 }) {
       instances: result.instances,
       wallSeconds: Math.round((performance.now() - wall0) / 100) / 10,
       cpuSeconds: Math.round((cpu.user + cpu.system) / 1e5) / 10,
-      maxRssMB: Math.round(maxRss / 1e6),
+      // The process's peak so far (simulator and engine share it; sampling memoryUsage cost more CPU).
+      processPeakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       makespanMinutes: minutes(makespanMs),
       bound: {
         minutes: minutes(bound.boundMs),

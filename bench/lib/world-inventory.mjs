@@ -16,7 +16,10 @@ function all(page) {
 
 export async function inventoryOfFleetSpec(specPath) {
   const spec = await loadFleetSpec(specPath);
-  const world = createWorld(spec, { clock: { now: () => Date.UTC(2026, 0, 1), sleep: async () => {} }, seed: 1 });
+  const world = createWorld(spec, {
+    clock: { now: () => Date.UTC(2026, 0, 1), sleep: async () => {} },
+    seed: 1,
+  });
   const instances = all((nextToken) => world.describeInstances({ maxResults: 1000, nextToken }));
   const ssm = new Map(
     all((nextToken) => world.describeInstanceInformation({ maxResults: 50, nextToken })).map((i) => [
@@ -42,7 +45,8 @@ export async function inventoryOfFleetSpec(specPath) {
       port: g.port,
       loadBalancerArns: g.loadBalancerArns,
       deregistrationDelaySeconds: Number(attrs["deregistration_delay.timeout_seconds"] ?? 300),
-      connectionTermination: network && attrs["deregistration_delay.connection_termination.enabled"] === "true",
+      connectionTermination:
+        network && attrs["deregistration_delay.connection_termination.enabled"] === "true",
       targetCount: health.length,
     };
   });
