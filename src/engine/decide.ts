@@ -33,8 +33,6 @@ import {
   stopsNewWork,
 } from "./state.js";
 
-export { occupancy, wantsAdmission } from "./admit.js";
-
 export interface Decision {
   state: EngineState;
   events: RolloutEvent[];
@@ -268,7 +266,7 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
 }
 
 /** How long past its end a bake waits for evidence (health and alarms readable) before failing. */
-export function bakeEvidenceGraceMs(ctx: DecideContext): number {
+function bakeEvidenceGraceMs(ctx: DecideContext): number {
   return Math.max(120_000, 4 * ctx.pollMs);
 }
 
