@@ -11,7 +11,7 @@ import { createPlainRenderer } from "./plain.js";
 import { type RunReport, withRunReport } from "./report-file.js";
 import { createTtyRenderer } from "./tty.js";
 
-export { OUTPUT_MODES, type OutputMode } from "./output-mode.js";
+export type { OutputMode } from "./output-mode.js";
 
 type Env = Record<string, string | undefined>;
 
