@@ -219,21 +219,29 @@ async function rollout() {
     const finished = JSON.parse(last || "{}");
     const usage = JSON.parse(readFileSync(file, "utf8"));
     const metrics = await sim.get("/_sim/metrics");
-    const planned = finished.instances?.total ?? 10_000;
-    const perInstance = Math.round(((finished.apiCalls?.total ?? 0) / planned) * 100) / 100;
+    const ended = finished.type === "rollout.finished";
     const cpuSeconds = Math.round((usage.cpuUserMs + usage.cpuSystemMs) / 100) / 10;
     row(
       `rollout: status (exit ${code})`,
-      finished.status ?? "none",
+      ended ? finished.status : "did not finish",
       undefined,
       "succeeded",
       finished.status === "succeeded",
     );
-    row("rollout: makespan (simulated)", Math.round((finished.durationSeconds ?? 0) / 6) / 10, "min");
+    if (ended) {
+      const perInstance = Math.round((finished.apiCalls.total / finished.instances.total) * 100) / 100;
+      row("rollout: makespan (simulated)", Math.round(finished.durationSeconds / 6) / 10, "min");
+      row("rollout: calls per instance", perInstance, undefined, "≤ 3", perInstance <= 3);
+    } else {
+      // Stopped early (a signal, a pause): how far it got, from the simulator.
+      const state = await sim.get("/_sim/state");
+      const updated = state.instances.filter((i) => i.version === "v2.0.0").length;
+      row("rollout: instances on the new release when it stopped", updated);
+      row("rollout: simulator calls so far (discovery included)", metrics.api.total);
+    }
     row(`rollout: wall at ${scale}×`, wallSeconds, "s");
     row("rollout: orchestrator peak RSS", usage.maxRssMB, "MB", "< 200", usage.maxRssMB < 200);
     row("rollout: orchestrator CPU", cpuSeconds, "s");
-    row("rollout: calls per instance", perInstance, undefined, "≤ 3", perInstance <= 3);
     row("rollout: cameras refused", metrics.cameras.refused, undefined, "0", metrics.cameras.refused === 0);
     const p99 = metrics.cameras.disconnectSeconds.p99;
     row("rollout: p99 disconnect", p99, "s", "≤ 10", p99 <= 10);
