@@ -395,6 +395,7 @@ export function fakeWorld(): FakeWorld {
       },
       maxLoadRatio: 0,
       invariantViolations: [],
+      floorDipsFromFaults: [],
       series: [],
     }),
   };
