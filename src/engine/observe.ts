@@ -65,6 +65,7 @@ const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stoppi
  */
 function healthDue(i: InstanceRun, now: number): boolean {
   if (i.need) return false;
+  if (i.doorHeld) return (i.checkAt ?? 0) <= now;
   if (HEALTH_PHASES.has(i.phase)) {
     if (i.atAlarmGate || i.step === "close") return false; // closing: its command is polled instead
     return (i.checkAt ?? 0) <= now || (i.deadline !== undefined && i.deadline < now);
@@ -345,6 +346,7 @@ export function nextDueAt(
     if (i.suspect && !i.ec2Checked) at(now);
     if (i.need) continue;
     if (i.atAlarmGate) at(now);
+    else if (i.doorHeld) at(i.checkAt);
     else if (i.step !== "close" && (HEALTH_PHASES.has(i.phase) || (i.phase === "failed" && i.out))) {
       let t = i.checkAt;
       if (t !== undefined && i.phase === "draining" && deps.drainGate)

@@ -179,6 +179,16 @@ const scheduledFault = z.discriminatedUnion("op", [
     probability: share,
     match: regex.optional(),
   }),
+  z.strictObject({
+    at: duration,
+    op: z.literal("churn"),
+    overSeconds: z.number().positive(),
+    terminate: share.optional(),
+    ssmOffline: share.optional(),
+    offlineSeconds: z.number().positive().optional(),
+    healthFlap: share.optional(),
+    flapSeconds: z.number().positive().optional(),
+  }),
 ]);
 
 const fleetSpecSchema = z.strictObject({

@@ -41,6 +41,13 @@ interface WorldOptions {
   seed?: number;
 }
 
+/**
+ * A removal is not blamed for a server lost to a fault after the driver's last read of the group
+ * (it could not have seen it), but only within this long: a driver must act on a view of the group
+ * at most this old. Generous, because a compressed clock turns real delays into simulated minutes.
+ */
+const UNSEEN_MS = 10 * 60_000;
+
 /** How long a terminated instance shows `shutting-down` before `terminated`. */
 const SHUTDOWN_MS = 20_000;
 
@@ -54,6 +61,9 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const intrinsic = new IntrinsicTimes(core, n);
   cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
+  const lostByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
+  /** When the driver last read each target group's health (DescribeTargetHealth), by ARN. */
+  const healthReadAt = new Map<string, number>();
   const counts = { inService: 0, draining: 0 };
   let terminatedCount = 0;
 
@@ -98,7 +108,16 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       const d = inService ? 1 : -1;
       counts.inService += d;
       inServiceByAz.set(inst.az, (inServiceByAz.get(inst.az) ?? 0) + d);
-      if (inService) intrinsic.backInService(inst);
+      if (inService) {
+        intrinsic.backInService(inst);
+        inst.lostToFault = false;
+      }
+    }
+    const excused = inst.lostToFault && !inService;
+    if (excused !== inst.excused) {
+      inst.excused = excused;
+      if (excused) inst.lostAt = core.now;
+      lostByAz.set(inst.az, (lostByAz.get(inst.az) ?? 0) + (excused ? 1 : -1));
     }
     if (draining !== inst.draining) {
       inst.draining = draining;
@@ -129,7 +148,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       conns <= cameras.limit,
       () => `${inst.id} has ${conns} connections, limit ${cameras.limit}`,
     );
-    invariants.checkCapacity(now, inServiceByAz);
+    invariants.checkCapacity(now, inServiceByAz, lostByAz);
   }
   core.hooks.touch = touch;
 
@@ -323,6 +342,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
     describeTargetHealth(arn, targets) {
       sync();
+      healthReadAt.set(arn, core.now);
       return elb.describeTargetHealth(elb.tg(arn), targets);
     },
     registerTargets(arn, targets) {
@@ -335,7 +355,18 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
     deregisterTargets(arn, targets) {
       sync();
+      const before = targets.map((t) => core.byId.get(t.id)).filter((i) => i?.inService) as Inst[];
       elb.deregister(elb.tg(arn), targets);
+      const removed = before.filter((i) => !i.inService);
+      if (removed.length === 0) return;
+      // Servers lost to faults since the driver last read this group (within UNSEEN_MS), which it
+      // could not have seen yet: not held against this removal.
+      const since = Math.max(healthReadAt.get(arn) ?? Number.NEGATIVE_INFINITY, core.now - UNSEEN_MS);
+      const unseen = new Map<string, number>();
+      for (const i of core.instances)
+        if (i.excused && i.lostAt > since) unseen.set(i.az, (unseen.get(i.az) ?? 0) + 1);
+      for (const inst of removed)
+        invariants.checkRemoval(core.now, inst.id, inst.az, inServiceByAz, lostByAz, unseen);
     },
 
     sendCommand(input) {
@@ -416,7 +447,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     setCapacityFloor(floor: CapacityFloor | null) {
       sync();
       invariants.floor = floor;
-      invariants.checkCapacity(core.now, inServiceByAz);
+      invariants.checkCapacity(core.now, inServiceByAz, lostByAz);
     },
     setDrainThreshold(connections: number) {
       intrinsic.setDrainThreshold(connections);
@@ -455,6 +486,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
         cameras: cameras.stats(),
         maxLoadRatio: Math.round(cameras.maxLoadRatio * 1000) / 1000,
         invariantViolations: [...invariants.violations],
+        floorDipsFromFaults: [...invariants.faultDips],
         series: series.samples(),
       };
     },

@@ -396,6 +396,7 @@ export function fakeWorld(): FakeWorld {
       },
       maxLoadRatio: 0,
       invariantViolations: [],
+      floorDipsFromFaults: [],
       series: [],
     }),
   };
