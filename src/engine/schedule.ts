@@ -15,16 +15,19 @@
  * One read of a group or a command judges every instance in it, so instances that move together
  * are still read together.
  */
+import { LIMITS } from "../aws/limits.js";
 import type { CommandInvocationSummary } from "../aws/types.js";
 import type { Fleet } from "../fleet/types.js";
 import { NLB_NEW_CONNECTION_GRACE_MS } from "./capacity.js";
-import type { CommandRun, GlobalState, StepName } from "./state.js";
+import type { CommandRun, GlobalState, InstanceRun, StepName } from "./state.js";
 
 export interface StepTiming {
   /** EWMA of observed durations, ms. */
   ms: number;
   /** Observations folded in. */
   n: number;
+  /** EWMA of the slowest instance of each command (its last finisher), ms. */
+  maxMs?: number;
 }
 
 /** Weight of a new observation in the EWMA. */
@@ -45,7 +48,7 @@ export function recordStepDurations(g: GlobalState, step: StepName, durationsMs:
   let t = times[step];
   for (const d of durationsMs) {
     if (!Number.isFinite(d) || d < 0) continue;
-    t = t ? { ms: t.ms + ALPHA * (d - t.ms), n: t.n + 1 } : { ms: d, n: 1 };
+    t = t ? { ...t, ms: t.ms + ALPHA * (d - t.ms), n: t.n + 1 } : { ms: d, n: 1 };
   }
   if (t) times[step] = t;
   g.stepTimes = times;
@@ -56,9 +59,19 @@ export function expectedStepMs(g: GlobalState, step: StepName): number | undefin
   return g.stepTimes?.[step]?.ms;
 }
 
-/** When a command sent at `sentAt` is first polled. */
-export function firstCommandPoll(g: GlobalState, step: StepName, sentAt: number): number {
+/** While batching, the first poll of a command may wait this long for its last finisher. */
+const MAX_COHORT_POLL_MS = 120_000;
+
+/**
+ * When a command sent at `sentAt` is first polled: just after the step's expected duration, so the
+ * first finishers move on at once; while batching (`batching`), just after its expected slowest
+ * instance instead, so that one read usually sees the whole cohort done and it moves on together.
+ */
+export function firstCommandPoll(g: GlobalState, step: StepName, sentAt: number, batching = false): number {
   const e = expectedStepMs(g, step);
+  const slowest = g.stepTimes?.[step]?.maxMs;
+  if (batching && slowest !== undefined)
+    return sentAt + Math.min(MAX_COHORT_POLL_MS, Math.max(MIN_POLL_MS, slowest + SLACK_MS));
   const wait = e === undefined ? FIRST_GUESS_MS : e + SLACK_MS;
   return sentAt + Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, wait));
 }
@@ -138,10 +151,88 @@ export function scheduleCommandPoll(
 ): CommandRun {
   const seen = new Set(c.done ?? []);
   const fresh = c.ids.filter((id) => !seen.has(id) && rows?.[id]?.status === "Success");
-  recordStepDurations(g, c.step, observedDurations(rows ?? {}, fresh, c.sentAt, now));
+  const durations = observedDurations(rows ?? {}, fresh, c.sentAt, now);
+  recordStepDurations(g, c.step, durations);
   const next: CommandRun = { ...c, nextPollAt: nextCommandPoll(g, c.step, c.sentAt, now) };
   if (fresh.length) next.done = [...seen, ...fresh];
+  if (durations.length) next.maxSeenMs = Math.max(c.maxSeenMs ?? 0, ...durations);
+  // Every instance succeeded: the command's slowest one teaches how long a cohort takes (once).
+  if (fresh.length && (next.done?.length ?? 0) === c.ids.length && next.maxSeenMs !== undefined)
+    recordSlowest(g, c.step, next.maxSeenMs);
   return next;
+}
+
+/** Fold a command's slowest duration into the step's `maxMs` EWMA (mutates `g`, decide's clone). */
+export function recordSlowest(g: GlobalState, step: StepName, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) return;
+  const t = g.stepTimes?.[step];
+  if (!t) return;
+  const maxMs = t.maxMs === undefined ? ms : t.maxMs + ALPHA * (ms - t.maxMs);
+  g.stepTimes = { ...g.stepTimes, [step]: { ...t, maxMs } };
+}
+
+/** How long an instance ready for a batchable call may wait, while batching, for others to share it. */
+export const BATCH_HOLD_MS = 30_000;
+/** How late a target-health read may be, while batching, so that reads falling due close together share one. */
+export const READ_SLACK_MS = 10_000;
+
+type HoldSubject = Pick<
+  InstanceRun,
+  "id" | "need" | "step" | "phase" | "rollback" | "reattach" | "needSince"
+>;
+
+/**
+ * Which call an instance waits for, when that call may be shared by waiting: the forward path's
+ * close, deploy and validate commands and its registration. Never preDrain or a deregistration
+ * (when an instance leaves is the displacement pacing's to say, and a relay that sheds its cameras
+ * should leave the load balancer at once), never a rollback or a failed instance's call.
+ */
+export function batchKey(i: HoldSubject): string | undefined {
+  if (!i.need || i.rollback || i.phase === "failed") return undefined;
+  if (i.need === "register") return i.phase === "registering" ? "register" : undefined;
+  if (
+    i.need === "command" &&
+    !i.reattach &&
+    (i.step === "close" || i.step === "deploy" || i.step === "validate")
+  )
+    return `command:${i.step}`;
+  return undefined;
+}
+
+/**
+ * Batch holds (pure): while batching pays, instances ready for the same batchable call wait until
+ * the first of them has waited `holdMs`, or until they fill a SendCommand (50), and then go in one
+ * call. Otherwise nothing is held. `releaseAt` is the earliest end of a hold (for the runner's sleep).
+ *
+ * Example, hold 30 s: five instances drained at 0 s, five more at 18 s: at 30 s the ten go in one
+ * SendCommand (and, the cohort staying together, one poll, one RegisterTargets per group) instead
+ * of two of everything.
+ */
+export function batchHolds(
+  instances: Iterable<HoldSubject>,
+  now: number,
+  batching: boolean,
+  holdMs = BATCH_HOLD_MS,
+  fullAt = LIMITS.sendCommandInstanceIds,
+): { held: Set<string>; releaseAt: number } {
+  const held = new Set<string>();
+  let releaseAt = Number.POSITIVE_INFINITY;
+  if (!batching) return { held, releaseAt };
+  const groups = new Map<string, HoldSubject[]>();
+  for (const i of instances) {
+    const k = batchKey(i);
+    if (k === undefined) continue;
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  }
+  for (const members of groups.values()) {
+    const since = Math.min(...members.map((i) => i.needSince ?? now));
+    if (since + holdMs <= now || members.length >= fullAt) continue;
+    for (const i of members) held.add(i.id);
+    releaseAt = Math.min(releaseAt, since + holdMs);
+  }
+  return { held, releaseAt };
 }
 
 /** The shortest sleep between ticks: something due "now" still lets the event loop breathe. */
