@@ -169,6 +169,8 @@ console.log(
       batchMinutes: min(bound.batchMs),
       terms: Object.fromEntries(Object.entries(bound.terms).map(([k, v]) => [k, min(v)])),
       intrinsic: intrinsicTotals(simState.intrinsic),
+      // What the engine charged to the displacement budget (its metric readings) against the above.
+      engineDisplaced: Object.values(result.perInstance).reduce((a, p) => a + (p.displaced ?? 0), 0),
     },
     // Measured phases (minutes): canary until its wave finished, bake, approval, batch phase.
     phases: {

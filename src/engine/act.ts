@@ -27,6 +27,8 @@ interface ActDeps {
   healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
   /** Put in every SendCommand's Comment (the rollout's tag): how a lost answer is found again. */
   commentTag?: string;
+  /** How long a batchable call may wait for others while batching pays (default `BATCH_HOLD_MS`; 0: never). */
+  batchHoldMs?: number;
 }
 
 interface ActResult {
@@ -44,7 +46,7 @@ function errText(e: unknown): string {
 export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   const batching = batchingPays(s);
   // Instances that wait (briefly) for others to share their call: see schedule.ts `batchHolds`.
-  const { held } = batchHolds(Object.values(s.instances), deps.now(), batching);
+  const { held } = batchHolds(Object.values(s.instances), deps.now(), batching, deps.batchHoldMs);
   const waits = (i: InstanceRun) => (i.need === "command" && i.reattach === true) || held.has(i.id);
   // An instance waiting to re-attach is looked up first (see reattach.ts), never sent blind.
   const subjects = Object.values(s.instances).filter((i) => !waits(i));

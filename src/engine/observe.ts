@@ -36,6 +36,10 @@ export interface ObserveDeps {
     graceMs?: Record<string, number>;
   };
   warn: (code: WarningCode, message: string) => void;
+  /** How late a health read may be while batching pays (default `READ_SLACK_MS`). */
+  readSlackMs?: number;
+  /** How long a batchable call may wait while batching pays (default `BATCH_HOLD_MS`), for the sleep. */
+  batchHoldMs?: number;
 }
 
 /** Connections cache shared across ticks: a metric is read at most once per poll interval. */
@@ -68,8 +72,8 @@ function healthDue(i: InstanceRun, now: number, slackMs: number): boolean {
  * How late a health read may be: `READ_SLACK_MS` while batching pays (reads falling due within it
  * share one DescribeTargetHealth per group, and one read judges every instance in the group), else 0.
  */
-function readSlack(s: EngineState): number {
-  return batchingPays(s) ? READ_SLACK_MS : 0;
+function readSlack(s: EngineState, deps: ObserveDeps): number {
+  return batchingPays(s) ? (deps.readSlackMs ?? READ_SLACK_MS) : 0;
 }
 
 export async function observe(
@@ -83,7 +87,7 @@ export async function observe(
   const suspects: string[] = [];
   let alarms = false;
   const draining: InstanceRun[] = [];
-  const slack = readSlack(s);
+  const slack = readSlack(s, deps);
   for (const i of Object.values(s.instances)) {
     if (healthDue(i, now, slack)) {
       if (i.phase === "draining") draining.push(i);
@@ -254,8 +258,8 @@ export function nextDueAt(
     if (t !== undefined && t < due) due = t;
   };
   const batching = batchingPays(s);
-  const slack = batching ? READ_SLACK_MS : 0;
-  at(batchHolds(Object.values(s.instances), now, batching).releaseAt);
+  const slack = readSlack(s, deps);
+  at(batchHolds(Object.values(s.instances), now, batching, deps.batchHoldMs).releaseAt);
   for (const i of Object.values(s.instances)) {
     if (i.suspect && !i.ec2Checked) at(now);
     if (i.need) continue;

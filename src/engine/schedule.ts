@@ -174,7 +174,7 @@ export function recordSlowest(g: GlobalState, step: StepName, ms: number): void 
 /** How long an instance ready for a batchable call may wait, while batching, for others to share it. */
 export const BATCH_HOLD_MS = 30_000;
 /** How late a target-health read may be, while batching, so that reads falling due close together share one. */
-export const READ_SLACK_MS = 10_000;
+export const READ_SLACK_MS = 20_000;
 
 type HoldSubject = Pick<
   InstanceRun,
@@ -217,7 +217,7 @@ export function batchHolds(
 ): { held: Set<string>; releaseAt: number } {
   const held = new Set<string>();
   let releaseAt = Number.POSITIVE_INFINITY;
-  if (!batching) return { held, releaseAt };
+  if (!batching || holdMs <= 0) return { held, releaseAt };
   const groups = new Map<string, HoldSubject[]>();
   for (const i of instances) {
     const k = batchKey(i);
