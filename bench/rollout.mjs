@@ -25,6 +25,9 @@ const { values } = parseArgs({
     release: { type: "string", default: "v2.0.0" },
     // Drop capacity.connections.maxDisplacedPerMinute, to see what the displacement limit costs.
     "no-displacement-limit": { type: "boolean", default: false },
+    // Engine batching knobs (RolloutOptions.batchHoldMs / readSlackMs), in ms, for experiments.
+    "batch-hold": { type: "string" },
+    "read-slack": { type: "string" },
   },
 });
 const scale = values.scale === undefined ? null : Number(values.scale);
@@ -56,6 +59,9 @@ const { aws, fleet, wavePlan } = await prepareRollout({
   },
   simulator: sim.world,
 });
+// The simulator's intrinsic drain ends at the plan's threshold, as `rollwave deploy --simulate` sets
+// it: without it a drain would only end at 0 connections, i.e. when the engine closes them.
+if (plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 const discoverCalls = aws.calls().total;
 // The capacity limit for the bound's effective window: the guard's arithmetic on the starting load
 // (read before the rollout; it does not count as the rollout's calls).
@@ -76,6 +82,10 @@ let outArea = 0;
 let outAt = 0;
 const outSeries = [];
 const isOut = (phase) => !["pending", "done", "skipped", "rolledBack", "failed"].includes(phase);
+// Engine time per phase (close counted apart from draining), summed over instances.
+const phaseMs = {};
+const lastAt = new Map();
+const lastKey = new Map();
 const rss0 = process.memoryUsage().rss;
 let maxRss = rss0;
 const memTimer = setInterval(() => {
@@ -94,6 +104,12 @@ const result = await runRollout({
     if (e.type === "wave.finished" && e.index === 0) marks.canaryDone ??= e.at;
     if (e.type === "gate.passed" && e.gate === "bake") marks.baked ??= e.at;
     if (e.type === "gate.passed" && e.gate === "approval") marks.approved ??= e.at;
+    if (e.type === "instance.phase") {
+      const key = lastKey.get(e.id) ?? e.from;
+      if (lastAt.has(e.id)) phaseMs[key] = (phaseMs[key] ?? 0) + (e.at - lastAt.get(e.id));
+      lastAt.set(e.id, e.at);
+      lastKey.set(e.id, e.from === "draining" && e.to === "draining" ? "close" : e.to);
+    }
     if (e.type === "instance.phase" && isOut(e.from) !== isOut(e.to)) {
       if (marks.approved !== undefined) {
         outArea += out * (e.at - Math.max(outAt, marks.approved));
@@ -106,6 +122,8 @@ const result = await runRollout({
   journal: memoryJournal(),
   autoApprove: true,
   apiCallsSince: aws.calls(),
+  ...(values["batch-hold"] !== undefined ? { batchHoldMs: Number(values["batch-hold"]) } : {}),
+  ...(values["read-slack"] !== undefined ? { readSlackMs: Number(values["read-slack"]) } : {}),
 });
 clearInterval(memTimer);
 const wallMs = performance.now() - wall0;
@@ -180,6 +198,10 @@ console.log(
       batch: min(endAt - (marks.approved ?? endAt)),
       meanOutOfServiceInBatch:
         marks.approved === undefined ? null : Math.round((outArea / (endAt - marks.approved)) * 10) / 10,
+      // Mean engine seconds per instance in each phase (`close`: drain.closeCommand running).
+      secondsPerInstance: Object.fromEntries(
+        Object.entries(phaseMs).map(([k, v]) => [k, Math.round(v / planned / 100) / 10]),
+      ),
       outOfServiceEveryMinute: outSeries.map(([t, n]) => [min(t - sim0), n]),
     },
     failureReasons: Object.fromEntries(

@@ -13,7 +13,7 @@ export { commandComment } from "./calls.js";
 
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
-import { batchHolds, firstCommandPoll, healthReadyMs } from "./schedule.js";
+import { batchHolds, firstCommandPoll, healthReadyMs, mergeStep } from "./schedule.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 interface ActDeps {
@@ -46,7 +46,13 @@ function errText(e: unknown): string {
 export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
   const batching = batchingPays(s);
   // Instances that wait (briefly) for others to share their call: see schedule.ts `batchHolds`.
-  const { held } = batchHolds(Object.values(s.instances), deps.now(), batching, deps.batchHoldMs);
+  const { held } = batchHolds(
+    Object.values(s.instances),
+    deps.now(),
+    batching,
+    mergeStep(deps.plan.steps.close !== null),
+    deps.batchHoldMs,
+  );
   const waits = (i: InstanceRun) => (i.need === "command" && i.reattach === true) || held.has(i.id);
   // An instance waiting to re-attach is looked up first (see reattach.ts), never sent blind.
   const subjects = Object.values(s.instances).filter((i) => !waits(i));

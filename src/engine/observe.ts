@@ -13,7 +13,7 @@ import type { Plan } from "../plan/types.js";
 import { awaitsAdmission, batchingPays, wantsAdmission } from "./admit.js";
 import type { Observation } from "./decide-context.js";
 import { paceVerdict } from "./pacing.js";
-import { batchHolds, READ_SLACK_MS } from "./schedule.js";
+import { batchHolds, mergeStep, READ_SLACK_MS } from "./schedule.js";
 import type { EngineState, InstanceRun } from "./state.js";
 import type { WarningCode } from "./warnings.js";
 
@@ -97,7 +97,15 @@ export async function observe(
     if (i.suspect && !i.ec2Checked) suspects.push(i.id);
   }
   // Connections first (when needed): they decide which draining instances are worth a health read.
-  await readConnections(s, now, deps, cache, obs, draining);
+  // Only a drain that can end now needs them (an NLB drain cannot before its grace).
+  await readConnections(
+    s,
+    now,
+    deps,
+    cache,
+    obs,
+    draining.filter((i) => drainCanEnd(i, now, deps)),
+  );
   for (const i of draining) {
     if (drainHealthWanted(i, now, deps, obs.connections, slack)) for (const t of i.targets) groups.add(t.arn);
   }
@@ -239,6 +247,15 @@ function drainHealthWanted(
   return n === undefined || n <= gate.untilConnections;
 }
 
+/** Can this drain end now: no NLB grace left, or its deadline or deregistration delay has passed? */
+function drainCanEnd(i: InstanceRun, now: number, deps: ObserveDeps): boolean {
+  const gate = deps.drainGate;
+  if (!gate) return true;
+  if (i.deadline !== undefined && i.deadline < now) return true;
+  const delay = Math.max(0, ...i.targets.map((t) => gate.drainDelayMs[t.arn] ?? 300_000));
+  return now >= i.phaseSince + Math.min(delay, drainGraceMs(i, gate));
+}
+
 function drainGraceMs(i: InstanceRun, gate: NonNullable<ObserveDeps["drainGate"]>): number {
   return Math.max(0, ...i.targets.map((t) => gate.graceMs?.[t.arn] ?? 0));
 }
@@ -259,7 +276,8 @@ export function nextDueAt(
   };
   const batching = batchingPays(s);
   const slack = readSlack(s, deps);
-  at(batchHolds(Object.values(s.instances), now, batching, deps.batchHoldMs).releaseAt);
+  const step = mergeStep(deps.plan.steps.close !== null);
+  at(batchHolds(Object.values(s.instances), now, batching, step, deps.batchHoldMs).releaseAt);
   for (const i of Object.values(s.instances)) {
     if (i.suspect && !i.ec2Checked) at(now);
     if (i.need) continue;

@@ -178,61 +178,69 @@ export const READ_SLACK_MS = 20_000;
 
 type HoldSubject = Pick<
   InstanceRun,
-  "id" | "need" | "step" | "phase" | "rollback" | "reattach" | "needSince"
+  "id" | "need" | "step" | "phase" | "phaseSince" | "rollback" | "reattach" | "needSince"
 >;
 
 /**
- * Which call an instance waits for, when that call may be shared by waiting: the forward path's
- * close, deploy and validate commands and its registration. Never preDrain or a deregistration
- * (when an instance leaves is the displacement pacing's to say, and a relay that sheds its cameras
- * should leave the load balancer at once), never a rollback or a failed instance's call.
+ * The step where paced departures merge: the first command after the drain (`close` when the plan
+ * has `drain.closeCommand`, else `deploy`). Instances drained together then stay together (one
+ * poll shows the cohort done, its next steps go in one call each), so only this step is held.
  */
-export function batchKey(i: HoldSubject): string | undefined {
-  if (!i.need || i.rollback || i.phase === "failed") return undefined;
-  if (i.need === "register") return i.phase === "registering" ? "register" : undefined;
-  if (
-    i.need === "command" &&
-    !i.reattach &&
-    (i.step === "close" || i.step === "deploy" || i.step === "validate")
-  )
-    return `command:${i.step}`;
-  return undefined;
+export function mergeStep(hasClose: boolean): StepName {
+  return hasClose ? "close" : "deploy";
 }
 
 /**
- * Batch holds (pure): while batching pays, instances ready for the same batchable call wait until
- * the first of them has waited `holdMs`, or until they fill a SendCommand (50), and then go in one
- * call. Otherwise nothing is held. `releaseAt` is the earliest end of a hold (for the runner's sleep).
+ * May this instance's call wait to be shared? Only the merge step's SendCommand on the forward
+ * path: never preDrain or a deregistration (when an instance leaves is the displacement pacing's
+ * to say, and a relay that sheds its cameras should leave the load balancer at once), never a
+ * rollback, a failed instance, or a command being re-attached.
+ */
+export function batchKey(i: HoldSubject, step: StepName): boolean {
+  return i.need === "command" && i.step === step && !i.reattach && !i.rollback && i.phase !== "failed";
+}
+
+/** Still draining (nothing asked of AWS) on the forward path: it will reach the merge step later. */
+function drainingForward(i: HoldSubject, step: StepName): boolean {
+  return i.phase === "draining" && !i.need && !i.rollback && i.step !== step && i.step !== "close";
+}
+
+/**
+ * Batch holds (pure): while batching pays, instances ready for the merge step wait for partners —
+ * instances still draining that left service at most `holdMs` after the group's first one (their
+ * drains end about as much later) — until the first has waited `holdMs`, the partners have all
+ * joined, or they fill a SendCommand (50). Then the group goes in one call. Nothing is held when
+ * batching does not pay. `releaseAt` is the earliest end of a hold (for the runner's sleep).
  *
- * Example, hold 30 s: five instances drained at 0 s, five more at 18 s: at 30 s the ten go in one
- * SendCommand (and, the cohort staying together, one poll, one RegisterTargets per group) instead
- * of two of everything.
+ * Example, hold 30 s: five instances drained at 0 s, five more left service 18 s after them: the
+ * first five wait; when the second five are drained (~18 s), the ten go in one SendCommand, and
+ * then in one poll, one SendCommand per later step and one RegisterTargets per group, instead of
+ * two of everything.
  */
 export function batchHolds(
   instances: Iterable<HoldSubject>,
   now: number,
   batching: boolean,
+  step: StepName,
   holdMs = BATCH_HOLD_MS,
   fullAt = LIMITS.sendCommandInstanceIds,
 ): { held: Set<string>; releaseAt: number } {
   const held = new Set<string>();
-  let releaseAt = Number.POSITIVE_INFINITY;
+  const releaseAt = Number.POSITIVE_INFINITY;
   if (!batching || holdMs <= 0) return { held, releaseAt };
-  const groups = new Map<string, HoldSubject[]>();
+  const members: HoldSubject[] = [];
+  const draining: HoldSubject[] = [];
   for (const i of instances) {
-    const k = batchKey(i);
-    if (k === undefined) continue;
-    const g = groups.get(k);
-    if (g) g.push(i);
-    else groups.set(k, [i]);
+    if (batchKey(i, step)) members.push(i);
+    else if (drainingForward(i, step)) draining.push(i);
   }
-  for (const members of groups.values()) {
-    const since = Math.min(...members.map((i) => i.needSince ?? now));
-    if (since + holdMs <= now || members.length >= fullAt) continue;
-    for (const i of members) held.add(i.id);
-    releaseAt = Math.min(releaseAt, since + holdMs);
-  }
-  return { held, releaseAt };
+  if (members.length === 0 || members.length >= fullAt) return { held, releaseAt };
+  const since = Math.min(...members.map((i) => i.needSince ?? now));
+  if (since + holdMs <= now) return { held, releaseAt };
+  const left = Math.min(...members.map((i) => i.phaseSince));
+  if (!draining.some((i) => i.phaseSince <= left + holdMs)) return { held, releaseAt };
+  for (const i of members) held.add(i.id);
+  return { held, releaseAt: since + holdMs };
 }
 
 /** The shortest sleep between ticks: something due "now" still lets the event loop breathe. */

@@ -7,6 +7,7 @@ import {
   batchKey,
   firstCommandPoll,
   healthReadyMs,
+  mergeStep,
   nextCommandPoll,
   recordSlowest,
   recordStepDurations,
@@ -103,84 +104,109 @@ describe("command polls by expectation", () => {
 });
 
 type Subject = Parameters<typeof batchKey>[0];
-const ready = (id: string, o: Partial<Subject> = {}): Subject => ({
+/** Ready for drain.closeCommand (drained), having left service at `left`. */
+const ready = (id: string, left: number, o: Partial<Subject> = {}): Subject => ({
   id,
   need: "command",
-  step: "deploy",
-  phase: "deploying",
+  step: "close",
+  phase: "draining",
+  phaseSince: left,
   rollback: false,
   ...o,
 });
+/** Still draining, left service at `left`. */
+const draining = (id: string, left: number): Subject => ({
+  id,
+  need: null,
+  phase: "draining",
+  phaseSince: left,
+  rollback: false,
+});
 
 describe("batch holds", () => {
-  it("hold calls that others will share, never departures, rollbacks or failed instances", () => {
-    expect(batchKey(ready("a"))).toBe("command:deploy");
-    expect(batchKey(ready("a", { step: "close", phase: "draining" }))).toBe("command:close");
-    expect(batchKey(ready("a", { step: "validate", phase: "validating" }))).toBe("command:validate");
-    expect(batchKey(ready("a", { need: "register", step: undefined, phase: "registering" }))).toBe(
-      "register",
-    );
-    expect(batchKey(ready("a", { step: "preDrain", phase: "preDrain" }))).toBeUndefined();
-    expect(batchKey(ready("a", { need: "deregister", phase: "deregistering" }))).toBeUndefined();
-    expect(batchKey(ready("a", { rollback: true }))).toBeUndefined();
-    expect(batchKey(ready("a", { step: "rollback", phase: "rollingBack" }))).toBeUndefined();
-    expect(batchKey(ready("a", { need: "register", phase: "failed" }))).toBeUndefined();
-    expect(batchKey(ready("a", { reattach: true }))).toBeUndefined();
-    expect(batchKey(ready("a", { need: null }))).toBeUndefined();
+  it("merge at the first command after the drain, and hold nothing else", () => {
+    expect(mergeStep(true)).toBe("close");
+    expect(mergeStep(false)).toBe("deploy");
+    expect(batchKey(ready("a", 0), "close")).toBe(true);
+    expect(batchKey(ready("a", 0, { step: "deploy", phase: "deploying" }), "deploy")).toBe(true);
+    expect(batchKey(ready("a", 0, { step: "deploy", phase: "deploying" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { step: "validate", phase: "validating" }), "close")).toBe(false);
+    expect(
+      batchKey(ready("a", 0, { need: "register", step: undefined, phase: "registering" }), "close"),
+    ).toBe(false);
+    expect(batchKey(ready("a", 0, { step: "preDrain", phase: "preDrain" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { need: "deregister", phase: "deregistering" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { rollback: true }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { phase: "failed" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { reattach: true }), "close")).toBe(false);
   });
 
-  it("holds a group until its first member waited the hold, then releases all of it", () => {
-    const group = [ready("a", { needSince: 0 }), ready("b", { needSince: 18_000 }), ready("c")];
-    const early = batchHolds(group, 20_000, true, 30_000);
-    expect([...early.held].sort()).toEqual(["a", "b", "c"]);
-    expect(early.releaseAt).toBe(30_000);
-    const due = batchHolds(group, 30_000, true, 30_000);
-    expect(due.held.size).toBe(0);
-    expect(due.releaseAt).toBe(Number.POSITIVE_INFINITY);
-    // Groups are separate: a register group that just formed keeps waiting.
-    const mixed = batchHolds(
-      [...group, ready("r", { need: "register", step: undefined, phase: "registering", needSince: 25_000 })],
-      30_000,
-      true,
-      30_000,
-    );
-    expect([...mixed.held]).toEqual(["r"]);
-    expect(mixed.releaseAt).toBe(55_000);
+  it("waits for instances that left service within the hold, then releases the whole group", () => {
+    // a and b drained (they left at 0 s); c left 18 s later and is still draining; d left at 40 s.
+    const early = [
+      ready("a", 0, { needSince: 120_000 }),
+      ready("b", 0),
+      draining("c", 18_000),
+      draining("d", 40_000),
+    ];
+    const h = batchHolds(early, 125_000, true, "close", 30_000);
+    expect([...h.held].sort()).toEqual(["a", "b"]);
+    expect(h.releaseAt).toBe(150_000);
+    // c is drained: no partner is due within the hold any more (d left 40 s after a): all go now.
+    const joined = [
+      ready("a", 0, { needSince: 120_000 }),
+      ready("b", 0),
+      ready("c", 18_000),
+      draining("d", 40_000),
+    ];
+    expect(batchHolds(joined, 138_000, true, "close", 30_000).held.size).toBe(0);
+    // However many partners are still to come, nobody waits past the hold.
+    const late = [ready("a", 0, { needSince: 120_000 }), draining("c", 18_000)];
+    expect(batchHolds(late, 149_999, true, "close", 30_000).held.size).toBe(1);
+    expect(batchHolds(late, 150_000, true, "close", 30_000).held.size).toBe(0);
   });
 
   it("releases a full SendCommand at once, and holds nothing when batching does not pay", () => {
-    const fifty = Array.from({ length: 50 }, (_, k) => ready(`i-${k}`));
-    expect(batchHolds(fifty, 0, true).held.size).toBe(0);
-    expect(batchHolds(fifty.slice(1), 0, true).held.size).toBe(49);
-    expect(batchHolds(fifty.slice(1), 0, false).held.size).toBe(0);
+    const fifty = [...Array.from({ length: 50 }, (_, k) => ready(`i-${k}`, 0)), draining("x", 1_000)];
+    expect(batchHolds(fifty, 120_000, true, "close").held.size).toBe(0);
+    expect(batchHolds(fifty.slice(1), 120_000, true, "close").held.size).toBe(49);
+    expect(batchHolds(fifty.slice(1), 120_000, false, "close").held.size).toBe(0);
+    expect(batchHolds(fifty.slice(1), 120_000, true, "close", 0).held.size).toBe(0);
   });
 
-  it("property: nothing waits longer than the hold, and nothing held is alone in a full call", () => {
+  it("property: nothing waits past the hold, nothing waits without a partner due, nothing else is held", () => {
     let seed = 7;
     const rnd = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
       return seed / 2 ** 31;
     };
-    const steps = ["close", "deploy", "validate", "preDrain"] as const;
-    for (let run = 0; run < 200; run++) {
-      const now = 100_000;
+    const kinds = ["close", "deploy", "draining", "preDrain"] as const;
+    for (let run = 0; run < 300; run++) {
+      const now = 200_000;
       const subjects = Array.from({ length: 1 + Math.floor(rnd() * 60) }, (_, k) => {
-        const step = steps[Math.floor(rnd() * steps.length)];
-        const o: Partial<Subject> = { step };
+        const kind = kinds[Math.floor(rnd() * kinds.length)];
+        const left = now - Math.floor(rnd() * 200_000);
+        if (kind === "draining") return draining(`i-${k}`, left);
+        const o: Partial<Subject> = {};
+        if (kind === "deploy") Object.assign(o, { step: "deploy", phase: "deploying" });
+        if (kind === "preDrain") Object.assign(o, { step: "preDrain", phase: "preDrain" });
         if (rnd() < 0.7) o.needSince = now - Math.floor(rnd() * 40_000);
-        return ready(`i-${k}`, o);
+        return ready(`i-${k}`, left, o);
       });
-      const { held, releaseAt } = batchHolds(subjects, now, true, 30_000);
+      const { held, releaseAt } = batchHolds(subjects, now, true, "close", 30_000);
+      const group = subjects.filter((i) => batchKey(i, "close"));
       for (const i of subjects) {
         if (!held.has(i.id)) continue;
-        expect(i.step).not.toBe("preDrain");
-        // Held: its group's first member has waited less than the hold, and the group is not full.
-        const group = subjects.filter((j) => j.step === i.step);
+        expect(i.step).toBe("close");
         expect(group.length).toBeLessThan(50);
         expect(Math.min(...group.map((j) => j.needSince ?? now))).toBeGreaterThan(now - 30_000);
+        const first = Math.min(...group.map((j) => j.phaseSince));
+        expect(subjects.some((j) => j.need === null && j.phaseSince <= first + 30_000)).toBe(true);
         expect(releaseAt).toBeLessThanOrEqual(now + 30_000);
         expect(releaseAt).toBeGreaterThan(now);
       }
+      // All or nothing: a group is never split by a hold.
+      expect(held.size === 0 || held.size === group.length).toBe(true);
     }
   });
 });
