@@ -10,11 +10,12 @@
  */
 import type { AwsReader } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
-import { awaitsAdmission, wantsAdmission } from "./admit.js";
+import { awaitsAdmission, batchingPays, wantsAdmission } from "./admit.js";
 import { carriesDevices } from "./capacity.js";
 import type { Observation } from "./decide-context.js";
 import { paceVerdict } from "./pacing.js";
 import type { ProbeReading, ProbeSource } from "./probe.js";
+import { batchHolds, mergeStep, READ_SLACK_MS } from "./schedule.js";
 import type { EngineState, InstanceRun } from "./state.js";
 import type { WarningCode } from "./warnings.js";
 
@@ -39,6 +40,10 @@ export interface ObserveDeps {
   warn: (code: WarningCode, message: string) => void;
   /** The probe connection source (`capacity.connections.probe`): rounds of SSM commands in flight. */
   probe?: ProbeSource;
+  /** How late a health read may be while batching pays (default `READ_SLACK_MS`). */
+  readSlackMs?: number;
+  /** How long a batchable call may wait while batching pays (default `BATCH_HOLD_MS`), for the sleep. */
+  batchHoldMs?: number;
 }
 
 /** Connections cache shared across ticks: a metric is read at most once per poll interval. */
@@ -63,14 +68,22 @@ const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stoppi
  * Reads happen when something is due, not on a grid (schedule.ts decides the due times): one read of
  * a group judges every instance in it, so instances that move together are still read together.
  */
-function healthDue(i: InstanceRun, now: number): boolean {
+function healthDue(i: InstanceRun, now: number, slackMs: number): boolean {
   if (i.need) return false;
   if (i.doorHeld) return (i.checkAt ?? 0) <= now;
   if (HEALTH_PHASES.has(i.phase)) {
     if (i.atAlarmGate || i.step === "close") return false; // closing: its command is polled instead
-    return (i.checkAt ?? 0) <= now || (i.deadline !== undefined && i.deadline < now);
+    return (i.checkAt ?? 0) + slackMs <= now || (i.deadline !== undefined && i.deadline < now);
   }
-  return i.phase === "failed" && i.out && i.checkAt !== undefined && i.checkAt <= now;
+  return i.phase === "failed" && i.out && i.checkAt !== undefined && i.checkAt + slackMs <= now;
+}
+
+/**
+ * How late a health read may be: `READ_SLACK_MS` while batching pays (reads falling due within it
+ * share one DescribeTargetHealth per group, and one read judges every instance in the group), else 0.
+ */
+function readSlack(s: EngineState, deps: ObserveDeps): number {
+  return batchingPays(s) ? (deps.readSlackMs ?? READ_SLACK_MS) : 0;
 }
 
 export async function observe(
@@ -84,8 +97,9 @@ export async function observe(
   const suspects: string[] = [];
   let alarms = false;
   const draining: InstanceRun[] = [];
+  const slack = readSlack(s, deps);
   for (const i of Object.values(s.instances)) {
-    if (healthDue(i, now)) {
+    if (healthDue(i, now, slack)) {
       if (i.phase === "draining") draining.push(i);
       else for (const t of i.targets) groups.add(t.arn);
     }
@@ -93,9 +107,17 @@ export async function observe(
     if (i.suspect && !i.ec2Checked) suspects.push(i.id);
   }
   // Connections first (when needed): they decide which draining instances are worth a health read.
-  await readConnections(s, now, deps, cache, obs, draining);
+  // Only a drain that can end now needs them (an NLB drain cannot before its grace).
+  await readConnections(
+    s,
+    now,
+    deps,
+    cache,
+    obs,
+    draining.filter((i) => drainCanEnd(i, now, deps)),
+  );
   for (const i of draining) {
-    if (drainHealthWanted(i, now, deps, obs.connections)) for (const t of i.targets) groups.add(t.arn);
+    if (drainHealthWanted(i, now, deps, obs.connections, slack)) for (const t of i.targets) groups.add(t.arn);
   }
   const c = s.global.canary;
   if (c.wave !== null && c.bakeUntil !== undefined && !c.baked && (c.nextBakeCheckAt ?? 0) <= now) {
@@ -313,15 +335,25 @@ function drainHealthWanted(
   now: number,
   deps: ObserveDeps,
   conns: Record<string, number> | undefined,
+  slackMs: number,
 ): boolean {
   const gate = deps.drainGate;
   if (!gate) return true;
   if (i.deadline !== undefined && i.deadline < now) return true;
   const delay = Math.max(0, ...i.targets.map((t) => gate.drainDelayMs[t.arn] ?? 300_000));
-  if (now >= i.phaseSince + delay) return true;
-  if (now < i.phaseSince + drainGraceMs(i, gate)) return false;
+  if (now >= i.phaseSince + delay + slackMs) return true;
+  if (now < i.phaseSince + drainGraceMs(i, gate) + slackMs) return false;
   const n = conns?.[i.id];
   return n === undefined || n <= gate.untilConnections;
+}
+
+/** Can this drain end now: no NLB grace left, or its deadline or deregistration delay has passed? */
+function drainCanEnd(i: InstanceRun, now: number, deps: ObserveDeps): boolean {
+  const gate = deps.drainGate;
+  if (!gate) return true;
+  if (i.deadline !== undefined && i.deadline < now) return true;
+  const delay = Math.max(0, ...i.targets.map((t) => gate.drainDelayMs[t.arn] ?? 300_000));
+  return now >= i.phaseSince + Math.min(delay, drainGraceMs(i, gate));
 }
 
 function drainGraceMs(i: InstanceRun, gate: NonNullable<ObserveDeps["drainGate"]>): number {
@@ -342,6 +374,10 @@ export function nextDueAt(
   const at = (t: number | undefined) => {
     if (t !== undefined && t < due) due = t;
   };
+  const batching = batchingPays(s);
+  const slack = readSlack(s, deps);
+  const step = mergeStep(deps.plan.steps.close !== null);
+  at(batchHolds(Object.values(s.instances), now, batching, step, deps.batchHoldMs).releaseAt);
   for (const i of Object.values(s.instances)) {
     if (i.suspect && !i.ec2Checked) at(now);
     if (i.need) continue;
@@ -351,7 +387,7 @@ export function nextDueAt(
       let t = i.checkAt;
       if (t !== undefined && i.phase === "draining" && deps.drainGate)
         t = Math.max(t, i.phaseSince + drainGraceMs(i, deps.drainGate));
-      at(t);
+      at(t === undefined ? t : t + slack);
     }
     if (i.deadline !== undefined && !(i.phase === "done" || i.phase === "pending")) at(i.deadline + 1);
   }

@@ -60,6 +60,14 @@ export interface RolloutOptions {
   tickMs?: number;
   /** How often in-flight health and commands are re-read (default 15 s). */
   pollMs?: number;
+  /**
+   * While more instances are still to leave (batching pays): how long an instance ready for its
+   * close/deploy/validate command or its registration may wait for others to share the call
+   * (default 30 s; 0 turns it off), and how late a target-health read may be so that reads falling
+   * due together share one (default 20 s). See schedule.ts.
+   */
+  batchHoldMs?: number;
+  readSlackMs?: number;
   /** Extra capacity guards, consulted after the built-in connection check. */
   admission?: AdmissionCheck[];
   /** Replaces the built-in drain predicate (connections ≤ drain.untilConnections). */
@@ -248,6 +256,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         planName: plan.name,
         warn,
       });
+    if (o.readSlackMs !== undefined) obsDeps.readSlackMs = o.readSlackMs;
+    if (o.batchHoldMs !== undefined) obsDeps.batchHoldMs = o.batchHoldMs;
     const until = plan.drain.untilConnections;
     if (drainDone && !o.drainDone && until !== null)
       obsDeps.drainGate = { untilConnections: until, drainDelayMs, graceMs: drainGraceMs(fleet) };
@@ -260,6 +270,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       drainDelayMs,
       drainByConnections: !!drainDone,
       healthChecks: healthChecks(fleet),
+      ...(o.batchHoldMs !== undefined ? { batchHoldMs: o.batchHoldMs } : {}),
     };
     // Before any mutation: the account guard (retried each tick until it answers), then Auto Scaling.
     let prelude: "guard" | "asg" | "ready" = plan.guard.account ? "guard" : "asg";
