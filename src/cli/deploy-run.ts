@@ -148,6 +148,13 @@ export async function runDeploy(
     import("../engine/index.js"),
   ]);
 
+  // Where the journal lives is checked with the other flags, before anything touches AWS.
+  const location = chooseJournalLocation(io, {
+    ...(flags.journal ? { journal: flags.journal } : {}),
+    ...(flags.journalDir !== undefined ? { journalDir: flags.journalDir } : {}),
+    planJournal: plan.journal,
+    simulated: Boolean(flags.simulate),
+  });
   const target = await openTarget(io, plan, flags);
   const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
@@ -181,12 +188,6 @@ export async function runDeploy(
     checkAccountGuard(plan, fleet);
     if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
 
-    const location = chooseJournalLocation(io, {
-      ...(flags.journal ? { journal: flags.journal } : {}),
-      ...(flags.journalDir !== undefined ? { journalDir: flags.journalDir } : {}),
-      planJournal: plan.journal,
-      simulated: sim !== undefined,
-    });
     const runJournal = await claimRunJournal(io, {
       planName: plan.name,
       ...(location ? { location } : {}),
