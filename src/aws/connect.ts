@@ -27,11 +27,6 @@ import { type AwsService, DEFAULT_RATE_LIMITS, type RateLimit } from "./services
 import { type ApiCallCounts, AwsCallError, type AwsConnection, type MutableAwsConnection } from "./types.js";
 import { createWriter } from "./writer.js";
 
-export type { RetryPolicy } from "./retry.js";
-export { DEFAULT_RETRY_POLICY } from "./retry.js";
-export type { AwsService, RateLimit } from "./services.js";
-export { DEFAULT_RATE_LIMITS } from "./services.js";
-
 export interface AwsOptions {
   /** Required: rollwave never guesses a Region. */
   region: string;
@@ -217,7 +212,7 @@ function closeAll(clients: AwsClients): void {
 }
 
 /** Counts of requests sent, by `Service.Action`, and of throttling errors seen. */
-export class CallCounter {
+class CallCounter {
   private total = 0;
   private throttled = 0;
   private readonly byAction = new Map<string, number>();

@@ -25,7 +25,7 @@ import { brand, hasBrand } from "../util/brand.js";
 import type { Clock } from "../util/clock.js";
 import { formatDuration } from "../util/duration.js";
 
-export const HEARTBEAT_MS = 60_000;
+const HEARTBEAT_MS = 60_000;
 
 export interface FleetLockOwner {
   user: string;
@@ -137,7 +137,7 @@ export interface FleetLockOptions {
   onWarning?(message: string): void;
 }
 
-export interface FleetLock {
+interface FleetLock {
   readonly value: FleetLockValue;
   /** Version of the parameter last written by us. */
   readonly version: number;

@@ -17,20 +17,11 @@ export function parseInteger(name: string, min: number, max = Number.MAX_SAFE_IN
   };
 }
 
-export function parsePositive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a number > 0, got '${shown(value)}'`);
-    return n;
-  };
-}
-
 /**
  * Above this, a simulated rollout gains nothing (it is bound by CPU, not by waiting) and every
  * simulated deadline shrinks below a millisecond of real time; at 1e9 the run never ends.
  */
-export const MAX_TIME_SCALE = 3600;
+const MAX_TIME_SCALE = 3600;
 
 /** `--time-scale`: simulated seconds per real second, > 0 and at most MAX_TIME_SCALE. */
 export function parseTimeScale(value: string): number {

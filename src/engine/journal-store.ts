@@ -28,11 +28,9 @@ import { brand } from "../util/brand.js";
 import { parseS3Url } from "../util/s3-url.js";
 import { type Journal, type JournalRecord, openFileJournal, parseJournal } from "./journal.js";
 
-export { parseS3Url };
-
 export type JournalLocation = { kind: "dir"; dir: string } | { kind: "s3"; bucket: string; prefix: string };
 
-export interface JournalStore {
+interface JournalStore {
   /** For messages: the file (`.rollwave/web/journal.ndjson`) or `s3://bucket/prefix/web/r000003/`. */
   readonly where: string;
   /** Every record of the latest rollout at this location, in order; [] when there is none. Reads only. */
@@ -83,10 +81,6 @@ export function parseJournalLocation(text: string): JournalLocation {
   const parsed = parseS3Url(text);
   if ("error" in parsed) throw new Error(`${parsed.error} (${parsed.hint})`);
   return { kind: "s3", ...parsed };
-}
-
-export function journalLocationText(l: JournalLocation): string {
-  return l.kind === "dir" ? l.dir : `s3://${l.bucket}${l.prefix ? `/${l.prefix}` : ""}`;
 }
 
 /**

@@ -21,10 +21,10 @@ import type { AwsReader, AwsWriter } from "../aws/types.js";
 import type { Plan } from "./types.js";
 
 /** Which command first needs a call: discovery (`plan`, `deploy --dry-run`) or a real rollout. */
-export type NeededBy = "plan" | "deploy";
+type NeededBy = "plan" | "deploy";
 
 /** A plan feature without which a call is never made. */
-export type Feature =
+type Feature =
   | "alarms"
   | "connectionMetric"
   | "suspendProcesses"
@@ -32,7 +32,7 @@ export type Feature =
   | "fleetLock"
   | "s3Journal";
 
-export interface AdapterCall {
+interface AdapterCall {
   /** The SDK operations the adapter sends, as the call counter names them (`ELBv2.DescribeTargetHealth`). */
   operations: string[];
   /** Each place it is called from; empty: no command calls it (yet). */
@@ -119,7 +119,7 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter | JournalOb
 };
 
 /** IAM's service prefix for each of the call counter's service names. */
-export const IAM_PREFIX: Record<AwsService, string> = {
+const IAM_PREFIX: Record<AwsService, string> = {
   EC2: "ec2",
   ELBv2: "elasticloadbalancing",
   SSM: "ssm",
@@ -170,7 +170,7 @@ export function operationsFor(plan: Plan, command: NeededBy): string[] {
   return [...ops].sort();
 }
 
-export interface IamStatement {
+interface IamStatement {
   Sid: string;
   Effect: "Allow";
   Action: string[];
@@ -183,7 +183,7 @@ export interface IamPolicy {
   Statement: IamStatement[];
 }
 
-export interface IamScope {
+interface IamScope {
   /** Region and account for ARNs; `*` when unknown (no `region:` / `guard.account` in the plan). */
   region?: string | null;
   account?: string | null;
@@ -192,7 +192,7 @@ export interface IamScope {
 }
 
 /** `cn-north-1` → aws-cn, `us-gov-west-1` → aws-us-gov, `us-iso-east-1` → aws-iso … else aws. */
-export function partitionOf(region: string | null | undefined): string {
+function partitionOf(region: string | null | undefined): string {
   if (!region) return "aws";
   if (region.startsWith("cn-")) return "aws-cn";
   if (region.startsWith("us-gov-")) return "aws-us-gov";

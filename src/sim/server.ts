@@ -5,11 +5,11 @@ import { createWorld } from "./model/world.js";
 import type { WireFaults } from "./wire/faults.js";
 import { startWireServer } from "./wire/http-server.js";
 
-export type { BucketSpec, WireFaults } from "./wire/faults.js";
+export type { WireFaults } from "./wire/faults.js";
 export { DEFAULT_BUCKETS } from "./wire/faults.js";
 
 /** How to start the simulator. Everything is optional: `startSimulator()` serves the default fleet. */
-export interface SimulatorOptions {
+interface SimulatorOptions {
   /** Fleet spec path; default plans/sim/camera-fleet.yaml. Ignored when `world` is given. */
   fleet?: string;
   /** A prebuilt world (tests). */
@@ -29,7 +29,7 @@ export interface SimulatorOptions {
   buckets?: string[];
 }
 
-export interface ApiCallCounts {
+interface ApiCallCounts {
   total: number;
   byAction: Record<string, number>;
   throttled: number;

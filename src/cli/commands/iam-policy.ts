@@ -61,7 +61,9 @@ Examples:
       ? {
           ...loaded.plan,
           journal:
-            flags.journal.kind === "s3" ? { bucket: flags.journal.bucket, prefix: flags.journal.prefix } : null,
+            flags.journal.kind === "s3"
+              ? { bucket: flags.journal.bucket, prefix: flags.journal.prefix }
+              : null,
         }
       : loaded.plan;
     if (flags.region && !isKnownRegion(flags.region)) {

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { SimApiError } from "./api.js";
 
-export interface SimObject {
+interface SimObject {
   key: string;
   body: string;
   /** Quoted MD5 hex of the body, as S3 returns it for a single-part upload. */
@@ -17,7 +17,7 @@ export interface SimObject {
   size: number;
 }
 
-export interface ListObjectsInput {
+interface ListObjectsInput {
   bucket: string;
   prefix?: string;
   delimiter?: string;
@@ -26,7 +26,7 @@ export interface ListObjectsInput {
   maxKeys?: number;
 }
 
-export interface ListObjectsOutput {
+interface ListObjectsOutput {
   contents: SimObject[];
   commonPrefixes: string[];
   isTruncated: boolean;
@@ -35,7 +35,7 @@ export interface ListObjectsOutput {
 }
 
 /** S3 returns at most 1,000 keys per ListObjectsV2 page, whatever max-keys asks for. */
-export const LIST_PAGE_LIMIT = 1000;
+const LIST_PAGE_LIMIT = 1000;
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 

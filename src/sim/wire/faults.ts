@@ -1,7 +1,7 @@
 import type { Rng } from "../../util/rng.js";
 
 /** A token bucket: `burst` tokens, refilled at `perSecond` tokens per simulated second. */
-export interface BucketSpec {
+interface BucketSpec {
   burst: number;
   perSecond: number;
 }
@@ -55,7 +55,7 @@ export const DEFAULT_BUCKETS: Record<string, BucketSpec> = {
   STS: { burst: 100, perSecond: 50 },
 };
 
-export const DEFAULT_FAULTS: WireFaults = {
+const DEFAULT_FAULTS: WireFaults = {
   throttleRate: 0,
   errorRate: 0,
   latencyMs: 0,
@@ -64,7 +64,7 @@ export const DEFAULT_FAULTS: WireFaults = {
 };
 
 /** What a request is answered with when the wire layer decides to fail it. */
-export type FaultOutcome = { kind: "throttle" } | { kind: "error"; status: 500 | 503 };
+type FaultOutcome = { kind: "throttle" } | { kind: "error"; status: 500 | 503 };
 
 /**
  * Holds the current faults and the state of every token bucket. Buckets refill lazily from the

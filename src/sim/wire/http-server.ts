@@ -8,7 +8,7 @@ import { handleControl } from "./control.js";
 import { FaultInjector, type WireFaults } from "./faults.js";
 import { ApiCounter, handleAwsRequest } from "./router.js";
 
-export interface WireServerOptions {
+interface WireServerOptions {
   world: SimWorld;
   clock: Clock;
   host: string;

@@ -22,17 +22,17 @@ import { ssmService } from "./services/ssm.js";
 import { stsService } from "./services/sts.js";
 import type { JsonService, QueryService, WireService } from "./services/types.js";
 
-export const QUERY_SERVICES: QueryService[] = [
+const QUERY_SERVICES: QueryService[] = [
   ec2Service,
   elbv2Service,
   autoScalingService,
   stsService,
   cloudWatchQueryService,
 ];
-export const JSON_SERVICES: JsonService[] = [ssmService, cloudWatchService];
+const JSON_SERVICES: JsonService[] = [ssmService, cloudWatchService];
 
 /** A request as the HTTP server hands it over: lower-case header names, the whole body read. */
-export interface AwsRequest {
+interface AwsRequest {
   method: string;
   /** Path plus query string, e.g. "/" or "/?Action=GetCallerIdentity&Version=2011-06-15". */
   url: string;
@@ -262,7 +262,7 @@ function header(req: AwsRequest, name: string): string | undefined {
  * The SigV4 credential scope: `Credential=AKID/20260101/us-east-1/ec2/aws4_request` in the
  * Authorization header, or `X-Amz-Credential` in a presigned query string.
  */
-export function credentialScope(
+function credentialScope(
   req: AwsRequest,
   params?: QueryParams,
 ): { accessKeyId: string; region: string; service: string } | undefined {

@@ -11,7 +11,7 @@ import { escapeXml, toXml, xmlDocument } from "../xml.js";
 
 const NS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
-export interface S3Request {
+interface S3Request {
   method: string;
   url: string;
   headers: Record<string, string | string[] | undefined>;
