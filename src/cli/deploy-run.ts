@@ -12,9 +12,10 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { SimSummary } from "../engine/events.js";
-import type { FinishedEvent } from "../engine/index.js";
+import type { ApprovalAnswer, ApprovalRequest, FinishedEvent } from "../engine/index.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
+import { approvalChoices, formatApproval } from "../report/approval.js";
 import { formatDryRun } from "../report/dry-run.js";
 import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
 import { createRenderer, defaultOutputMode } from "../report/renderer.js";
@@ -107,12 +108,17 @@ async function confirmStart(
   return answer === "yes";
 }
 
-/** An approval gate asked at the terminal, with the live display paused while it waits. */
+/**
+ * An approval gate asked at the terminal, with the live display paused while it waits: what the bake
+ * saw, then approve / stop / rollback. No answer (stdin closed) is `stop`: the run pauses.
+ */
 function approvalPrompt(io: CliIo, renderer: Renderer, signal: AbortSignal) {
-  return async (gate: { message: string }): Promise<"approve" | "stop"> => {
+  return async (req: ApprovalRequest): Promise<ApprovalAnswer> => {
     await renderer.suspend?.();
     try {
-      const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, { signal });
+      const chalk = makeChalk(colorEnabled(io.stderr, io.env));
+      io.stderr.write("\n");
+      const a = await ask(io, formatApproval(req, chalk), approvalChoices(req), { signal });
       return a ?? "stop";
     } finally {
       renderer.resume?.();
@@ -315,11 +321,9 @@ export async function runDeploy(
     if (result.status === "paused") {
       // A throwaway --simulate journal is kept only when there is something to resume.
       runJournal.keep();
-      const dirFlag = runJournal.tempDir ? ` --journal-dir ${runJournal.tempDir}` : "";
       if (mode !== "json" || stops.interrupted) {
-        io.stderr.write(
-          `paused: continue with \`rollwave resume ${file}${dirFlag}\` and the same flags (journal ${runJournal.file})\n`,
-        );
+        // The complete command, as it can be pasted: same plan, variables, flags and journal directory.
+        io.stderr.write(`paused: continue with \`${resumeCommand}\` (journal ${runJournal.file})\n`);
       }
     }
     return exitCodeForStatus(result.status, stops.interrupted);

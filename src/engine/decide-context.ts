@@ -95,10 +95,12 @@ export interface DecideContext {
   /** The stop signal fired (Ctrl-C, SIGTERM…): start nothing new, finish what is in flight, pause. */
   interrupt?: boolean;
   /**
-   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (→ aborted) or
-   * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
+   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (a person stopped:
+   * paused, `resume` continues), `rollback` (the canary goes back through the plan's rollback step,
+   * then the run ends rolled back) or `pause` (no one to ask, or interrupted while asking → paused
+   * for `resume`).
    */
-  approval?: "auto" | "approve" | "stop" | "pause";
+  approval?: "auto" | "approve" | "stop" | "rollback" | "pause";
   /** An unexpected error since the last decision (see `GlobalState.error`). */
   error?: string;
   /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */

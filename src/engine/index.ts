@@ -9,4 +9,11 @@ export { capacityFloor } from "./capacity.js";
 export { type DryRunReport, dryRunRollout } from "./dry-run.js";
 export type * from "./events.js";
 export { type Journal, memoryJournal, openFileJournal, replayJournal } from "./journal.js";
-export { type FinishedEvent, type RolloutOptions, type RolloutResult, runRollout } from "./run.js";
+export {
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type FinishedEvent,
+  type RolloutOptions,
+  type RolloutResult,
+  runRollout,
+} from "./run.js";

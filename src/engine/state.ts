@@ -111,6 +111,8 @@ export interface GlobalState {
     baked: boolean;
     /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
     approval: "none" | "waiting" | "approved";
+    /** What a person (or --auto-approve) answered at the approval gate, and when: journaled with the state. */
+    answer?: { answer: "auto" | "approve" | "stop" | "rollback"; at: number };
     nextBakeCheckAt?: number;
     /**
      * Last time the bake had evidence: every canary instance observed healthy in all its groups and
