@@ -225,6 +225,7 @@ export async function runDeploy(
       name: plan.name,
       verbose: flags.verbose === true,
       resumeCommand,
+      ...(sim ? { connected: () => sim.world.connected() } : {}),
       ...(flags.report || sim
         ? {
             report: {
@@ -241,12 +242,16 @@ export async function runDeploy(
         : {}),
     });
     const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
-    const stops = handleStops(io, { graceMs, interactive });
+    const notice = renderer.notice
+      ? (text: string, final?: string) => renderer.notice?.(text, final)
+      : undefined;
+    const stops = handleStops(io, { graceMs, interactive, ...(notice ? { notice } : {}) });
     cleanups.unshift(() => stops.dispose());
     // A lost fleet lock (someone else's now) pauses the rollout as a stop does: no new instances start.
     const lockLost = new AbortController();
     fleetLock?.onLost((m) => {
-      io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
+      if (notice) notice(`lost the fleet lock: ${m}; pausing (no new instances start)`);
+      else io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
       lockLost.abort(new Error(m));
     });
     const runSignal = AbortSignal.any([stops.signal, lockLost.signal]);

@@ -440,4 +440,6 @@ export interface SimWorld extends SimBackend {
   setDrainThreshold(connections: number): void;
   state(): SimStateSnapshot;
   metrics(): SimMetricsSnapshot;
+  /** Cameras connected right now, and in all: cheap enough for a live view's every frame. */
+  connected(): { connected: number; total: number };
 }

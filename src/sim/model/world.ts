@@ -431,6 +431,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
         drainThreshold: intrinsic.drainThreshold,
       };
     },
+    connected() {
+      sync();
+      return { connected: cameras.connected, total: cameras.total };
+    },
     metrics(): SimMetricsSnapshot {
       sync();
       return {

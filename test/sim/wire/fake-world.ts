@@ -382,6 +382,7 @@ export function fakeWorld(): FakeWorld {
       drainThreshold: 0,
     }),
     setDrainThreshold() {},
+    connected: () => ({ connected: 0, total: 0 }),
     metrics: () => ({
       now: world.now,
       cameras: {
