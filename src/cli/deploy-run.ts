@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { SimSummary } from "../engine/events.js";
 import type { ApprovalAnswer, ApprovalRequest, FinishedEvent } from "../engine/index.js";
 import type { Fleet } from "../fleet/types.js";
@@ -31,6 +31,7 @@ import { type CliIo, note } from "./io.js";
 import { loadPlanFromFlags } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { claimRunJournal } from "./run-journal.js";
+import { keepSimSnapshot, loadSimRestore } from "./sim-snapshot.js";
 import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { openTarget } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
@@ -154,7 +155,12 @@ export async function runDeploy(
     import("../engine/index.js"),
   ]);
 
-  const target = await openTarget(io, plan, flags);
+  // `resume --simulate`: the simulated fleet comes back from the snapshot beside the journal.
+  const restored =
+    o.resume && flags.simulate && !flags.dryRun && flags.journalDir
+      ? await loadSimRestore(resolve(io.cwd, flags.journalDir, plan.name))
+      : undefined;
+  const target = await openTarget(io, plan, flags, restored ?? {});
   const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
   // Set when a fast stop's grace ran out: the engine is still running, so the process is ended.
@@ -217,6 +223,10 @@ export async function runDeploy(
 
     // Only now that the start is confirmed: a refused start leaves the directory as it was.
     const journal = await runJournal.open();
+    if (sim) {
+      const snapshots = keepSimSnapshot(sim.world, dirname(runJournal.file));
+      cleanups.unshift(() => snapshots.stop());
+    }
     const resumeCommand = resumeCommandLine(file, flags, runJournal.tempDir);
     const renderer = createRenderer({
       mode,

@@ -383,6 +383,9 @@ export function fakeWorld(): FakeWorld {
     }),
     setDrainThreshold() {},
     connected: () => ({ connected: 0, total: 0 }),
+    snapshot: () => {
+      throw new Error("not in the fake world");
+    },
     metrics: () => ({
       now: world.now,
       cameras: {
