@@ -49,7 +49,7 @@ export const DEFAULT_TIME_SCALE = 60;
 
 export async function openTarget(
   io: CliIo,
-  plan: Plan,
+  plan: Pick<Plan, "region">,
   flags: TargetFlags,
   o: { restore?: SimRestore; resumeAt?: number } = {},
 ): Promise<Target> {

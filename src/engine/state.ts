@@ -113,6 +113,11 @@ export interface GlobalState {
     approval: "none" | "waiting" | "approved";
     /** What a person (or --auto-approve) answered at the approval gate, and when: journaled with the state. */
     answer?: { answer: "auto" | "approve" | "stop" | "rollback"; at: number };
+    /**
+     * With no one to ask at a terminal and `approvalWaitMs`: the gate waits until then for
+     * `rollwave approve` (or `abort`) from another terminal, then the rollout pauses.
+     */
+    approvalUntil?: number;
     nextBakeCheckAt?: number;
     /**
      * Last time the bake had evidence: every canary instance observed healthy in all its groups and

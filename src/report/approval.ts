@@ -9,7 +9,7 @@
  *   continue with the rest of the fleet? [approve/stop/rollback]
  */
 import type { ChalkInstance } from "chalk";
-import type { ApprovalRequest } from "../engine/index.js";
+import type { ApprovalRequest } from "../engine/run.js";
 import { formatDuration } from "../util/duration.js";
 
 export function approvalChoices(

@@ -35,7 +35,7 @@ import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./out
 import { createPlainRenderer, formatPhases } from "./plain.js";
 import { type FinishedEvent, formatSummary } from "./summary.js";
 
-export interface TtyRendererOptions {
+interface TtyRendererOptions {
   env?: Record<string, string | undefined>;
   name?: string;
   /** Wave lines per frame (default: what fits the terminal's rows). */
@@ -62,7 +62,7 @@ const ANSI = new RegExp(`${"\u001b"}\\[[0-9;?]*[A-Za-z]`, "g");
 const ANSI_AT_START = new RegExp(`^${"\u001b"}\\[[0-9;?]*[A-Za-z]`);
 
 /** Cut a line (which may hold colour escapes) to `width` visible characters, ending in `…` when cut. */
-export function fitWidth(line: string, width: number): string {
+function fitWidth(line: string, width: number): string {
   const visible = [...line.replace(ANSI, "")];
   if (visible.length <= width) return line;
   // Walk the original, copying escapes whole and counting only visible characters.
@@ -404,6 +404,9 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
         break;
       case "warning":
         gateLine = `${chalk.yellow("warning")} ${e.code}: ${e.message}`;
+        break;
+      case "control":
+        gateLine = `${chalk.yellow(e.action)} from ${e.requestedBy}: ${e.outcome}: ${e.message}`;
         break;
       case "aws.throttled":
         throttled += e.count;
