@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { SimFleetSnapshot, SimRestore, SimWorld } from "../sim/index.js";
 import { UsageError } from "./errors.js";
 
-const SNAPSHOT_FILE = "sim-fleet.json";
+export const SNAPSHOT_FILE = "sim-fleet.json";
 /** Real ms between snapshots (the clock may run 3,600× faster: a second is an hour simulated). */
 const EVERY_MS = 250;
 
