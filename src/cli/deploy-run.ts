@@ -11,15 +11,16 @@
  * of a deploy, and the helpers above it are its named steps.
  */
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { MutableAwsConnection } from "../aws/types.js";
 import { capacityFloor } from "../engine/capacity.js";
 import type { SimSummary } from "../engine/events.js";
 import type { Journal } from "../engine/journal.js";
 import type { JournalLocation } from "../engine/journal-store.js";
-import type { FinishedEvent, RolloutResult } from "../engine/run.js";
+import type { ApprovalAnswer, ApprovalRequest, FinishedEvent, RolloutResult } from "../engine/run.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
+import { approvalChoices, formatApproval } from "../report/approval.js";
 import { formatDryRun } from "../report/dry-run.js";
 import { colorEnabled, makeChalk, type Renderer } from "../report/output.js";
 import { createRenderer, defaultOutputMode, type OutputMode } from "../report/renderer.js";
@@ -47,6 +48,7 @@ import { planFileHash } from "./plan-input.js";
 import { ask } from "./prompt.js";
 import { chooseJournalLocation, claimRunJournal, type RunJournal } from "./run-journal.js";
 import { checkSavedPlan, type DeployInput, loadDeployInput } from "./saved-plan.js";
+import { keepSimSnapshot, loadSimRestore } from "./sim-snapshot.js";
 import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { openTarget, type Target } from "./target.js";
 import { throttleReporter } from "./throttle-events.js";
@@ -125,12 +127,17 @@ async function confirmStart(
   return answer === "yes";
 }
 
-/** An approval gate asked at the terminal, with the live display paused while it waits. */
+/**
+ * An approval gate asked at the terminal, with the live display paused while it waits: what the bake
+ * saw, then approve / stop / rollback. No answer (stdin closed) is `stop`: the run pauses.
+ */
 function approvalPrompt(io: CliIo, renderer: Renderer, signal: AbortSignal) {
-  return async (gate: { message: string }): Promise<"approve" | "stop"> => {
+  return async (req: ApprovalRequest): Promise<ApprovalAnswer> => {
     await renderer.suspend?.();
     try {
-      const a = await ask(io, `${gate.message} [approve/stop] `, ["approve", "stop"] as const, { signal });
+      const chalk = makeChalk(colorEnabled(io.stderr, io.env));
+      io.stderr.write("\n");
+      const a = await ask(io, formatApproval(req, chalk), approvalChoices(req), { signal });
       return a ?? "stop";
     } finally {
       renderer.resume?.();
@@ -248,6 +255,7 @@ function openRenderer(
     name: o.plan.name,
     verbose: flags.verbose === true,
     resumeCommand: o.resumeCommand,
+    ...(sim ? { connected: () => sim.world.connected() } : {}),
     ...(flags.report || sim
       ? {
           report: {
@@ -310,10 +318,17 @@ async function recordFastStop(
 }
 
 /** A lost fleet lock (someone else's now) pauses the rollout as a stop does: no new instances start. */
-function pauseOnLostLock(io: CliIo, fleetLock: HeldFleetLock | undefined, stop: AbortSignal): AbortSignal {
+function pauseOnLostLock(
+  io: CliIo,
+  fleetLock: HeldFleetLock | undefined,
+  stop: AbortSignal,
+  notice?: (text: string) => void,
+): AbortSignal {
   const lockLost = new AbortController();
   fleetLock?.onLost((m) => {
-    io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
+    // In the live view's frame (a line on stderr would be drawn over), else on stderr.
+    if (notice) notice(`lost the fleet lock: ${m}; pausing (no new instances start)`);
+    else io.stderr.write(`\nlost the fleet lock: ${m}; pausing (no new instances start)\n`);
     lockLost.abort(new Error(m));
   });
   return AbortSignal.any([stop, lockLost.signal]);
@@ -323,7 +338,7 @@ function pauseOnLostLock(io: CliIo, fleetLock: HeldFleetLock | undefined, stop: 
 function sayEnding(
   io: CliIo,
   result: RolloutResult,
-  o: { mode: OutputMode; interrupted: boolean; runJournal: RunJournal; file: string },
+  o: { mode: OutputMode; interrupted: boolean; runJournal: RunJournal; resumeCommand: string },
 ): void {
   if (result.status === "failed" && result.reason?.startsWith("account guard")) {
     // The renderers print to stdout; a refused start is an error the shell should see.
@@ -332,11 +347,9 @@ function sayEnding(
   if (result.status !== "paused") return;
   // A throwaway --simulate journal is kept only when there is something to resume.
   o.runJournal.keep();
-  const dirFlag = o.runJournal.tempDir ? ` --journal-dir ${o.runJournal.tempDir}` : "";
   if (o.mode !== "json" || o.interrupted) {
-    io.stderr.write(
-      `paused: continue with \`rollwave resume ${o.file}${dirFlag}\` and the same flags (journal ${o.runJournal.file})\n`,
-    );
+    // The complete command, as it can be pasted: same plan, variables, flags and journal directory.
+    io.stderr.write(`paused: continue with \`${o.resumeCommand}\` (journal ${o.runJournal.file})\n`);
   }
 }
 
@@ -365,7 +378,12 @@ export async function runDeploy(
     planJournal: plan.journal,
     simulated: Boolean(flags.simulate),
   });
-  const target = await openTarget(io, plan, flags);
+  // `resume --simulate`: the simulated fleet comes back from the snapshot beside the journal.
+  const restored =
+    o.resume && flags.simulate && !flags.dryRun && flags.journalDir && !flags.journal
+      ? await loadSimRestore(resolve(io.cwd, flags.journalDir, plan.name))
+      : undefined;
+  const target = await openTarget(io, plan, flags, restored ?? {});
   const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
   // Set when a fast stop's grace ran out: the engine is still running, so the process is ended.
@@ -409,6 +427,11 @@ export async function runDeploy(
 
     // Only now that the start is confirmed: a refused start leaves the directory as it was.
     const journal = await runJournal.open();
+    if (sim && !runJournal.file.startsWith("s3://")) {
+      // The simulated fleet outlives this process only as a snapshot: `resume --simulate` restores it.
+      const snapshots = keepSimSnapshot(sim.world, dirname(runJournal.file));
+      cleanups.unshift(() => snapshots.stop());
+    }
     const resumeCommand = resumeCommandLine(input.file, flags, runJournal.tempDir);
     const renderer = openRenderer(io, {
       mode,
@@ -421,9 +444,12 @@ export async function runDeploy(
       resumeCommand,
     });
     const graceMs = flags.stopGrace ?? DEFAULT_STOP_GRACE_MS;
-    const stops = handleStops(io, { graceMs, interactive });
+    const notice = renderer.notice
+      ? (text: string, final?: string) => renderer.notice?.(text, final)
+      : undefined;
+    const stops = handleStops(io, { graceMs, interactive, ...(notice ? { notice } : {}) });
     cleanups.unshift(() => stops.dispose());
-    const runSignal = pauseOnLostLock(io, fleetLock, stops.signal);
+    const runSignal = pauseOnLostLock(io, fleetLock, stops.signal, notice);
     const { runRollout } = await import("../engine/run.js");
     let first: { r: RolloutResult } | { cause: StopCause };
     let rendererOpen = true;
@@ -471,7 +497,7 @@ export async function runDeploy(
       exitNow = true;
       return ExitCode.interrupted;
     }
-    sayEnding(io, first.r, { mode, interrupted: stops.interrupted, runJournal, file: input.file });
+    sayEnding(io, first.r, { mode, interrupted: stops.interrupted, runJournal, resumeCommand });
     return exitCodeForStatus(first.r.status, stops.interrupted);
   } finally {
     if (exitNow) {

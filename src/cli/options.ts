@@ -85,3 +85,23 @@ export function addAwsOptions(cmd: Command): Command {
 export function outputOption(choices: string[], description: string): Option {
   return new Option("--output <mode>", description).choices(choices);
 }
+
+/** The names `--output` takes on every command (deploy/resume show a live view with `tty`). */
+export type OutputName = "tty" | "plain" | "json";
+
+/**
+ * `--output tty|plain|json` for commands that print once (validate, plan, status, list): `tty` and
+ * `plain` print the same text, `tty` with colour on a terminal, `plain` never; `json` is the
+ * machine-readable document. The older names `table` (plan) and `text` (status, list) still work, as `tty`.
+ */
+export function textOutputOption(json: string): Option {
+  return new Option(
+    "--output <mode>",
+    `tty (default: text, coloured on a terminal), plain (text, no colour) or json (${json})`,
+  ).argParser((value: string): OutputName => {
+    const v = value.trim().toLowerCase();
+    if (v === "tty" || v === "plain" || v === "json") return v;
+    if (v === "table" || v === "text") return "tty";
+    throw new InvalidArgumentError(`--output must be tty, plain or json, got '${shown(value)}'`);
+  });
+}

@@ -39,7 +39,18 @@ interface Stops {
  * `interactive`: stdin is a terminal, so a first SIGINT is a person's Ctrl-C and keeps the graceful
  * stop. `graceMs` bounds the fast stop in real time (CI and container runtimes count real seconds).
  */
-export function handleStops(io: CliIo, o: { graceMs: number; interactive: boolean }): Stops {
+export function handleStops(
+  io: CliIo,
+  o: {
+    graceMs: number;
+    interactive: boolean;
+    /**
+     * A live view's notice line: the stop notice is drawn in its frame (which would erase a line
+     * written to stderr under it) instead of on stderr.
+     */
+    notice?: (text: string, final?: string) => void;
+  },
+): Stops {
   const controller = new AbortController();
   let interrupted = false;
   let cause: StopCause | undefined;
@@ -66,9 +77,15 @@ export function handleStops(io: CliIo, o: { graceMs: number; interactive: boolea
     }
     cause = c;
     interrupted = true;
-    say(
-      `\n${describe(c)}: stopping fast — no new instances start; instances in flight get ${seconds(o.graceMs)}s to come back, then rollwave records what is still out and exits\n`,
-    );
+    if (o.notice && c !== "EPIPE")
+      o.notice(
+        `${describe(c)}: stopping fast — in-flight instances get ${seconds(o.graceMs)}s, then rollwave exits`,
+        `${describe(c)}: stopped fast — nothing new started; in-flight instances had ${seconds(o.graceMs)}s to come back`,
+      );
+    else
+      say(
+        `\n${describe(c)}: stopping fast — no new instances start; instances in flight get ${seconds(o.graceMs)}s to come back, then rollwave records what is still out and exits\n`,
+      );
     timer = setTimeout(() => {
       timer = undefined;
       expire(c);
@@ -77,9 +94,15 @@ export function handleStops(io: CliIo, o: { graceMs: number; interactive: boolea
   };
   const graceful = () => {
     interrupted = true;
-    say(
-      "\ninterrupted: stopping safely — no new instances start, in-flight instances finish, Auto Scaling processes are resumed (Ctrl-C again to stop fast)\n",
-    );
+    if (o.notice)
+      o.notice(
+        "Ctrl-C: stopping safely — nothing new starts, in-flight instances finish · Ctrl-C again: stop fast",
+        "interrupted (Ctrl-C): stopped safely — nothing new started, in-flight instances finished back into service",
+      );
+    else
+      say(
+        "\ninterrupted: stopping safely — no new instances start, in-flight instances finish, Auto Scaling processes are resumed (Ctrl-C again to stop fast)\n",
+      );
     controller.abort(new Error("interrupted"));
   };
   const on = (c: StopCause) => () => {

@@ -11,7 +11,7 @@ import { closest } from "../plan/suggest.js";
 import type { Plan } from "../plan/types.js";
 import { InputError, type InputIssue } from "../plan/types.js";
 import { parseYamlText, readTextFileSync } from "../plan/yaml-text.js";
-import type { RunningSimulator } from "../sim/index.js";
+import type { RunningSimulator, SimRestore } from "../sim/index.js";
 import { type Clock, ScaledClock, systemClock } from "../util/clock.js";
 import { shown } from "../util/quote.js";
 import { UsageError } from "./errors.js";
@@ -47,7 +47,12 @@ const SIMULATOR_CREDENTIALS = { accessKeyId: "rollwave-sim", secretAccessKey: "r
 
 export const DEFAULT_TIME_SCALE = 60;
 
-export async function openTarget(io: CliIo, plan: Pick<Plan, "region">, flags: TargetFlags): Promise<Target> {
+export async function openTarget(
+  io: CliIo,
+  plan: Pick<Plan, "region">,
+  flags: TargetFlags,
+  o: { restore?: SimRestore; resumeAt?: number } = {},
+): Promise<Target> {
   if (flags.simulate) {
     if (flags.endpointUrl) {
       throw new UsageError("--simulate and --endpoint-url both choose where AWS calls go", "use one of them");
@@ -78,13 +83,24 @@ export async function openTarget(io: CliIo, plan: Pick<Plan, "region">, flags: T
     }
     note(io, "starting the simulator…");
     const { startSimulator } = await import("../sim/index.js");
-    const clock = new ScaledClock(flags.timeScale ?? DEFAULT_TIME_SCALE);
-    const sim = await startSimulator({
-      ...(typeof flags.simulate === "string" ? { fleet: flags.simulate } : {}),
-      clock,
-      port: 0,
-      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-    });
+    // A restored fleet goes on from where its journal left off (simulated time does not rewind).
+    const clock = new ScaledClock(flags.timeScale ?? DEFAULT_TIME_SCALE, o.resumeAt ?? Date.now());
+    let sim: RunningSimulator;
+    try {
+      sim = await startSimulator({
+        ...(typeof flags.simulate === "string" ? { fleet: flags.simulate } : {}),
+        clock,
+        port: 0,
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        ...(o.restore ? { restore: o.restore } : {}),
+      });
+    } catch (e) {
+      if (!o.restore || !(e instanceof RangeError)) throw e;
+      throw new UsageError(
+        `cannot restore the simulated fleet: ${e.message}`,
+        "resume with the same --simulate fleet and --seed as the deploy (the printed resume command has them)",
+      );
+    }
     if (plan.region && plan.region !== sim.region) {
       io.stderr.write(
         `warning: the plan's region is ${plan.region}; the simulated fleet is in ${sim.region}, which is used\n`,

@@ -107,7 +107,17 @@ export function wantsAdmission(s: EngineState, ctx: Pick<DecideContext, "window"
   return s.global.mode === "rollingBack";
 }
 
-export function admitForward(s: EngineState, ctx: DecideContext, events: RolloutEvent[]): number {
+/** What kept more instances from leaving service in this tick (for the live view's window). */
+export interface AdmitNote {
+  boundBy?: string;
+}
+
+export function admitForward(
+  s: EngineState,
+  ctx: DecideContext,
+  events: RolloutEvent[],
+  note: AdmitNote = {},
+): number {
   const g = s.global;
   const waves = admissibleWaves(s);
   if (waves.size === 0) return 0;
@@ -117,12 +127,26 @@ export function admitForward(s: EngineState, ctx: DecideContext, events: Rollout
     .sort((a, b) => a.seq - b.seq);
   let admitted = 0;
   let held: string | undefined;
+  const capped = new Set<string>();
+  let stopped = false;
   for (const i of candidates) {
-    if (occ.total >= ctx.window.maxUnavailable) break;
-    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) continue;
+    if (occ.total >= ctx.window.maxUnavailable) {
+      note.boundBy = `maxUnavailable ${ctx.window.maxUnavailable}`;
+      stopped = true;
+      break;
+    }
+    if ((occ.perAz[i.az] ?? 0) >= azCap(ctx, i.az)) {
+      capped.add(i.az);
+      continue;
+    }
     const verdict = admissionVerdict(s, i, ctx);
     if (!verdict.admit) {
       if (verdict.retryAt === undefined) held = verdict.reason; // a paced hold is no capacity gate
+      note.boundBy =
+        verdict.retryAt === undefined
+          ? verdict.reason
+          : `pacing: maxDisplacedPerMinute ${ctx.plan.capacity.connections?.maxDisplacedPerMinute ?? "?"}`;
+      stopped = true;
       break; // keep the planned order: later instances do not jump a held one
     }
     const spec = ctx.plan.steps.preDrain;
@@ -152,8 +176,15 @@ export function admitForward(s: EngineState, ctx: DecideContext, events: Rollout
     occ.perAz[i.az] = (occ.perAz[i.az] ?? 0) + 1;
     admitted++;
   }
+  if (!stopped && capped.size > 0) note.boundBy = `maxUnavailablePerAz in ${[...capped].sort().join(", ")}`;
+  else if (!stopped && g.strategy === "waves" && candidates.length === 0 && anyPending(s))
+    note.boundBy = "wave: the next wave starts when this one is done";
   holdBookkeeping(s, ctx, events, held);
   return admitted;
+}
+
+function anyPending(s: EngineState): boolean {
+  return Object.values(s.instances).some((i) => i.phase === "pending");
 }
 
 function holdBookkeeping(

@@ -96,10 +96,12 @@ export interface DecideContext {
   /** The stop signal fired (Ctrl-C, SIGTERM…): start nothing new, finish what is in flight, pause. */
   interrupt?: boolean;
   /**
-   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (→ aborted) or
-   * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
+   * The answer at the approval gate: `auto` (autoApprove), `approve`, `stop` (a person stopped:
+   * paused, `resume` continues), `rollback` (the canary goes back through the plan's rollback step,
+   * then the run ends rolled back) or `pause` (no one to ask, or interrupted while asking → paused
+   * for `resume`).
    */
-  approval?: "auto" | "approve" | "stop" | "pause";
+  approval?: "auto" | "approve" | "stop" | "rollback" | "pause";
   /**
    * No answer is coming from a prompt: wait this long at the approval gate for a control request
    * (`rollwave approve` from elsewhere), then pause. Absent or 0: pause at once when unanswered.

@@ -14,7 +14,15 @@
 import { shortTg } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
-import { admitForward, admitRollback, azCap, gate, holdAtTheDoor, occupancy } from "./admit.js";
+import {
+  type AdmitNote,
+  admitForward,
+  admitRollback,
+  azCap,
+  gate,
+  holdAtTheDoor,
+  occupancy,
+} from "./admit.js";
 import { applyControl } from "./control.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import { devicesGate } from "./devices-gate.js";
@@ -116,19 +124,29 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
 
   // 4. Admissions (held while the fleet's connected devices are below health.connectedDevices).
   const devicesLow = devicesGate(s, ctx, events);
+  const note: AdmitNote = {};
   const admitted = stopsNewWork(g)
     ? 0
     : g.mode === "rollingBack"
       ? admitRollback(s, ctx, events)
       : g.mode === "running" && !devicesLow
-        ? admitForward(s, ctx, events)
+        ? admitForward(s, ctx, events, note)
         : 0;
+  if (stopsNewWork(g))
+    note.boundBy = g.interrupted ? "stopping: nothing new starts" : "error: nothing new starts";
+  else if (g.mode === "stopping") note.boundBy = "failure policy: nothing new starts";
+  else if (g.mode === "rollingBack") note.boundBy = "rolling back";
+  else if (devicesLow) note.boundBy = "connectedDevices gate";
+  else if (g.canary.wave !== null && (!g.canary.baked || g.canary.approval === "waiting")) {
+    const w = g.waves.find((x) => x.index === g.canary.wave);
+    if (w?.finished) note.boundBy = g.canary.baked ? "canary approval" : "canary bake";
+  }
 
   // 5. Outcome, once nothing is in flight.
   const values = Object.values(s.instances);
   if (!values.some(isInFlight) && admitted === 0) outcome(s, ctx);
   if (!g.outcome && g.error && (g.consecutiveErrors ?? 0) >= (ctx.maxConsecutiveErrors ?? 5)) giveUp(s);
-  progress(s, events, now, ctx);
+  progress(s, events, now, ctx, note);
   return { state: s, events };
 }
 
@@ -279,6 +297,7 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
       } else
         gate(events, now, "approval", "canary done: approve to continue with the rest of the fleet", true);
     }
+    if (ctx.approval !== undefined && ctx.approval !== "pause") c.answer = { answer: ctx.approval, at: now };
     switch (ctx.approval) {
       case undefined:
         if (c.approval === "waiting" && c.approvalUntil !== undefined && now >= c.approvalUntil) {
@@ -295,10 +314,37 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
         gate(events, now, "approval", ctx.approval === "auto" ? "auto-approved" : "approved", false);
         break;
       case "stop":
+        // A person said stop: the canary stays as it is, and `resume` (which approves) continues.
+        g.pausedFor = "approval";
         g.outcome = {
-          status: "aborted",
-          reason: "stopped at the approval gate; the canary stays on the new version",
+          status: "paused",
+          reason:
+            "stopped at the approval gate: the canary stays on the new release; `rollwave resume` continues (it approves)",
         };
+        break;
+      case "rollback":
+        if (!ctx.plan.steps.rollback) {
+          g.pausedFor = "approval";
+          g.outcome = {
+            status: "paused",
+            reason:
+              "rollback asked at the approval gate, but the plan has no rollback step; nothing was changed",
+          };
+          break;
+        }
+        // The plan's rollback policy, as a failed canary would trigger it: every canary instance
+        // that was deployed goes back through drain → rollback step → health, then the run ends.
+        gate(events, now, "approval", "rejected: rolling the canary back", false);
+        g.policy = { ...g.policy, action: "rollback", reason: "canary rejected at the approval gate" };
+        g.mode = "rollingBack";
+        events.push({
+          type: "policy.triggered",
+          at: now,
+          action: "rollback",
+          failed: forwardFailures(s) - g.policy.acknowledgedFailures,
+          maxFailed: ctx.maxFailed,
+          reason: "canary rejected at the approval gate",
+        });
         break;
       case "pause":
         g.pausedFor = "approval";
@@ -578,7 +624,13 @@ function canaryFailures(s: EngineState): { failed: number; size: number } {
   return { failed, size: w.ids.length };
 }
 
-function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: DecideContext) {
+function progress(
+  s: EngineState,
+  events: RolloutEvent[],
+  now: number,
+  ctx: DecideContext,
+  note: AdmitNote = {},
+) {
   const connections = ctx.connections;
   const phases: Record<string, number> = {};
   let out = 0;
@@ -586,7 +638,7 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: Deci
     phases[i.phase] = (phases[i.phase] ?? 0) + 1;
     if (occupiesSlot(i)) out++;
   }
-  const key = JSON.stringify(phases);
+  const key = JSON.stringify([phases, note.boundBy ?? null]);
   if (key === s.global.lastProgressKey) return;
   s.global.lastProgressKey = key;
   const total = Object.keys(s.instances).length;
@@ -596,6 +648,11 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: Deci
     phases,
     inService: total - out,
     outOfService: out,
+    window: {
+      out,
+      limit: ctx.window.maxUnavailable,
+      ...(note.boundBy !== undefined ? { boundBy: note.boundBy } : {}),
+    },
   };
   if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
   const src = ctx.plan.capacity.connections?.source;

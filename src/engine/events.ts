@@ -96,6 +96,11 @@ type RolloutEventBody =
       waves: { index: number; kind: "canary" | "batch"; size: number }[];
       window: { maxUnavailable: number; perAz: Record<string, number> };
       maxFailed: number;
+      /**
+       * With `capacity.connections`: what one instance holds, and the share kept free, so a view can
+       * show the fleet's capacity in service beside the connections.
+       */
+      capacity?: { perInstanceLimit: number; headroomPercent: number };
     }
   | { type: "wave.started"; at: number; index: number; kind: "canary" | "batch"; instanceIds: string[] }
   | { type: "wave.finished"; at: number; index: number; succeeded: number; failed: number }
@@ -147,6 +152,14 @@ type RolloutEventBody =
       /** How old that reading is (s), and its source: the guard refuses readings older than maxAge. */
       connectionsAgeSeconds?: number;
       connectionsSource?: string;
+      /**
+       * The effective window: instances holding a slot now, the limit, and what keeps more from
+       * leaving service when something is waiting (e.g. "maxUnavailable 100", "maxUnavailablePerAz
+       * in ap-northeast-1a", "pacing: maxDisplacedPerMinute 3000", "capacity: …", "canary gate").
+       */
+      window?: { out: number; limit: number; boundBy?: string };
+      /** AWS calls the rollout made so far (this run). */
+      apiCalls?: number;
     }
   | { type: "warning"; at: number; code: WarningCode; message: string }
   | { type: "aws.throttled"; at: number; operation: string; count: number }

@@ -43,6 +43,29 @@ import type { WarningCode } from "./warnings.js";
 
 export type FinishedEvent = Extract<RolloutEvent, { type: "rollout.finished" }>;
 
+/** What a person answers at the approval gate (see `DecideContext.approval`). */
+export type ApprovalAnswer = "approve" | "stop" | "rollback";
+
+/** What the canary's bake saw, for the person asked to approve. */
+export interface ApprovalRequest {
+  message: string;
+  wave: number;
+  /** The canary instances: where they are, how they ended, and the connections each holds now. */
+  canary: { id: string; az: string; phase: InstancePhase; reason?: string; connections?: number }[];
+  /** The bake: how long it lasted, and when the last evidence (healthy everywhere, alarms quiet) was read. */
+  bakeMs: number;
+  evidenceAt?: number;
+  /** When the canary's first deploy started (clock ms). */
+  canaryStartedAt?: number;
+  now: number;
+  /** The alarms the bake watched (none firing, or the bake would have failed). */
+  alarms: string[];
+  /** Connections across the fleet at the latest reading, and when it was read. */
+  fleetConnections?: { total: number; at: number };
+  /** The plan has a rollback step, so `rollback` can be offered. */
+  canRollBack: boolean;
+}
+
 export interface RolloutOptions {
   plan: Plan;
   fleet: Fleet;
@@ -55,7 +78,7 @@ export interface RolloutOptions {
   /** Pass approval gates without asking. */
   autoApprove?: boolean;
   /** Interactive approval (the CLI's prompt). Absent and no autoApprove → the run pauses (exit 3). */
-  approve?: (gate: { message: string; wave: number }) => Promise<"approve" | "stop">;
+  approve?: (gate: ApprovalRequest) => Promise<ApprovalAnswer>;
   /** Loop interval in clock ms (default 5 s). A tick with nothing due makes no AWS call. */
   tickMs?: number;
   /** How often in-flight health and commands are re-read (default 15 s). */
@@ -157,7 +180,12 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const emit: EventSink = (e) => {
     if (sinkBroken) return;
     try {
-      o.emit({ ...e, rolloutId });
+      // A progress line also says how many AWS calls the run has made so far.
+      o.emit(
+        e.type === "progress"
+          ? { ...e, apiCalls: diffCalls(o.aws.calls(), base).total, rolloutId }
+          : { ...e, rolloutId },
+      );
     } catch (err) {
       sinkBroken = true;
       pendingError ??= `reporting events failed: ${errText(err)}`;
@@ -210,6 +238,14 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     waves: wavePlan.waves.map((w) => ({ index: w.index, kind: w.kind, size: w.instances.length })),
     window: wavePlan.window,
     maxFailed: wavePlan.maxFailed,
+    ...(plan.capacity.connections
+      ? {
+          capacity: {
+            perInstanceLimit: plan.capacity.connections.perInstanceLimit,
+            headroomPercent: Math.round(plan.capacity.connections.headroom * 1000) / 10,
+          },
+        }
+      : {}),
   });
 
   // Filled group by group as each suspension is journaled: whatever happens next, the `finally`
@@ -464,12 +500,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
   /** Ask (or not) at the approval gate; the answer is decided at once, on an empty observation. */
   async function approvalGate(ctx: DecideContext) {
-    const g = state.global;
     const message = `canary done (${wavePlan.waves[0]?.instances.length ?? 0} instance(s)): continue with the rest of the fleet?`;
-    let answer: "approve" | "stop" | "pause";
+    let answer: ApprovalAnswer | "pause";
     if (o.approve) {
       try {
-        const asked = o.approve({ message, wave: g.canary.wave ?? 0 });
+        const asked = o.approve(approvalRequest(message, ctx));
         const aborted = new Promise<"pause">((resolve) => {
           if (o.signal.aborted) resolve("pause");
           o.signal.addEventListener("abort", () => resolve("pause"), { once: true });
@@ -491,6 +526,47 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     state = d.state;
     await journalState("decision");
     for (const e of d.events) emit(e);
+  }
+
+  /** What the bake saw, from the state and the latest connection reading. */
+  function approvalRequest(message: string, ctx: DecideContext): ApprovalRequest {
+    const g = state.global;
+    const wave = g.waves.find((w) => w.index === g.canary.wave);
+    const ids = wave?.ids ?? [];
+    const canary = ids.map((id) => {
+      const i = state.instances[id];
+      const row: ApprovalRequest["canary"][number] = {
+        id,
+        az: i?.az ?? "?",
+        phase: i?.phase ?? "pending",
+      };
+      if (i?.reason !== undefined) row.reason = i.reason;
+      const c = ctx.connections?.[id];
+      if (c !== undefined) row.connections = c;
+      return row;
+    });
+    const firstOut = ids
+      .map((id) => state.instances[id]?.deployedAt)
+      .filter((x): x is number => x !== undefined);
+    const req: ApprovalRequest = {
+      message,
+      wave: g.canary.wave ?? 0,
+      canary,
+      bakeMs: plan.rollout.canary?.bakeMs ?? 0,
+      now: now(),
+      alarms: [...plan.health.alarms],
+      canRollBack: plan.steps.rollback !== null,
+    };
+    if (g.canary.evidenceAt !== undefined) req.evidenceAt = g.canary.evidenceAt;
+    const started = g.canary.bakeUntil !== undefined ? g.canary.bakeUntil - req.bakeMs : undefined;
+    const since = firstOut.length ? Math.min(...firstOut) : started;
+    if (since !== undefined) req.canaryStartedAt = since;
+    if (ctx.connections && ctx.connectionsAt !== undefined)
+      req.fleetConnections = {
+        total: Object.values(ctx.connections).reduce((a, n) => a + n, 0),
+        at: ctx.connectionsAt,
+      };
+    return req;
   }
 
   // The end: journal, counts, API calls, the finished event.

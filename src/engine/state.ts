@@ -124,6 +124,8 @@ export interface GlobalState {
     baked: boolean;
     /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
     approval: "none" | "waiting" | "approved";
+    /** What a person (or --auto-approve) answered at the approval gate, and when: journaled with the state. */
+    answer?: { answer: "auto" | "approve" | "stop" | "rollback"; at: number };
     /**
      * With no one to ask at a terminal and `approvalWaitMs`: the gate waits until then for
      * `rollwave approve` (or `abort`) from another terminal, then the rollout pauses.

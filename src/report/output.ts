@@ -24,6 +24,13 @@ export interface Renderer {
    */
   suspend?(): Promise<void>;
   resume?(): void;
+  /**
+   * A notice the person must keep seeing (the Ctrl-C "stopping safely" line): a live view draws it
+   * in every frame until the run ends, then (as `final`, when given) in the final screen. Line
+   * renderers have none: the CLI
+   * writes the notice to stderr for them.
+   */
+  notice?(text: string, final?: string): void;
 }
 
 /**

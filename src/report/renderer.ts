@@ -41,6 +41,8 @@ interface RendererChoice {
   resumeCommand?: string;
   /** Write the HTML report when the run ends (its path is printed, except for json). */
   report?: Omit<RunReport, "notify">;
+  /** tty: the exact number of devices connected, where it is known (the simulator's cameras). */
+  connected?: () => { connected: number; total: number } | undefined;
 }
 
 /** Under GitHub Actions, the job summary is appended to the file `$GITHUB_STEP_SUMMARY` names. */
@@ -71,6 +73,10 @@ function chooseRenderer(c: RendererChoice): Renderer {
       });
     }
     case "tty":
-      return createTtyRenderer(c.stdout, { env: c.env, name: c.name });
+      return createTtyRenderer(c.stdout, {
+        env: c.env,
+        name: c.name,
+        ...(c.connected ? { connected: c.connected } : {}),
+      });
   }
 }

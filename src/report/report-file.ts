@@ -41,6 +41,7 @@ export function withRunReport(inner: Renderer, r: RunReport): Renderer {
     onEvent: (e) => inner.onEvent(e),
     ...(inner.suspend ? { suspend: () => inner.suspend?.() ?? Promise.resolve() } : {}),
     ...(inner.resume ? { resume: () => inner.resume?.() } : {}),
+    ...(inner.notice ? { notice: (text: string, final?: string) => inner.notice?.(text, final) } : {}),
     async close() {
       await inner.close();
       try {

@@ -1,5 +1,5 @@
 import { type Clock, ScaledClock } from "../util/clock.js";
-import type { SimMetricsSnapshot, SimStateSnapshot, SimWorld } from "./model/api.js";
+import type { SimMetricsSnapshot, SimRestore, SimStateSnapshot, SimWorld } from "./model/api.js";
 import { defaultFleetSpecPath, loadFleetSpec } from "./model/fleet-spec.js";
 import { createWorld } from "./model/world.js";
 import type { WireFaults } from "./wire/faults.js";
@@ -25,6 +25,8 @@ interface SimulatorOptions {
   /** Seeds the model and the wire faults' randomness; default 1. */
   seed?: number;
   faults?: Partial<WireFaults>;
+  /** Start from a snapshot of a simulated fleet (model/api.ts `SimFleetSnapshot`) instead of a steady one. */
+  restore?: SimRestore;
   /** S3 buckets that exist from the start, e.g. for `--journal s3://<bucket>/…`; CreateBucket makes more. */
   buckets?: string[];
 }
@@ -73,7 +75,13 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<RunningS
   }
   const seed = o.seed ?? 1;
   const clock = o.clock ?? new ScaledClock(o.timeScale ?? 60);
-  const world = o.world ?? createWorld(await loadFleetSpec(o.fleet ?? defaultFleetSpecPath), { clock, seed });
+  const world =
+    o.world ??
+    createWorld(await loadFleetSpec(o.fleet ?? defaultFleetSpecPath), {
+      clock,
+      seed,
+      ...(o.restore ? { restore: o.restore } : {}),
+    });
   const wire = await startWireServer({
     world,
     clock,

@@ -34,20 +34,49 @@ describe("rollwave deploy at a terminal", () => {
     const run = cli(ARGS, io);
     await answerWhen(io, /Roll small-relay across 12 instances in \d+ waves .*\[y\/N\]/, "y");
     const mark = io.stderr.text.length;
-    await answerWhen(io, /canary done.*\[approve\/stop\]/, "approve", mark);
+    await answerWhen(io, /\[approve\/stop\/rollback\] $/, "approve", mark);
     const r = await run;
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wave 0 canary · 2\/2 done/);
     expect(r.stdout).toContain("rollout small-relay succeeded");
   });
 
-  it("stops at the canary gate when told to: exit 1, nothing after the canary", async () => {
+  it("shows what the bake saw at the canary gate; stop pauses (exit 3) with a resume command that continues", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-gate-stop-"));
+    const io = fakeIo({ tty: true, env: { NO_COLOR: "1" } });
+    const run = cli([...ARGS, "--journal-dir", dir, "--yes", "--output", "plain"], io);
+    await answerWhen(io, /\[approve\/stop\/rollback\] $/, "stop");
+    const r = await run;
+    // What the bake saw: health, alarms, connections and how long, then the three answers.
+    expect(r.stderr).toMatch(/canary done: 2 instance\(s\) in 2 AZs, \S+ since its first deploy; bake \S+/);
+    expect(r.stderr).toMatch(/health {3}2\/2 done · healthy in every target group \(last read \S+ ago\)/);
+    expect(r.stderr).toMatch(/alarms {3}.*: OK/);
+    expect(r.stderr).toMatch(
+      /conns {4}i-\w+ ap-northeast-1\w \d+ · i-\w+ ap-northeast-1\w \d+ \(fleet [\d,]+, read/,
+    );
+    expect(r.stderr).toMatch(/rollback +roll the canary back with the plan's rollback step/);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/rollout finished: paused/);
+    expect(r.stdout).not.toMatch(/wave 1 \(batch\) started/);
+    const journal = await readFile(join(dir, "small-relay", "journal.ndjson"), "utf8");
+    expect(journal).toMatch(/"answer":\{"answer":"stop","at":/);
+    const hint = /continue with `(rollwave resume [^`]+)`/.exec(r.stderr)?.[1];
+    expect(hint).toContain(`--journal-dir ${dir}`);
+    expect(hint).toContain("--var release=v2.0.0");
+    // The printed command, as printed (minus the program name), continues to the end.
+    const again = await cli((hint as string).split(" ").slice(1), fakeIo({ env: { NO_COLOR: "1" } }));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("rollout small-relay succeeded");
+  });
+
+  it("rolls the canary back when the answer is rollback: exit 1, the canary back on the old release", async () => {
     const io = fakeIo({ tty: true, env: { NO_COLOR: "1" } });
     const run = cli([...ARGS, "--yes", "--output", "plain"], io);
-    await answerWhen(io, /canary done.*\[approve\/stop\]/, "stop");
+    await answerWhen(io, /\[approve\/stop\/rollback\] $/, "rollback");
     const r = await run;
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/rollout finished: aborted/);
+    expect(r.stdout).toMatch(/rollout finished: rolled-back/);
+    expect(r.stdout).toMatch(/canary rejected at the approval gate; rolled back 2 instance/);
     expect(r.stdout).not.toMatch(/wave 1 \(batch\) started/);
   });
 

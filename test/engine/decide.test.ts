@@ -607,10 +607,10 @@ describe("decide: the runner's inputs (interrupt, error, approval, guard) and st
     expect(() => reopen(d.state, "aborted")).toThrow(/aborted.*an abort is final/);
   });
 
-  it("the approval answer is an input: stop aborts (and stays aborted), pause pauses, approve admits", () => {
+  it("the approval answer is an input: stop pauses (resume approves), rollback rolls the canary back, pause pauses, approve admits", () => {
     const plan = makePlan({ rollout: { canary: { approve: true, bakeMs: 0 } } });
     const { state, ctx } = setup({ n: 6, canary: 1, window: 2 }, plan);
-    const s0 = put(state, "i-00000", { phase: "done" });
+    const s0 = put(state, "i-00000", { phase: "done", deployedAt: 0 });
     s0.global.waves[0] = { ...(s0.global.waves[0] as EngineState["global"]["waves"][number]), started: true };
     // The bake (0 s) passes on the first reading of a healthy canary; then the gate waits.
     const baking = decide(s0, obs(), ctx).state;
@@ -618,9 +618,35 @@ describe("decide: the runner's inputs (interrupt, error, approval, guard) and st
     const waiting = decide(baking, obs({ health: { [TG_A]: health({ "i-00000": "healthy" }) } }), ctx).state;
     expect(waiting.global.canary.approval).toBe("waiting");
     expect(leaving(waiting)).toEqual([]);
-    const stopped = decide(waiting, obs(), { ...ctx, approval: "stop" }).state;
-    expect(stopped.global.outcome?.status).toBe("aborted");
-    expect(() => reopen(stopped, undefined)).toThrow(/aborted/);
+    const stopped = decide(waiting, obs(), { ...ctx, now: 5_000, approval: "stop" }).state;
+    expect(stopped.global).toMatchObject({
+      outcome: { status: "paused", reason: expect.stringMatching(/stopped at the approval gate/) },
+      pausedFor: "approval",
+      canary: { answer: { answer: "stop", at: 5_000 } },
+    });
+    expect(leaving(stopped)).toEqual([]);
+    // `resume` is the operator's decision to go on: the gate counts as approved.
+    expect(reopen(stopped, "paused").global.canary.approval).toBe("approved");
+    const rejected = decide(waiting, obs(), { ...ctx, approval: "rollback" });
+    expect(rejected.state.global.mode).toBe("rollingBack");
+    expect(rejected.state.global.canary.answer?.answer).toBe("rollback");
+    expect(rejected.events).toContainEqual(
+      expect.objectContaining({
+        type: "policy.triggered",
+        action: "rollback",
+        reason: expect.stringMatching(/rejected/),
+      }),
+    );
+    // The canary instance goes back through drain → rollback, nothing else leaves service.
+    expect(leaving(rejected.state)).toEqual(["i-00000"]);
+    expect(rejected.state.instances["i-00000"]?.rollback).toBe(true);
+    // Without a rollback step there is nothing to roll back with: it pauses and says so.
+    const noStep = makePlan({ rollout: { canary: { approve: true, bakeMs: 0 } }, steps: { rollback: null } });
+    const np = decide(waiting, obs(), { ...ctx, plan: noStep, approval: "rollback" }).state;
+    expect(np.global.outcome).toMatchObject({
+      status: "paused",
+      reason: expect.stringMatching(/no rollback step/),
+    });
     const paused = decide(waiting, obs(), { ...ctx, approval: "pause" }).state;
     expect(paused.global).toMatchObject({ outcome: { status: "paused" }, pausedFor: "approval" });
     const approved = decide(waiting, obs(), { ...ctx, approval: "approve" });

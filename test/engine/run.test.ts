@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import type { JournalRecord } from "../../src/engine/journal.js";
-import { runRollout } from "../../src/engine/run.js";
+import { type ApprovalRequest, runRollout } from "../../src/engine/run.js";
 import type { InstanceRun } from "../../src/engine/state.js";
 import { makePlan } from "./fixtures.js";
 import { drive, harness, options, start } from "./harness.js";
@@ -278,18 +278,55 @@ describe("guards, Auto Scaling and approval", () => {
     expect(seenAtPrompt).not.toContain("gate.passed:approval");
   });
 
-  it("asks the approve callback and stops when told to", async () => {
+  it("asks the approve callback with what the bake saw, and pauses on stop: resume continues", async () => {
     const plan = makePlan({ rollout: { canary: { approve: true } } });
     const h = harness({ n: 6, canary: 1, window: 2 }, plan);
-    const asked: string[] = [];
+    const asked: ApprovalRequest[] = [];
     const r = await start(h, {
       approve: async (g) => {
-        asked.push(g.message);
+        asked.push(g);
         return "stop";
       },
     });
     expect(asked).toHaveLength(1);
-    expect(r.status).toBe("aborted");
+    const req = asked[0] as ApprovalRequest;
+    expect(req.canary).toEqual([expect.objectContaining({ id: "i-00000", phase: "done" })]);
+    expect(req.bakeMs).toBe(60_000);
+    expect(req.canRollBack).toBe(true);
+    expect(req.evidenceAt).toBeGreaterThanOrEqual((req.canaryStartedAt ?? 0) + req.bakeMs);
+    expect(req.now).toBeGreaterThanOrEqual(req.evidenceAt ?? 0);
+    expect(r.status).toBe("paused");
+    expect(r.reason).toMatch(/stopped at the approval gate/);
+    // Nothing after the canary, and the canary stays on the new release.
+    expect(h.aws.instances.get("i-00000")?.version).toBe("v2");
+    expect([...h.aws.instances.values()].filter((i) => i.version === "v2")).toHaveLength(1);
+    // The answer is journaled with the state.
+    const records = await h.journal.read();
+    const answered = records.filter(
+      (x) => x.type === "decision" && (x.global as { canary: { answer?: { answer: string } } }).canary.answer,
+    );
+    expect(answered.at(-1)).toMatchObject({ global: { canary: { answer: { answer: "stop" } } } });
+    const r2 = await start(h, { resume: true });
+    expect(r2.status).toBe("succeeded");
+    expect([...h.aws.instances.values()].every((i) => i.version === "v2")).toBe(true);
+  });
+
+  it("rolls the canary back through the plan's rollback step when the answer is rollback", async () => {
+    const plan = makePlan({ rollout: { canary: { approve: true } } });
+    const h = harness({ n: 6, canary: 1, window: 2 }, plan);
+    const r = await start(h, { approve: async () => "rollback" });
+    expect(r.status).toBe("rolled-back");
+    expect(r.reason).toMatch(/canary rejected at the approval gate; rolled back 1 instance/);
+    expect(r.perInstance["i-00000"]?.phase).toBe("rolledBack");
+    expect(h.aws.inService()).toHaveLength(6);
+    // Only the canary ever left service; nothing else was deployed.
+    const dereg = h.aws.mutations.filter((m) => m.action === "ELBv2.DeregisterTargets");
+    expect(dereg.every((m) => m.detail.includes("i-00000"))).toBe(true);
+    expect(ofType(h.events, "policy.triggered")).toEqual([
+      expect.objectContaining({ action: "rollback", reason: "canary rejected at the approval gate" }),
+    ]);
+    // An ended rollout is not resumed.
+    await expect(start(h, { resume: true })).rejects.toThrow(/ended/);
   });
 
   it("on interruption, lets in-flight instances finish back into service, then resume does the rest once", async () => {

@@ -22,7 +22,7 @@ import { ACCOUNT_HINT, accountMismatch } from "../account-guard.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, note } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption } from "../options.js";
+import { addAwsOptions, addVarOptions, type OutputName, textOutputOption } from "../options.js";
 import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
 import { openTarget, type TargetFlags } from "../target.js";
 import type { CommandResult } from "./result.js";
@@ -94,36 +94,41 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
   addVarOptions(cmd);
   addAwsOptions(cmd);
   cmd
-    .addOption(outputOption(["table", "json"], "table (default) or one JSON document").default("table"))
-    .action(
-      async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json"; out?: string }) => {
-        const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
-        const { plan } = loaded;
-        const { planned, label, capacity } = await planFromFleet(io, loaded, flags);
-        const { fleet, wavePlan } = planned;
-        const mismatch = accountMismatch(plan, fleet);
-        if (mismatch && flags.out) {
-          throw new UsageError(
-            `${mismatch}; \`deploy --plan\` would refuse it, so ${flags.out} was not written`,
-            ACCOUNT_HINT,
-          );
-        }
-        if (mismatch)
-          io.stderr.write(
-            `warning: ${mismatch}; \`rollwave deploy\` will refuse to start\nhint: ${ACCOUNT_HINT}\n`,
-          );
-        const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
-        const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
-        if (capacity) preview.capacity = capacity;
-        if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
-        else io.stdout.write(formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), label));
-        if (flags.out) {
-          const { planSnapshot, writeSavedPlan } = await import("../saved-plan.js");
-          await writeSavedPlan(io, flags.out, await planSnapshot(io, loaded, fleet, wavePlan));
-        }
-        done(ExitCode.ok);
-      },
-    );
+    .addOption(textOutputOption("one JSON document"))
+    .action(async (file: string, flags: VarFlags & FleetFlags & { output?: OutputName; out?: string }) => {
+      const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
+      const { plan } = loaded;
+      const { planned, label, capacity } = await planFromFleet(io, loaded, flags);
+      const { fleet, wavePlan } = planned;
+      const mismatch = accountMismatch(plan, fleet);
+      if (mismatch && flags.out) {
+        throw new UsageError(
+          `${mismatch}; \`deploy --plan\` would refuse it, so ${flags.out} was not written`,
+          ACCOUNT_HINT,
+        );
+      }
+      if (mismatch)
+        io.stderr.write(
+          `warning: ${mismatch}; \`rollwave deploy\` will refuse to start\nhint: ${ACCOUNT_HINT}\n`,
+        );
+      const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
+      const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
+      if (capacity) preview.capacity = capacity;
+      if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
+      else
+        io.stdout.write(
+          formatPlanPreview(
+            preview,
+            makeChalk(flags.output !== "plain" && colorEnabled(io.stdout, io.env)),
+            label,
+          ),
+        );
+      if (flags.out) {
+        const { planSnapshot, writeSavedPlan } = await import("../saved-plan.js");
+        await writeSavedPlan(io, flags.out, await planSnapshot(io, loaded, fleet, wavePlan));
+      }
+      done(ExitCode.ok);
+    });
 }
 
 /** The capacity guard's math for the preview: one batched connection read when AWS is at hand. */

@@ -19,7 +19,7 @@ import { parseDuration } from "../../util/duration.js";
 import { ExitCode, type ExitCodeValue, exitCodeForState } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { journalSource } from "../journal-source.js";
-import { addAwsOptions, addVarOptions, outputOption, parseInteger } from "../options.js";
+import { addAwsOptions, addVarOptions, type OutputName, parseInteger, textOutputOption } from "../options.js";
 import {
   connectFor,
   observeRollout,
@@ -31,7 +31,7 @@ import type { CommandResult } from "./result.js";
 
 interface StatusFlags extends RemoteFlags {
   watch?: boolean;
-  output?: "text" | "json";
+  output?: OutputName;
   interval?: number;
   timeout?: number;
 }
@@ -76,12 +76,7 @@ export function registerStatus(program: Command, io: CliIo, done: CommandResult)
       "with --watch: give up after this long (exit 5 if still running)",
       durationArg("--timeout"),
     )
-    .addOption(
-      outputOption(
-        ["text", "json"],
-        "text (default) or json (the documented status object; NDJSON with --watch)",
-      ),
-    );
+    .addOption(textOutputOption("the documented status object; NDJSON with --watch"));
   addJournalOption(cmd);
   addVarOptions(cmd);
   addAwsOptions(cmd);
@@ -104,7 +99,7 @@ Examples:
     .command("list")
     .description("list the recent rollouts of a journal location (newest first)")
     .option("--limit <n>", "at most this many (default 20)", parseInteger("--limit", 1, 10_000))
-    .addOption(outputOption(["text", "json"], "text (default) or json (an array)"));
+    .addOption(textOutputOption("an array"));
   addJournalOption(list);
   list.action(async (flags: { journal?: string; journalDir?: string; limit?: number; output?: string }) => {
     done(await runList(io, flags));
@@ -138,7 +133,7 @@ function changeKey(v: RolloutStatusView): string {
 async function runStatus(io: CliIo, arg: string | undefined, flags: StatusFlags): Promise<ExitCodeValue> {
   const ref = await resolveRollout(io, arg, flags);
   const conn = await connectFor(io, ref, flags, { write: false });
-  const chalk = makeChalk(colorEnabled(io.stdout, io.env));
+  const chalk = makeChalk(flags.output !== "plain" && colorEnabled(io.stdout, io.env));
   const json = flags.output === "json";
   try {
     if (!flags.watch) {

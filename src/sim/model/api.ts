@@ -456,6 +456,41 @@ export interface SimMetricsSnapshot {
   api?: { byAction: Record<string, number>; total: number; throttled: number; errors5xx: number };
 }
 
+/**
+ * What a simulated fleet needs to outlive its process (`rollwave resume --simulate`): the clock,
+ * every instance's versions and target registrations, Auto Scaling suspensions and the SSM command
+ * history. Camera placement, metric history and the intrinsic-time tallies start afresh on restore.
+ */
+export interface SimFleetSnapshot {
+  kind: "rollwave-sim-fleet";
+  version: 1;
+  /** Simulated time of the snapshot (ms). */
+  at: number;
+  accountId: string;
+  region: string;
+  seed: number;
+  instances: {
+    id: string;
+    state: "running" | "shutting-down" | "terminated";
+    installedVersion: string;
+    installedBad: boolean;
+    previousVersion: string;
+    runningVersion: string;
+    runningBad: boolean;
+    /** Target group name → the target's state then (absent: not registered). */
+    targets: Record<string, string>;
+  }[];
+  autoScalingGroups: { name: string; suspendedProcesses: string[] }[];
+  commands: { command: SimCommand; invocations: SimInvocation[] }[];
+}
+
+/** What to restore a world from: a snapshot, and commands a newer journal names that it lacks. */
+export interface SimRestore {
+  snapshot: SimFleetSnapshot;
+  /** Sent after the snapshot was taken (the journal knows them): restored as lost, i.e. Failed. */
+  lostCommands?: { commandId: string; instanceIds: string[]; comment?: string }[];
+}
+
 /** The model: SimBackend plus time, control and observability. Built by `createWorld` in ./world.ts. */
 export interface SimWorld extends SimBackend {
   /** Advance the model to `now` (simulated ms). Cheap when nothing is due: the ticker calls it often. */
@@ -466,4 +501,8 @@ export interface SimWorld extends SimBackend {
   setDrainThreshold(connections: number): void;
   state(): SimStateSnapshot;
   metrics(): SimMetricsSnapshot;
+  /** Cameras connected right now, and in all: cheap enough for a live view's every frame. */
+  connected(): { connected: number; total: number };
+  /** The fleet as `createWorld(…, { restore })` can bring it back in another process. */
+  snapshot(): SimFleetSnapshot;
 }

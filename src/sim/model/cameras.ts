@@ -105,7 +105,10 @@ export class Cameras {
       // Camera k's home: where (k + ½)·φ mod 1 falls among the cumulative shares.
       const cum: number[] = [];
       let acc = 0;
-      for (const az of core.spec.azs) cum.push((acc += c.azShare[az] ?? 0));
+      for (const az of core.spec.azs) {
+        acc += c.azShare[az] ?? 0;
+        cum.push(acc);
+      }
       const phi = (Math.sqrt(5) - 1) / 2;
       for (let cam = 0; cam < this.total; cam++) {
         const u = ((cam + 0.5) * phi) % 1;

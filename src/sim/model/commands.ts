@@ -204,6 +204,101 @@ export class Commands {
     return { ...data };
   }
 
+  /** Every command and its invocations, as ListCommands / ListCommandInvocations show them. */
+  dump(): { command: SimCommand; invocations: SimInvocation[] }[] {
+    return this.commands.map((c) => ({
+      command: { ...c.data },
+      invocations: c.invs.map((i) => ({ ...i.data })),
+    }));
+  }
+
+  /**
+   * Bring back the command history of a snapshot. An invocation that had not ended when the
+   * snapshot was taken cannot go on (its process went with the old simulator): it is restored
+   * Failed, with a message saying so, and so are the `lost` commands a newer journal names.
+   */
+  restore(
+    list: { command: SimCommand; invocations: SimInvocation[] }[],
+    lost: { commandId: string; instanceIds: string[]; comment?: string }[],
+  ): void {
+    const core = this.core;
+    const why =
+      "rollwave: the simulated fleet was restored from a snapshot; this invocation was still running in the process that ended, so its outcome is unknown";
+    const all: { command: SimCommand; invocations: SimInvocation[] }[] = [
+      ...list,
+      ...lost
+        .filter((l) => !list.some((c) => c.command.commandId === l.commandId))
+        .map((l) => ({
+          command: {
+            commandId: l.commandId,
+            documentName: "AWS-RunShellScript",
+            comment: l.comment ?? "",
+            parameters: {} as Record<string, string[]>,
+            instanceIds: l.instanceIds,
+            requestedAt: core.now,
+            expiresAfter: core.now,
+            status: "Pending" as const,
+            statusDetails: "Pending",
+            maxConcurrency: "50",
+            maxErrors: "0",
+            targetCount: l.instanceIds.length,
+            completedCount: 0,
+            errorCount: 0,
+            deliveryTimedOutCount: 0,
+            timeoutSeconds: 0,
+          },
+          invocations: l.instanceIds.map(
+            (instanceId): SimInvocation => ({
+              commandId: l.commandId,
+              instanceId,
+              documentName: "AWS-RunShellScript",
+              comment: l.comment ?? "",
+              requestedAt: core.now,
+              status: "Pending" as const,
+              statusDetails: "Pending",
+              responseCode: -1,
+              stdout: "",
+              stderr: "",
+            }),
+          ),
+        })),
+    ];
+    for (const { command, invocations } of all) {
+      if (this.byId.has(command.commandId)) continue;
+      const cmd: Cmd = {
+        data: { ...command },
+        lines: command.parameters.commands ?? [],
+        invs: [],
+        queue: [],
+        running: 0,
+        maxConc: 1,
+        maxErr: Math.max(0, Number.parseInt(command.maxErrors, 10) || 0),
+        failures: 0,
+        cancelRequested: false,
+        execTimeoutMs: 0,
+        step: stepOf(command.documentName, command.comment, command.parameters.commands ?? []),
+      };
+      for (const d of invocations) {
+        const inst = core.byId.get(d.instanceId);
+        if (!inst) continue;
+        const data = { ...d };
+        if (!isTerminal(data.status)) {
+          data.status = "Failed";
+          data.statusDetails = "Failed";
+          data.responseCode = -1;
+          data.executionEndedAt = core.now;
+          data.stderr = `${data.stderr}${data.stderr ? "\n" : ""}${why}`;
+        }
+        if (data.status === "Failed" || data.status === "TimedOut") cmd.failures++;
+        cmd.invs.push({ data, inst, cmd, gen: 0, holding: false, dispatched: true, visibleAt: core.now });
+      }
+      this.commands.push(cmd);
+      this.byId.set(cmd.data.commandId, cmd);
+      this.aggregate(cmd);
+    }
+    this.seq += all.length;
+  }
+
   list(q: {
     commandId?: string;
     instanceId?: string;

@@ -10,7 +10,9 @@ import type { Clock } from "../../util/clock.js";
 import {
   type CapacityFloor,
   SimApiError,
+  type SimFleetSnapshot,
   type SimMetricsSnapshot,
+  type SimRestore,
   type SimStateSnapshot,
   type SimWorld,
 } from "./api.js";
@@ -39,6 +41,8 @@ interface WorldOptions {
   clock: Clock;
   /** Seed for every random choice (phases, durations, failures, jitter). Default 1. */
   seed?: number;
+  /** Start from a snapshot another process took (`rollwave resume --simulate`) instead of a steady fleet. */
+  restore?: SimRestore;
 }
 
 /**
@@ -53,8 +57,11 @@ const SHUTDOWN_MS = 20_000;
 
 export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const clock = o.clock;
-  const core = new Core(spec, clock.now(), o.seed ?? 1);
+  const seed = o.seed ?? 1;
+  const restore = o.restore?.snapshot;
+  const core = new Core(spec, restore ? restore.at : clock.now(), seed);
   buildInstances(core);
+  if (restore) restoreInstances(core, restore, seed);
   const n = core.instances.length;
   const invariants = new Invariants();
   const cameras = new Cameras(core, n, camerasRoutePerZone(spec));
@@ -207,8 +214,18 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   });
 
   // The fleet starts steady: every instance registered and healthy in its groups, cameras connected.
+  // Restored, each target is as the snapshot had it: healthy stays healthy, a registration still
+  // being checked starts its checks again, a draining or absent one is not registered.
+  const saved = new Map(restore?.instances.map((x) => [x.id, x]));
   for (const inst of core.instances) {
-    for (const tg of homeTgs.get(inst.group) ?? []) elb.seedHealthy(tg, inst);
+    const was = saved.get(inst.id);
+    for (const tg of homeTgs.get(inst.group) ?? []) {
+      if (!was) elb.seedHealthy(tg, inst);
+      else if (inst.state !== "running") continue;
+      else if (was.targets[tg.name] === "healthy") elb.seedHealthy(tg, inst);
+      else if (was.targets[tg.name] === "initial" || was.targets[tg.name] === "unhealthy")
+        elb.register(tg, [{ id: inst.id }]);
+    }
     touch(inst);
   }
   cameras.setSlow(spec.faults.slowDrainShare);
@@ -233,6 +250,11 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   const series = new Series();
   const asg = new AutoScaling(core, (inst) => (homeTgs.get(inst.group) ?? []).map((tg) => tg.arn));
   const params = new Parameters(`arn:aws:ssm:${spec.region}:${spec.account}:parameter`);
+  if (restore) {
+    for (const g of restore.autoScalingGroups)
+      if (g.suspendedProcesses.length) asg.suspend(g.name, g.suspendedProcesses);
+    commands.restore(restore.commands, o.restore?.lostCommands ?? []);
+  }
 
   // Per-second sampler: time series, alarm inputs, and the counting invariant.
   const everySecond = () => {
@@ -479,6 +501,33 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
         drainThreshold: intrinsic.drainThreshold,
       };
     },
+    snapshot(): SimFleetSnapshot {
+      sync();
+      return {
+        kind: "rollwave-sim-fleet",
+        version: 1,
+        at: core.now,
+        accountId: spec.account,
+        region: spec.region,
+        seed,
+        instances: core.instances.map((inst) => ({
+          id: inst.id,
+          state: inst.state,
+          installedVersion: inst.installedVersion,
+          installedBad: inst.installedBad,
+          previousVersion: inst.previousVersion,
+          runningVersion: inst.runningVersion,
+          runningBad: inst.runningBad,
+          targets: Object.fromEntries(elb.targetsOf(inst).map((t) => [t.tg.name, t.state])),
+        })),
+        autoScalingGroups: asg.summary(),
+        commands: commands.dump(),
+      };
+    },
+    connected() {
+      sync();
+      return { connected: cameras.connected, total: cameras.total };
+    },
     metrics(): SimMetricsSnapshot {
       sync();
       return {
@@ -492,4 +541,36 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
   };
   return world;
+}
+
+/**
+ * Put the snapshot's instance facts on a freshly built fleet. The fleet must be the same one (the
+ * same spec builds the same ids): anything else is refused, since the journal's instances would not exist.
+ */
+function restoreInstances(core: Core, snap: SimFleetSnapshot, seed: number): void {
+  const built = core.instances.map((i) => i.id).sort();
+  const saved = snap.instances.map((i) => i.id).sort();
+  if (
+    snap.accountId !== core.spec.account ||
+    snap.region !== core.spec.region ||
+    built.length !== saved.length ||
+    built.some((id, k) => id !== saved[k])
+  ) {
+    throw new RangeError(
+      `the snapshot is of another simulated fleet (${saved.length} instances in ${snap.region}, account ${snap.accountId}; this one has ${built.length} in ${core.spec.region})`,
+    );
+  }
+  if (snap.seed !== seed) {
+    throw new RangeError(`the snapshot was taken with --seed ${snap.seed}, not ${seed}`);
+  }
+  for (const x of snap.instances) {
+    const inst = core.byId.get(x.id) as Inst;
+    inst.state = x.state === "running" ? "running" : "terminated";
+    inst.installedVersion = x.installedVersion;
+    inst.installedBad = x.installedBad;
+    inst.previousVersion = x.previousVersion;
+    // A restart the old process was in the middle of is over: the service runs what is installed.
+    inst.runningVersion = x.runningVersion;
+    inst.runningBad = x.runningBad;
+  }
 }

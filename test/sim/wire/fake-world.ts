@@ -382,6 +382,10 @@ export function fakeWorld(): FakeWorld {
       drainThreshold: 0,
     }),
     setDrainThreshold() {},
+    connected: () => ({ connected: 0, total: 0 }),
+    snapshot: () => {
+      throw new Error("not in the fake world");
+    },
     metrics: () => ({
       now: world.now,
       cameras: {
