@@ -39,7 +39,7 @@ export interface JournalSource {
   entries(): Promise<JournalEntry[]>;
 }
 
-export const DEFAULT_JOURNAL_DIR = ".rollwave";
+const DEFAULT_JOURNAL_DIR = ".rollwave";
 
 export function journalSource(location: string | undefined, cwd: string): JournalSource {
   if (location?.startsWith("s3://")) {

@@ -21,9 +21,6 @@ import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
 import { rollwaveVersion } from "./version.js";
 
-export { ExitCode } from "./exit-codes.js";
-export type { CliIo } from "./io.js";
-
 function version(): string {
   return rollwaveVersion();
 }
@@ -33,6 +30,8 @@ const EXAMPLES = `Examples:
   rollwave plan plans/camera-relay.yaml --var release=v2.0.0
   rollwave plan plans/camera-relay.yaml --inventory fleet.json --var release=v2.0.0 --output json
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
+  rollwave plan plans/camera-relay.yaml --var release=v2.0.0 --out plan.json
+  rollwave deploy --plan plan.json --yes
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
   rollwave unlock plans/camera-relay.yaml
@@ -51,7 +50,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 /** Run with the user's arguments only: `run(["plan", "plans/x.yaml", "--output", "json"], io)`. */
-export async function run(args: string[], io: CliIo = processIo()): Promise<number> {
+async function run(args: string[], io: CliIo = processIo()): Promise<number> {
   let code: ExitCodeValue = ExitCode.ok;
   const done = (c: ExitCodeValue) => {
     code = c;

@@ -151,7 +151,7 @@ export async function resolveRollout(
   return ref;
 }
 
-export interface RemoteConnection {
+interface RemoteConnection {
   reader: AwsReader;
   writer?: AwsWriter;
   clock: Clock;

@@ -8,8 +8,6 @@ import type { AwsWriter } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
 import { plannedCalls } from "./calls.js";
 
-export { commandComment } from "./calls.js";
-
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
 import { firstCommandPoll, healthReadyMs } from "./schedule.js";

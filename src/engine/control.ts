@@ -14,7 +14,7 @@
 import type { RolloutEvent } from "./events.js";
 import { type EngineState, isInFlight } from "./state.js";
 
-export const CONTROL_ACTIONS = ["approve", "abort", "rollback"] as const;
+const CONTROL_ACTIONS = ["approve", "abort", "rollback"] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
 export interface ControlRequest {

@@ -55,7 +55,7 @@ export interface AdmissionContext {
  * `retryAt`: a hold that clears by itself at that time (displacement pacing): the instance waits,
  * but no capacity gate is reported and the hold does not count toward `capacityWaitMs`.
  */
-export type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
+type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
 
 /**
  * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to

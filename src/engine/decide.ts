@@ -34,8 +34,6 @@ import {
   stopsNewWork,
 } from "./state.js";
 
-export { occupancy, wantsAdmission } from "./admit.js";
-
 export interface Decision {
   state: EngineState;
   events: RolloutEvent[];
@@ -305,7 +303,7 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
 }
 
 /** How long past its end a bake waits for evidence (health and alarms readable) before failing. */
-export function bakeEvidenceGraceMs(ctx: DecideContext): number {
+function bakeEvidenceGraceMs(ctx: DecideContext): number {
   return Math.max(120_000, 4 * ctx.pollMs);
 }
 

@@ -179,6 +179,4 @@ type RolloutEventBody =
       connections?: ConnectionTotals;
     };
 
-export type RolloutEventType = RolloutEvent["type"];
-
 export type EventSink = (event: RolloutEvent) => void;

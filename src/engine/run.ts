@@ -557,7 +557,7 @@ function rolloutHeader(o: RolloutOptions, rolloutId: string): RolloutHeader {
  * rollout does: the plan file's content and the variables, and where it runs. The wave plan is not
  * compared: a resume re-plans over a fleet that may have lost instances since.
  */
-export function headerChanges(was: RolloutHeader, now: RolloutHeader): HeaderChange[] {
+function headerChanges(was: RolloutHeader, now: RolloutHeader): HeaderChange[] {
   const out: HeaderChange[] = [];
   if (was.planHash && now.planHash && was.planHash !== now.planHash)
     out.push({ field: "plan file hash", journal: was.planHash.slice(0, 19), now: now.planHash.slice(0, 19) });

@@ -18,13 +18,13 @@ import type { GateKind, InstancePhase, RolloutStatus } from "./events.js";
 import { type JournalRecord, type RolloutHeader, replayJournal } from "./journal.js";
 import { countInstances, type EngineState, type InstanceRun, isInFlight, occupiesSlot } from "./state.js";
 
-export const STATUS_SCHEMA_VERSION = 1;
+const STATUS_SCHEMA_VERSION = 1;
 /** The runner's default capacity wait (RolloutOptions.capacityWaitMs): a hold this long pauses. */
-export const DEFAULT_CAPACITY_WAIT_MS = 30 * 60_000;
+const DEFAULT_CAPACITY_WAIT_MS = 30 * 60_000;
 
 export type StatusState = "running" | "paused" | "stopped" | RolloutStatus;
 
-export interface StatusOwner {
+interface StatusOwner {
   user?: string;
   host?: string;
   ciJob?: string;

@@ -27,7 +27,7 @@ import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./out
 import { createPlainRenderer, formatPhases } from "./plain.js";
 import { type FinishedEvent, formatSummary } from "./summary.js";
 
-export interface TtyRendererOptions {
+interface TtyRendererOptions {
   env?: Record<string, string | undefined>;
   name?: string;
   /**
