@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
 import type { RolloutStatusView } from "../../src/engine/status.js";
@@ -18,10 +19,19 @@ import { BIN, ensureBuilt, ROOT, type SimProcess, startSimProcess } from "../cra
 import { SMALL_PLAN } from "./sim-env.js";
 
 let sim: SimProcess;
+const BUCKET = "rollwave-journal";
 beforeAll(async () => {
   ensureBuilt();
   sim = await startSimProcess({ fleet: "plans/sim/small-fleet.yaml", scale: 60, seed: 7 });
-}, 120_000);
+  const s3 = new S3Client({
+    region: sim.region,
+    endpoint: sim.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "simulator", secretAccessKey: "simulator" },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  s3.destroy();
+}, 300_000);
 afterAll(async () => {
   await sim?.close();
 });
@@ -133,9 +143,23 @@ async function statusUntil(
 const atApproval = (v: RolloutStatusView) => v.state === "running" && v.waitingFor?.gate === "approval";
 
 describe("status, approve and abort from other processes", () => {
-  it("status during a run (exit 5, owner, approval gate with deadline), approve from a second process passes the gate, status after it ends (exit 0)", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "rollwave-remote-approve-"));
-    const d = deploy(dir, "v2.0.1", "--wait-approval", "6h");
+  it("with the journal in S3: status during a run (exit 5, owner, approval gate with deadline), approve from a second process passes the gate, status after it ends (exit 0)", async () => {
+    // The deploy writes its journal to S3; status and approve read it there (another machine could).
+    const journal = `s3://${BUCKET}/ci`;
+    const dir = journal;
+    const d = start([
+      "deploy",
+      SMALL_PLAN,
+      "--var",
+      "release=v2.0.1",
+      "--yes",
+      "--output",
+      "json",
+      "--journal",
+      journal,
+      "--wait-approval",
+      "6h",
+    ]);
     const waiting = await statusUntil(dir, "the approval gate", atApproval);
     expect(waiting.code).toBe(5);
     const v = waiting.view;
@@ -146,7 +170,7 @@ describe("status, approve and abort from other processes", () => {
     expect(Date.parse(v.waitingFor?.until ?? "")).toBeGreaterThan(Date.parse(v.observation.at));
     expect(v.instances.succeeded).toBe(v.instances.total - v.instances.pending);
     expect(v.wave?.kind).toBe("canary");
-    expect(v.next?.command).toBe(`rollwave approve ${SMALL_PLAN} --journal-dir ${dir}`);
+    expect(v.next?.command).toBe(`rollwave approve ${SMALL_PLAN} --journal ${journal}`);
 
     const a = await run(["approve", SMALL_PLAN, "--journal", dir, "--wait"]);
     expect(a.stderr).toContain("/rollwave/locks/small-relay/control");
