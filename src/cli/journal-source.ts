@@ -48,9 +48,9 @@ const DEFAULT_JOURNAL_DIR = ".rollwave";
 export function journalSource(
   location: string | undefined,
   cwd: string,
-  o: { aws?: () => Promise<AwsOptions & { forcePathStyle?: boolean }> } = {},
+  o: { aws?: () => Promise<AwsOptions & { forcePathStyle?: boolean }>; plan?: string } = {},
 ): JournalSource {
-  if (location?.startsWith("s3://")) return s3Source(location, o.aws);
+  if (location?.startsWith("s3://")) return s3Source(location, o.aws, o.plan);
   const root = resolve(cwd, location ?? DEFAULT_JOURNAL_DIR);
   return {
     label: root,
@@ -90,10 +90,14 @@ export function journalSource(
   };
 }
 
-/** `s3://bucket/prefix`: one entry per plan folder, its latest generation. */
+/**
+ * `s3://bucket/prefix`: one entry per plan folder, its latest generation. With the plan known, only
+ * its folder is read (a policy scoped to `<prefix>/<plan>/*` allows that, not a listing of the prefix).
+ */
 function s3Source(
   location: string,
   aws: (() => Promise<AwsOptions & { forcePathStyle?: boolean }>) | undefined,
+  onlyPlan: string | undefined,
 ): JournalSource {
   let close = () => {};
   return {
@@ -115,9 +119,13 @@ function s3Source(
       const objects = createS3ObjectStore(await aws());
       close = () => objects.close();
       const base = loc.prefix ? `${loc.prefix}/` : "";
-      const { prefixes } = await objects.listObjects(loc.bucket, base, { delimiter: "/" });
-      return prefixes.map((p) => {
-        const plan = p.slice(base.length).replace(/\/$/, "");
+      const plans =
+        onlyPlan !== undefined
+          ? [onlyPlan]
+          : (await objects.listObjects(loc.bucket, base, { delimiter: "/" })).prefixes.map((p) =>
+              p.slice(base.length).replace(/\/$/, ""),
+            );
+      return plans.map((plan) => {
         const store = s3JournalStore(objects, loc, plan);
         return {
           plan,

@@ -63,12 +63,13 @@ const looksLikePlan = (arg: string) => /\.(ya?ml|json)$/i.test(arg);
 export function journalFor(
   io: CliIo,
   flags: RemoteFlags,
-  plan?: Pick<Plan, "journal" | "region">,
+  plan?: Pick<Plan, "journal" | "region" | "name">,
 ): JournalSource {
   const fromPlan = plan?.journal
     ? `s3://${plan.journal.bucket}${plan.journal.prefix ? `/${plan.journal.prefix}` : ""}`
     : undefined;
   return journalSource(flags.journal ?? flags.journalDir ?? fromPlan, io.cwd, {
+    ...(plan?.name !== undefined ? { plan: plan.name } : {}),
     aws: async () => {
       const target = await openTarget(
         io,
@@ -139,6 +140,11 @@ export async function resolveRollout(
     entry = current[0] as JournalEntry;
   }
   records ??= await entry.records();
+  if (records.length === 0)
+    throw new UsageError(
+      `no rollout of ${entry.plan} in ${source.label}`,
+      "pass the journal location the rollout writes to with --journal (default .rollwave)",
+    );
   const header = [...records].reverse().find((r) => r.type === "header");
   if (header?.type !== "header")
     throw new UsageError(

@@ -367,9 +367,12 @@ const SCOPE_TEXT: Record<string, string> = {
   "CloudWatch.DescribeAlarms": "the plan's alarms",
   "AutoScaling.SuspendProcesses": "the plan's Auto Scaling groups, else every group",
   "AutoScaling.ResumeProcesses": "the plan's Auto Scaling groups, else every group",
-  "SSM.GetParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
-  "SSM.PutParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
-  "SSM.DeleteParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
+  "SSM.GetParameter":
+    "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
+  "SSM.PutParameter":
+    "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
+  "SSM.DeleteParameter":
+    "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
   "S3.ListObjectsV2": "the journal's bucket, with the condition `s3:prefix` like `<prefix>/<plan name>/*`",
   "S3.GetObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
   "S3.PutObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
