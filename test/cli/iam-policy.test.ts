@@ -76,7 +76,9 @@ describe("rollwave iam-policy", () => {
     expect(lock?.Action).toEqual(["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"]);
     expect(lock?.Resource).toEqual([
       expect.stringMatching(/^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay$/),
-      expect.stringMatching(/^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay\/control$/),
+      expect.stringMatching(
+        /^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay\/control$/,
+      ),
     ]);
     for (const a of ["ssm:PutParameter", "ssm:GetParameter"]) expect(policyActions(plan)).not.toContain(a);
   });
