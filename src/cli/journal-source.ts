@@ -8,10 +8,12 @@
  *   <dir>/<plan name>/lock                    the local lock of the process running it
  *   <dir>/<plan name>/control.json            a pending control request (lock.store: local)
  *
- * An S3 location (`s3://bucket/prefix`) plugs in here: one more branch returning the same entries.
+ * An S3 location (`s3://bucket/prefix`, engine/journal-store.ts) lists one entry per plan folder under
+ * the prefix: its latest generation (the current or last rollout); older generations are not listed.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { AwsOptions } from "../aws/connect.js";
 import { type Journal, type JournalRecord, parseJournal } from "../engine/journal.js";
 import { UsageError } from "./errors.js";
 
@@ -37,20 +39,22 @@ export interface JournalSource {
   /** The root as given, for the `--journal-dir` of a suggested command; absent for the default. */
   flag?: string;
   entries(): Promise<JournalEntry[]>;
+  /** Release what it holds (the S3 connection). */
+  close(): void;
 }
 
 const DEFAULT_JOURNAL_DIR = ".rollwave";
 
-export function journalSource(location: string | undefined, cwd: string): JournalSource {
-  if (location?.startsWith("s3://")) {
-    throw new UsageError(
-      `${location}: an S3 journal location is not supported by this build`,
-      "pass the journal directory (default .rollwave)",
-    );
-  }
+export function journalSource(
+  location: string | undefined,
+  cwd: string,
+  o: { aws?: () => Promise<AwsOptions & { forcePathStyle?: boolean }>; plan?: string } = {},
+): JournalSource {
+  if (location?.startsWith("s3://")) return s3Source(location, o.aws, o.plan);
   const root = resolve(cwd, location ?? DEFAULT_JOURNAL_DIR);
   return {
     label: root,
+    close() {},
     ...(location !== undefined ? { flag: location } : {}),
     async entries() {
       let plans: string[];
@@ -82,6 +86,56 @@ export function journalSource(location: string | undefined, cwd: string): Journa
         }
       }
       return out.sort((a, b) => b.modifiedAt - a.modifiedAt);
+    },
+  };
+}
+
+/**
+ * `s3://bucket/prefix`: one entry per plan folder, its latest generation. With the plan known, only
+ * its folder is read (a policy scoped to `<prefix>/<plan>/*` allows that, not a listing of the prefix).
+ */
+function s3Source(
+  location: string,
+  aws: (() => Promise<AwsOptions & { forcePathStyle?: boolean }>) | undefined,
+  onlyPlan: string | undefined,
+): JournalSource {
+  let close = () => {};
+  return {
+    label: location,
+    flag: location,
+    close: () => close(),
+    async entries() {
+      const [{ parseJournalLocation, s3JournalStore }, { createS3ObjectStore }] = await Promise.all([
+        import("../engine/journal-store.js"),
+        import("../aws/object-store.js"),
+      ]);
+      let loc: ReturnType<typeof parseJournalLocation>;
+      try {
+        loc = parseJournalLocation(location);
+      } catch (e) {
+        throw new UsageError(`--journal: ${(e as Error).message}`);
+      }
+      if (loc.kind !== "s3" || !aws) throw new UsageError(`${location}: an S3 journal needs AWS access`);
+      const objects = createS3ObjectStore(await aws());
+      close = () => objects.close();
+      const base = loc.prefix ? `${loc.prefix}/` : "";
+      const plans =
+        onlyPlan !== undefined
+          ? [onlyPlan]
+          : (await objects.listObjects(loc.bucket, base, { delimiter: "/" })).prefixes.map((p) =>
+              p.slice(base.length).replace(/\/$/, ""),
+            );
+      return plans.map((plan) => {
+        const store = s3JournalStore(objects, loc, plan);
+        return {
+          plan,
+          where: `s3://${loc.bucket}/${base}${plan}/`,
+          current: true,
+          modifiedAt: 0,
+          records: () => store.readAll(),
+          open: () => store.open({ fresh: false }),
+        };
+      });
     },
   };
 }

@@ -59,14 +59,33 @@ async function isFile(path: string): Promise<boolean> {
 
 const looksLikePlan = (arg: string) => /\.(ya?ml|json)$/i.test(arg);
 
+/** `--journal` / `--journal-dir`, else the plan's `journal:` (S3), else the default directory. */
+export function journalFor(
+  io: CliIo,
+  flags: RemoteFlags,
+  plan?: Pick<Plan, "journal" | "region" | "name">,
+): JournalSource {
+  const fromPlan = plan?.journal
+    ? `s3://${plan.journal.bucket}${plan.journal.prefix ? `/${plan.journal.prefix}` : ""}`
+    : undefined;
+  return journalSource(flags.journal ?? flags.journalDir ?? fromPlan, io.cwd, {
+    ...(plan?.name !== undefined ? { plan: plan.name } : {}),
+    aws: async () => {
+      const target = await openTarget(
+        io,
+        { region: flags.region ?? plan?.region ?? null },
+        { ...flags, simulate: false },
+      );
+      return { ...target.aws, forcePathStyle: Boolean(target.aws.endpointUrl || io.env.AWS_ENDPOINT_URL) };
+    },
+  });
+}
+
 export async function resolveRollout(
   io: CliIo,
   arg: string | undefined,
   flags: RemoteFlags,
 ): Promise<RolloutRef> {
-  const location = flags.journal ?? flags.journalDir;
-  const source = journalSource(location, io.cwd);
-  const entries = await source.entries();
   let plan: Plan | undefined;
   let planFile: string | undefined;
   let entry: JournalEntry | undefined;
@@ -75,6 +94,10 @@ export async function resolveRollout(
     planFile = arg;
     const requireVars = (flags.var ?? []).length > 0 || (flags.varFile ?? []).length > 0;
     plan = (await loadPlanFromFlags(io, arg, flags, { requireVars })).plan;
+  }
+  const source = journalFor(io, flags, plan);
+  const entries = await source.entries();
+  if (plan) {
     const name = plan.name;
     entry = entries.find((e) => e.plan === name && e.current) ?? entries.find((e) => e.plan === name);
     if (!entry)
@@ -117,6 +140,11 @@ export async function resolveRollout(
     entry = current[0] as JournalEntry;
   }
   records ??= await entry.records();
+  if (records.length === 0)
+    throw new UsageError(
+      `no rollout of ${entry.plan} in ${source.label}`,
+      "pass the journal location the rollout writes to with --journal (default .rollwave)",
+    );
   const header = [...records].reverse().find((r) => r.type === "header");
   if (header?.type !== "header")
     throw new UsageError(
@@ -144,7 +172,12 @@ export async function resolveRollout(
     header: h,
     lock,
     local: Boolean(flags.simulate) || lock.store === "local",
-    commandArgs: source.flag !== undefined ? ["--journal-dir", source.flag] : [],
+    commandArgs:
+      source.flag === undefined
+        ? []
+        : source.flag.startsWith("s3://")
+          ? ["--journal", source.flag]
+          : ["--journal-dir", source.flag],
   };
   if (plan) ref.plan = plan;
   if (planFile ?? h.planFile) ref.planFile = (planFile ?? h.planFile) as string;

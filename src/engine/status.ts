@@ -295,7 +295,8 @@ function nextCommand(
       };
     }
     default:
-      return ended
+      // `report` reads a local journal (--journal-dir) only.
+      return ended && !extra.includes("--journal")
         ? { command: cmd("report", planFile, "--out", "report.html"), why: "the rollout has ended" }
         : null;
   }

@@ -315,10 +315,10 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
       Sid: "FleetLock",
       Effect: "Allow",
       Action: lockActions,
-      // A parameter's ARN is `parameter` + its name when the name starts with "/".
-      Resource: arn(
-        "ssm",
-        `parameter${plan.lock.parameter.startsWith("/") ? "" : "/"}${plan.lock.parameter}`,
+      // A parameter's ARN is `parameter` + its name when the name starts with "/". The lock and its
+      // `/control` sibling (requests from `rollwave abort`/`approve`, read and removed by the rollout).
+      Resource: [plan.lock.parameter, `${plan.lock.parameter.replace(/\/+$/, "")}/control`].map((name) =>
+        arn("ssm", `parameter${name.startsWith("/") ? "" : "/"}${name}`),
       ),
     });
   }
@@ -367,9 +367,12 @@ const SCOPE_TEXT: Record<string, string> = {
   "CloudWatch.DescribeAlarms": "the plan's alarms",
   "AutoScaling.SuspendProcesses": "the plan's Auto Scaling groups, else every group",
   "AutoScaling.ResumeProcesses": "the plan's Auto Scaling groups, else every group",
-  "SSM.GetParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
-  "SSM.PutParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
-  "SSM.DeleteParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
+  "SSM.GetParameter":
+    "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
+  "SSM.PutParameter":
+    "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
+  "SSM.DeleteParameter":
+    "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`) and its `/control` sibling",
   "S3.ListObjectsV2": "the journal's bucket, with the condition `s3:prefix` like `<prefix>/<plan name>/*`",
   "S3.GetObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
   "S3.PutObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",

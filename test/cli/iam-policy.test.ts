@@ -70,12 +70,16 @@ describe("rollwave iam-policy", () => {
     );
     // Never in any policy: no command calls them, or IAM does not check them.
     for (const a of ["sts:GetCallerIdentity", "ec2:*"]) expect(actions).not.toContain(a);
-    // The fleet lock (lock.store: ssm, the default): its parameter only, not every parameter.
+    // The fleet lock (lock.store: ssm, the default): its parameter and its /control sibling (the
+    // requests of `rollwave abort`/`approve`), not every parameter.
     const lock = deploy.Statement.find((s) => s.Sid === "FleetLock");
     expect(lock?.Action).toEqual(["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"]);
-    expect(lock?.Resource).toMatch(
-      /^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay$/,
-    );
+    expect(lock?.Resource).toEqual([
+      expect.stringMatching(/^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay$/),
+      expect.stringMatching(
+        /^arn:aws:ssm:ap-northeast-1:\d{12}:parameter\/rollwave\/locks\/camera-relay\/control$/,
+      ),
+    ]);
     for (const a of ["ssm:PutParameter", "ssm:GetParameter"]) expect(policyActions(plan)).not.toContain(a);
   });
 

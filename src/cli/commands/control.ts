@@ -226,6 +226,7 @@ async function runControl(
     return ExitCode.ok;
   } finally {
     await conn?.close();
+    ref.source.close();
   }
 }
 

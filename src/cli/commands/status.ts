@@ -18,10 +18,11 @@ import { formatList, formatStatus, type ListRow, statusLine } from "../../report
 import { parseDuration } from "../../util/duration.js";
 import { ExitCode, type ExitCodeValue, exitCodeForState } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
-import { journalSource } from "../journal-source.js";
+import type { JournalSource } from "../journal-source.js";
 import { addAwsOptions, addVarOptions, type OutputName, parseInteger, textOutputOption } from "../options.js";
 import {
   connectFor,
+  journalFor,
   observeRollout,
   type RemoteFlags,
   type RolloutRef,
@@ -101,7 +102,8 @@ Examples:
     .option("--limit <n>", "at most this many (default 20)", parseInteger("--limit", 1, 10_000))
     .addOption(textOutputOption("an array"));
   addJournalOption(list);
-  list.action(async (flags: { journal?: string; journalDir?: string; limit?: number; output?: string }) => {
+  addAwsOptions(list);
+  list.action(async (flags: RemoteFlags & { limit?: number; output?: string }) => {
     done(await runList(io, flags));
   });
 }
@@ -185,14 +187,20 @@ async function runStatus(io: CliIo, arg: string | undefined, flags: StatusFlags)
     }
   } finally {
     await conn?.close();
+    ref.source.close();
   }
 }
 
-async function runList(
-  io: CliIo,
-  flags: { journal?: string; journalDir?: string; limit?: number; output?: string },
-) {
-  const source = journalSource(flags.journal ?? flags.journalDir, io.cwd);
+async function runList(io: CliIo, flags: RemoteFlags & { limit?: number; output?: string }) {
+  const source = journalFor(io, flags);
+  try {
+    return await listRows(io, source, flags);
+  } finally {
+    source.close();
+  }
+}
+
+async function listRows(io: CliIo, source: JournalSource, flags: { limit?: number; output?: string }) {
   const rows: ListRow[] = [];
   for (const e of (await source.entries()).slice(0, flags.limit ?? 20)) {
     let records: Awaited<ReturnType<typeof e.records>>;
@@ -219,6 +227,7 @@ async function runList(
     if (end?.type === "end" && end.reason) row.reason = end.reason;
     rows.push(row);
   }
+  rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   io.stdout.write(flags.output === "json" ? `${JSON.stringify(rows)}\n` : formatList(rows));
   return ExitCode.ok;
 }
