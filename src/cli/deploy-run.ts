@@ -35,7 +35,7 @@ import { type HeldFleetLock, takeFleetLock } from "./fleet-lock.js";
 import { type CliIo, note, type StopCause } from "./io.js";
 import { planFileHash } from "./plan-input.js";
 import { ask } from "./prompt.js";
-import { claimRunJournal, type RunJournal } from "./run-journal.js";
+import { chooseJournalLocation, claimRunJournal, type RunJournal } from "./run-journal.js";
 import { checkSavedPlan, type DeployInput, loadDeployInput } from "./saved-plan.js";
 import { DEFAULT_STOP_GRACE_MS, handleStops, stopMessage, stopRecord } from "./stop.js";
 import { openTarget, type Target } from "./target.js";
@@ -182,11 +182,20 @@ async function holdRollout(
   cleanups: (() => Promise<void> | void)[],
 ) {
   const { plan } = o.input.loaded;
+  const flags = o.input.flags;
+  const location = chooseJournalLocation(io, {
+    ...(flags.journal ? { journal: flags.journal } : {}),
+    ...(flags.journalDir !== undefined ? { journalDir: flags.journalDir } : {}),
+    planJournal: plan.journal,
+    simulated: o.target.sim !== undefined,
+  });
   const runJournal = await claimRunJournal(io, {
     planName: plan.name,
-    ...(o.input.flags.journalDir ? { journalDir: o.input.flags.journalDir } : {}),
+    ...(location ? { location } : {}),
     simulated: o.target.sim !== undefined,
     resume: o.resume,
+    // The journal in S3 uses the fleet's connection settings; path-style against an endpoint.
+    aws: { ...o.target.aws, forcePathStyle: Boolean(o.target.aws.endpointUrl || io.env.AWS_ENDPOINT_URL) },
   });
   cleanups.unshift(() => runJournal.release());
   const fleetLock = o.target.sim
@@ -198,7 +207,7 @@ async function holdRollout(
         clock: o.target.clock,
         env: io.env,
         resume: o.resume,
-        journalFile: runJournal.file,
+        journalRecords: runJournal.previous,
         planFile: o.input.file,
         onTakeover: (m) => io.stderr.write(`${m}\n`),
         onWarning: (m) => io.stderr.write(`${m}\n`),

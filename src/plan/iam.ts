@@ -15,6 +15,7 @@
  * The Describe, List and GetMetricData actions support no resource-level permissions: "*".
  */
 
+import type { ObjectStore } from "../aws/object-store.js";
 import type { AwsService } from "../aws/services.js";
 import type { AwsReader, AwsWriter } from "../aws/types.js";
 import type { Plan } from "./types.js";
@@ -23,7 +24,13 @@ import type { Plan } from "./types.js";
 type NeededBy = "plan" | "deploy";
 
 /** A plan feature without which a call is never made. */
-type Feature = "alarms" | "connectionMetric" | "suspendProcesses" | "selectByAutoScalingGroup" | "fleetLock";
+type Feature =
+  | "alarms"
+  | "connectionMetric"
+  | "suspendProcesses"
+  | "selectByAutoScalingGroup"
+  | "fleetLock"
+  | "s3Journal";
 
 interface AdapterCall {
   /** The SDK operations the adapter sends, as the call counter names them (`ELBv2.DescribeTargetHealth`). */
@@ -39,7 +46,10 @@ interface AdapterCall {
   recovery?: string;
 }
 
-export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCall> = {
+/** The journal in S3's calls (aws/object-store.ts), beside the fleet's reader and writer. */
+type JournalObjectCall = keyof Omit<ObjectStore, "calls" | "close">;
+
+export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter | JournalObjectCall, AdapterCall> = {
   // Reads: discovery (src/fleet/discover.ts) and the engine's observation (src/engine/observe.ts).
   getCallerIdentity: { operations: ["STS.GetCallerIdentity"], uses: [{ by: "plan" }] },
   describeInstances: { operations: ["EC2.DescribeInstances"], uses: [{ by: "plan" }] },
@@ -101,6 +111,11 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
   },
   putParameter: { operations: ["SSM.PutParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
   deleteParameter: { operations: ["SSM.DeleteParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
+  // The journal in S3 (src/engine/journal-store.ts): find the rollout's objects, read them on resume
+  // (and after a conditional put's 412), write one per flush with If-None-Match: *.
+  listObjects: { operations: ["S3.ListObjectsV2"], uses: [{ by: "deploy", when: "s3Journal" }] },
+  getObject: { operations: ["S3.GetObject"], uses: [{ by: "deploy", when: "s3Journal" }] },
+  putIfAbsent: { operations: ["S3.PutObject"], uses: [{ by: "deploy", when: "s3Journal" }] },
 };
 
 /** IAM's service prefix for each of the call counter's service names. */
@@ -111,7 +126,11 @@ const IAM_PREFIX: Record<AwsService, string> = {
   CloudWatch: "cloudwatch",
   AutoScaling: "autoscaling",
   STS: "sts",
+  S3: "s3",
 };
+
+/** Operations whose IAM action is not named after them: ListObjectsV2 is authorized as s3:ListBucket. */
+const IAM_ACTION_OF: Readonly<Record<string, string>> = { "S3.ListObjectsV2": "s3:ListBucket" };
 
 /**
  * Operations IAM does not authorize: sts:GetCallerIdentity works for any credentials, even under
@@ -121,6 +140,8 @@ export const NO_PERMISSION_NEEDED: ReadonlySet<string> = new Set(["STS.GetCaller
 
 /** `ELBv2.DescribeTargetHealth` → `elasticloadbalancing:DescribeTargetHealth`. */
 export function iamAction(operation: string): string {
+  const named = IAM_ACTION_OF[operation];
+  if (named) return named;
   const [service, action] = operation.split(".") as [AwsService, string];
   return `${IAM_PREFIX[service]}:${action}`;
 }
@@ -132,6 +153,7 @@ function features(plan: Plan): Set<Feature> {
   if (plan.fleet.autoScaling.suspendProcesses.length > 0) out.add("suspendProcesses");
   if (plan.fleet.select.autoScalingGroups?.length) out.add("selectByAutoScalingGroup");
   if (plan.lock.store === "ssm") out.add("fleetLock");
+  if (plan.journal) out.add("s3Journal");
   return out;
 }
 
@@ -207,6 +229,9 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
     "SSM.GetParameter",
     "SSM.PutParameter",
     "SSM.DeleteParameter",
+    "S3.ListObjectsV2",
+    "S3.GetObject",
+    "S3.PutObject",
   ]);
   const statements: IamStatement[] = [];
   const unscoped = ops.filter((op) => !scoped.has(op)).map(iamAction);
@@ -297,6 +322,26 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
       ),
     });
   }
+  const objectActions = pick(["S3.GetObject", "S3.PutObject"]);
+  if (plan.journal && objectActions.length > 0) {
+    // S3 ARNs name no Region or account. The journal's keys are <prefix>/<plan name>/…
+    const base = `${plan.journal.prefix ? `${plan.journal.prefix}/` : ""}${plan.name}/`;
+    statements.push({
+      Sid: "JournalObjects",
+      Effect: "Allow",
+      Action: objectActions,
+      Resource: `arn:${partition}:s3:::${plan.journal.bucket}/${base}*`,
+    });
+    if (ops.includes("S3.ListObjectsV2")) {
+      statements.push({
+        Sid: "ListJournal",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: `arn:${partition}:s3:::${plan.journal.bucket}`,
+        Condition: { StringLike: { "s3:prefix": `${base}*` } },
+      });
+    }
+  }
   return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -311,6 +356,7 @@ const FEATURE_TEXT: Record<Feature, string> = {
   suspendProcesses: "`fleet.autoScaling.suspendProcesses` is not empty (the default)",
   selectByAutoScalingGroup: "`fleet.select` names `autoScalingGroups`",
   fleetLock: "`lock.store` is `ssm` (the default against AWS)",
+  s3Journal: "the journal is in S3 (`journal: s3://…` in the plan, or `--journal s3://…`)",
 };
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -324,6 +370,9 @@ const SCOPE_TEXT: Record<string, string> = {
   "SSM.GetParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
   "SSM.PutParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
   "SSM.DeleteParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
+  "S3.ListObjectsV2": "the journal's bucket, with the condition `s3:prefix` like `<prefix>/<plan name>/*`",
+  "S3.GetObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
+  "S3.PutObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
 };
 
 /**

@@ -25,6 +25,8 @@ interface SimulatorOptions {
   /** Seeds the model and the wire faults' randomness; default 1. */
   seed?: number;
   faults?: Partial<WireFaults>;
+  /** S3 buckets that exist from the start, e.g. for `--journal s3://<bucket>/…`; CreateBucket makes more. */
+  buckets?: string[];
 }
 
 interface ApiCallCounts {
@@ -42,6 +44,8 @@ export interface RunningSimulator {
   clock: Clock;
   world: SimWorld;
   setFaults(f: Partial<WireFaults>): void;
+  /** S3 keys by bucket, in S3's order. */
+  objects(): Record<string, string[]>;
   apiCalls(): ApiCallCounts;
   state(): SimStateSnapshot;
   /** The model's metrics plus `api` (the same as GET /_sim/metrics). */
@@ -70,7 +74,15 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<RunningS
   const seed = o.seed ?? 1;
   const clock = o.clock ?? new ScaledClock(o.timeScale ?? 60);
   const world = o.world ?? createWorld(await loadFleetSpec(o.fleet ?? defaultFleetSpecPath), { clock, seed });
-  const wire = await startWireServer({ world, clock, host, port: o.port ?? 0, seed, faults: o.faults });
+  const wire = await startWireServer({
+    world,
+    clock,
+    host,
+    port: o.port ?? 0,
+    seed,
+    faults: o.faults,
+    ...(o.buckets ? { buckets: o.buckets } : {}),
+  });
 
   return {
     endpoint: wire.endpoint,
@@ -79,6 +91,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<RunningS
     clock,
     world,
     setFaults: (f) => wire.faults.set(f),
+    objects: () => wire.objects.snapshot(),
     apiCalls: () => wire.counter.snapshot(),
     state() {
       world.advanceTo(clock.now());

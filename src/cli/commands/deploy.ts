@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { OUTPUT_MODES } from "../../report/renderer.js";
 import { parseDuration } from "../../util/duration.js";
 import type { CliIo } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
+import { addAwsOptions, addVarOptions, outputOption, parseJournalFlag, parseTimeScale } from "../options.js";
 import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
 
@@ -48,6 +48,12 @@ function addDeployOptions(cmd: Command): Command {
         "--journal-dir <dir>",
         "where the journal and lock live (default .rollwave; a temp dir with --simulate)",
       ),
+    )
+    .addOption(
+      new Option(
+        "--journal <location>",
+        "s3://bucket/prefix: keep the journal in S3 so another machine can resume (overrides the plan's journal:); or a directory, as --journal-dir",
+      ).argParser(parseJournalFlag),
     );
 }
 

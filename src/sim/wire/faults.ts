@@ -169,6 +169,8 @@ export function throttlingError(service: string): { code: string; status: number
       return { code: "RequestLimitExceeded", status: 503 };
     case "SSM":
       return { code: "ThrottlingException", status: 400 };
+    case "S3":
+      return { code: "SlowDown", status: 503 };
     default:
       return { code: "Throttling", status: 400 };
   }
@@ -187,7 +189,7 @@ export function serverError(service: string, status: 500 | 503): { code: string;
       ? "InternalServerError"
       : service === "CloudWatch"
         ? "InternalServiceFault"
-        : service === "EC2"
+        : service === "EC2" || service === "S3"
           ? "InternalError"
           : "InternalFailure";
   return { code, message: "An internal error has occurred" };
