@@ -85,6 +85,17 @@ describe("the saved plan", () => {
     expect(changes).toContain("+ target group relay-http  added");
   });
 
+  it("lists a window that changed, per AZ too", () => {
+    const changes = savedPlanChanges(
+      { ...saved, window: { ...saved.window, perAz: { ...saved.window.perAz, "ap-northeast-1a": 9 } } },
+      snapshot(FLEET),
+    );
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatch(
+      /^~ window: 2 \(per AZ: ap-northeast-1a 9, ap-northeast-1c \d+\) → 2 \(per AZ: ap-northeast-1a \d+, /,
+    );
+  });
+
   it("lists an instance the planner now skips (not ready any more)", () => {
     const [first] = FLEET.instances;
     if (!first) throw new Error("fixture");
