@@ -313,7 +313,7 @@ function pauseOnLostLock(io: CliIo, fleetLock: HeldFleetLock | undefined, stop: 
 function sayEnding(
   io: CliIo,
   result: RolloutResult,
-  o: { mode: OutputMode; interrupted: boolean; runJournal: RunJournal; file: string },
+  o: { mode: OutputMode; interrupted: boolean; runJournal: RunJournal; resumeCommand: string },
 ): void {
   if (result.status === "failed" && result.reason?.startsWith("account guard")) {
     // The renderers print to stdout; a refused start is an error the shell should see.
@@ -322,11 +322,9 @@ function sayEnding(
   if (result.status !== "paused") return;
   // A throwaway --simulate journal is kept only when there is something to resume.
   o.runJournal.keep();
-  const dirFlag = o.runJournal.tempDir ? ` --journal-dir ${o.runJournal.tempDir}` : "";
   if (o.mode !== "json" || o.interrupted) {
-    io.stderr.write(
-      `paused: continue with \`rollwave resume ${o.file}${dirFlag}\` and the same flags (journal ${o.runJournal.file})\n`,
-    );
+    // The whole command (a `deploy --plan` resumes with the plan file and the saved variables).
+    io.stderr.write(`paused: continue with \`${o.resumeCommand}\` (journal ${o.runJournal.file})\n`);
   }
 }
 
@@ -430,7 +428,7 @@ export async function runDeploy(
       exitNow = true;
       return ExitCode.interrupted;
     }
-    sayEnding(io, first.r, { mode, interrupted: stops.interrupted, runJournal, file: input.file });
+    sayEnding(io, first.r, { mode, interrupted: stops.interrupted, runJournal, resumeCommand });
     return exitCodeForStatus(first.r.status, stops.interrupted);
   } finally {
     if (exitNow) {
