@@ -80,9 +80,15 @@ function simCameras(sim: RunningSimulator): { total: number; series: { at: numbe
   return { total: m.cameras.total, series: m.series.map((p) => ({ at: p.t, connected: p.connected })) };
 }
 
-/** The plan file, its hash and rollwave's version, for the journal header (resume compares them). */
+/**
+ * The plan file, its hash and rollwave's version, for the journal header (resume compares them),
+ * and who started the run (`rollwave status` shows it).
+ */
 async function planSource(io: CliIo, file: string) {
-  const out: { planFile: string; planHash?: string; version?: string } = { planFile: file };
+  const out: { planFile: string; planHash?: string; version?: string; startedBy: string } = {
+    planFile: file,
+    startedBy: requesterName(currentFleetOwner(io.env)),
+  };
   // Unreadable as a file here (it was loaded another way): the variables are still compared.
   const hash = await planFileHash(io, file);
   if (hash) out.planHash = hash;
@@ -191,7 +197,8 @@ function wiringOf(input: DeployInput, target: Target) {
 
 /**
  * The journal directory's lock and the fleet lock (SSM, across machines; not under --simulate or
- * with `lock.store: local`), each released by a cleanup pushed to `cleanups` (run in order).
+ * with `lock.store: local`), each released by a cleanup pushed to `cleanups` (run in order), and
+ * the control channel beside them.
  */
 async function holdRollout(
   io: CliIo,
@@ -230,7 +237,22 @@ async function holdRollout(
         onWarning: (m) => io.stderr.write(`${m}\n`),
       });
   if (fleetLock) cleanups.unshift(() => fleetLock.release());
-  return { runJournal, fleetLock };
+  // Control requests (`rollwave abort`/`approve` from any terminal) wait next to the lock: a sibling
+  // SSM parameter of the fleet lock, or a file beside a local journal (cli/control.ts). A journal in
+  // S3 without the fleet lock (`lock.store: local`) has no place for them.
+  const controlStore = fleetLock
+    ? ssmControlStore(o.aws, controlParameter(plan.lock.parameter))
+    : runJournal.dir
+      ? fileControlStore(controlFile(runJournal.dir))
+      : undefined;
+  const control =
+    controlStore &&
+    controlChannel(controlStore, {
+      clock: o.target.clock,
+      pollMs: fleetLock ? CONTROL_POLL_MS : 0,
+      onWarning: (m) => io.stderr.write(`${m}\n`),
+    });
+  return { runJournal, fleetLock, control };
 }
 
 /** The renderer for the chosen output, with the HTML report when asked for (or under --simulate). */
@@ -400,26 +422,11 @@ export async function runDeploy(
     await checkSavedPlan(io, input, fleet, wavePlan);
     checkAccountGuard(plan, fleet);
     if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
-    const { runJournal, fleetLock } = await holdRollout(
+    const { runJournal, fleetLock, control } = await holdRollout(
       io,
       { input, aws, target, resume: o.resume, ...(location ? { location } : {}) },
       cleanups,
     );
-    // Control requests (`rollwave abort`/`approve` from any terminal) wait next to the lock: a sibling
-    // SSM parameter of the fleet lock, or a file beside a local journal (cli/control.ts). A journal in
-    // S3 without the fleet lock (`lock.store: local`) has no place for them.
-    const controlStore = fleetLock
-      ? ssmControlStore(aws, controlParameter(plan.lock.parameter))
-      : runJournal.dir
-        ? fileControlStore(controlFile(runJournal.dir))
-        : undefined;
-    const control =
-      controlStore &&
-      controlChannel(controlStore, {
-        clock: target.clock,
-        pollMs: fleetLock ? CONTROL_POLL_MS : 0,
-        onWarning: (m) => io.stderr.write(`${m}\n`),
-      });
     if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
       io.stderr.write("not started: nothing was changed\n");
       return ExitCode.ok;
@@ -465,10 +472,7 @@ export async function runDeploy(
         journal,
         resume: o.resume,
         ...(fleetLock ? { rolloutId: fleetLock.rolloutId } : {}),
-        source: {
-          ...(await planSource(io, input.file)),
-          startedBy: requesterName(currentFleetOwner(io.env)),
-        },
+        source: await planSource(io, input.file),
         ...(control ? { control } : {}),
         ...(flags.waitApproval !== undefined && !flags.autoApprove
           ? { approvalWaitMs: flags.waitApproval }

@@ -20,13 +20,12 @@ export async function loadPlanFromFlags(
   io: CliIo,
   file: string,
   flags: VarFlags,
-  o: { requireVars: boolean; forRollout?: boolean },
+  o: { requireVars: boolean },
 ): Promise<LoadedPlan> {
   const loaded = await loadPlan(file, {
     vars: flags.var ?? [],
     varFiles: flags.varFile ?? [],
     requireVars: o.requireVars,
-    forRollout: o.forRollout ?? false,
   });
   // Warnings never stop a run, but they go to stderr so JSON on stdout stays parseable.
   printIssues(loaded.warnings, io.stderr);

@@ -74,8 +74,7 @@ export async function loadDeployInput(
   flags: DeployFlags,
   o: { interactive: boolean },
 ): Promise<DeployInput> {
-  const load = (f: string, fl: DeployFlags) =>
-    loadPlanFromFlags(io, f, fl, { requireVars: true, forRollout: !flags.dryRun });
+  const load = (f: string, fl: DeployFlags) => loadPlanFromFlags(io, f, fl, { requireVars: true });
   let input: DeployInput;
   if (flags.plan === undefined) {
     if (file === undefined) {

@@ -140,7 +140,8 @@ function phaseCalls(
  *   ETA    = (cycle + commands) [canary] + bake + rounds × (cycle + commands)
  *
  * with commands at 0 (low) or at the sum of the step timeouts (high). A canary wider than the
- * window takes more than one cycle; displacement pacing and approval waits are not counted.
+ * window takes more than one cycle; displacement pacing and approval waits are not counted, and
+ * a drain that `drain.until.connections` ends before the delay makes the real cycle shorter.
  * Worked example: cycle 70 s, commands ≤ 7 m, bake 1 m, 11 instances after the canary, window 3:
  * rounds ⌈11 ÷ 3⌉ = 4, low 70 s + 60 s + 4 × 70 s = 6 m 50 s, high 8 m 10 s + 60 s + 4 × 8 m 10 s = 41 m 50 s.
  */

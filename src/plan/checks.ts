@@ -11,16 +11,11 @@ import type { Locator, PathSegment } from "./locate.js";
 import { commandsAt, durationAt, get, has, recordAt, sizeAt, stringAt } from "./raw.js";
 import type { InputIssue } from "./types.js";
 
-interface CheckOptions {
-  /** The plan is about to drive a real (not dry) rollout: problems only a run would hit become errors. */
-  forRollout?: boolean;
-}
-
 const ACCOUNT_RE = /^\d{12}$/;
 // ap-northeast-1, us-east-1, us-gov-west-1, cn-north-1, eu-central-2
 const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions): InputIssue[] {
+export function crossFieldChecks(raw: unknown, loc: Locator): InputIssue[] {
   const issues: InputIssue[] = [];
   const err = (path: PathSegment[], message: string, hint?: string) =>
     issues.push(loc.issue("error", path, message, hint));

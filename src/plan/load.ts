@@ -22,8 +22,6 @@ export interface LoadPlanOptions {
   varFiles?: string[];
   /** Default true. `rollwave validate` passes false when no --var/--var-file was given. */
   requireVars?: boolean;
-  /** Loading for a real rollout (deploy/resume without --dry-run): what only a run would trip on is an error. */
-  forRollout?: boolean;
 }
 
 export interface LoadedPlan {
@@ -92,7 +90,7 @@ export function parsePlanText(text: string, file: string, opts: LoadPlanOptions 
   const parsed = planInputSchema.safeParse(raw);
   if (!parsed.success) issues.push(...fromZodIssues(parsed.error.issues, raw, loc));
   issues.push(...checkVarDecls(raw, at("error"), at("warning")));
-  issues.push(...crossFieldChecks(raw, loc, opts));
+  issues.push(...crossFieldChecks(raw, loc));
 
   // Variables: defaults < var files (in order) < --var flags.
   const decls = declaredVars(safeVarsInput(raw));

@@ -224,9 +224,12 @@ export function savedPlanChanges(saved: SavedPlan, now: PlanSnapshot): string[] 
   if (out.length === 0 && canonical(saved.waves) !== canonical(fresh.waves))
     out.push("~ waves: the order of instances changed");
   if (canonical(saved.window) !== canonical(fresh.window)) {
-    out.push(
-      `~ window: ${saved.window.maxUnavailable} → ${fresh.window.maxUnavailable} out of service at once`,
-    );
+    const show = (w: SavedPlan["window"]) =>
+      `${w.maxUnavailable} (per AZ: ${Object.entries(w.perAz)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([az, n]) => `${az} ${n}`)
+        .join(", ")})`;
+    out.push(`~ window: ${show(saved.window)} → ${show(fresh.window)} out of service at once`);
   }
   if (saved.maxFailed !== fresh.maxFailed) out.push(`~ max failed: ${saved.maxFailed} → ${fresh.maxFailed}`);
   return out;

@@ -287,7 +287,7 @@ describe("the throwaway journal of a --simulate run", () => {
       else process.env.TMPDIR = savedTmp;
     }
     expect(paused.code).toBe(3);
-    const hint = /rollwave resume \S+ --journal-dir (\S+)`/.exec(paused.stderr);
+    const hint = /paused: continue with `rollwave resume [^`]*--journal-dir (\S+)/.exec(paused.stderr);
     expect(hint, paused.stderr).not.toBeNull();
     expect(left.map((d) => join(privateTmp, d))).toEqual([hint?.[1]]);
     const resumed = await cli([

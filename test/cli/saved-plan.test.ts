@@ -65,6 +65,18 @@ describe("plan --out / deploy --plan under --simulate", () => {
     expect(waves).toEqual(saved.waves.map((w) => w.instances));
   });
 
+  it("prints a resume command with the plan file and the saved variables when it pauses", async () => {
+    const dir = await tempDir();
+    const { out } = await savePlan(dir, SIM);
+    const d = await cli(["deploy", "--plan", out, ...FAST, "--yes", "--output", "plain"]);
+    expect(d.code).toBe(3);
+    const resume = /paused: continue with `([^`]+)`/.exec(d.stderr)?.[1] ?? "";
+    expect(resume).toMatch(
+      /^rollwave resume test\/cli\/fixtures\/small-relay\.yaml --var release=v2\.0\.0 --simulate plans\/sim\/small-fleet\.yaml --seed 7 --time-scale 400 --journal-dir \S+ --yes --output plain$/,
+    );
+    expect(resume).not.toContain("--plan");
+  });
+
   it("refuses a saved plan edited after it was written (hash mismatch)", async () => {
     const dir = await tempDir();
     const { out } = await savePlan(dir, SIM);

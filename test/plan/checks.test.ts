@@ -86,9 +86,9 @@ describe("cross-field checks", () => {
   it("accepts a probe source for a real rollout, and refuses an empty probe command at its line", () => {
     const text = `${MINIMAL}capacity:\n  connections:\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n`;
     expect(warningsOf(text).filter((w) => w.path?.startsWith("capacity"))).toEqual([]);
-    expect(errorsOf(text, { ...WITH_RELEASE, forRollout: true })).toEqual([]);
+    expect(errorsOf(text, WITH_RELEASE)).toEqual([]);
     const empty = text.replace('"wc -l"', '"  "');
-    const errs = errorsOf(empty, { ...WITH_RELEASE, forRollout: true });
+    const errs = errorsOf(empty, WITH_RELEASE);
     expect(errs.map((e) => [e.path, e.message])).toEqual([
       ["capacity.connections.probe.command", "the probe command is empty"],
     ]);

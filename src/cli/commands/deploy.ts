@@ -80,6 +80,14 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
       "--plan <saved.json>",
       "apply a plan saved by `rollwave plan … --out`: its plan file, variables and waves, refused if the fleet changed since (replaces <plan> and --var)",
     );
+  deploy.addHelpText(
+    "after",
+    `
+Examples:
+  rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
+  rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --yes --output plain
+  rollwave deploy --plan plan.json --yes      # exactly what \`rollwave plan … --out plan.json\` saved`,
+  );
   addDeployOptions(deploy).action(async (file: string | undefined, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: false }));

@@ -93,6 +93,14 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
     );
   addVarOptions(cmd);
   addAwsOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  rollwave plan plans/camera-relay.yaml --var release=v2.0.0
+  rollwave plan plans/camera-relay.yaml --var release=v2.0.0 --out plan.json   # then: rollwave deploy --plan plan.json
+  rollwave plan plans/camera-relay.yaml --inventory fleet.json --var release=v2.0.0 --output json`,
+  );
   cmd
     .addOption(textOutputOption("one JSON document"))
     .action(async (file: string, flags: VarFlags & FleetFlags & { output?: OutputName; out?: string }) => {
