@@ -11,7 +11,7 @@
  * of a deploy, and the helpers above it are its named steps.
  */
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { MutableAwsConnection } from "../aws/types.js";
 import { capacityFloor } from "../engine/capacity.js";
 import type { SimSummary } from "../engine/events.js";
@@ -29,9 +29,18 @@ import type { WavePlan } from "../waves/types.js";
 import { ACCOUNT_HINT, accountMismatch } from "./account-guard.js";
 import { type DeployFlags, resumeCommandLine } from "./commands/deploy-flags.js";
 import { previewCapacity } from "./commands/plan.js";
+import {
+  CONTROL_POLL_MS,
+  controlChannel,
+  controlFile,
+  controlParameter,
+  fileControlStore,
+  requesterName,
+  ssmControlStore,
+} from "./control.js";
 import { UsageError } from "./errors.js";
 import { ExitCode, type ExitCodeValue, exitCodeForStatus } from "./exit-codes.js";
-import { type HeldFleetLock, takeFleetLock } from "./fleet-lock.js";
+import { currentFleetOwner, type HeldFleetLock, takeFleetLock } from "./fleet-lock.js";
 import { type CliIo, note, type StopCause } from "./io.js";
 import { planFileHash } from "./plan-input.js";
 import { ask } from "./prompt.js";
@@ -370,6 +379,18 @@ export async function runDeploy(
       { input, aws, target, resume: o.resume },
       cleanups,
     );
+    // Control requests (`rollwave abort`/`approve` from any terminal) wait next to the lock: a sibling
+    // SSM parameter of the fleet lock, or a file beside a local journal (cli/control.ts).
+    const control = controlChannel(
+      fleetLock
+        ? ssmControlStore(aws, controlParameter(plan.lock.parameter))
+        : fileControlStore(controlFile(dirname(runJournal.file))),
+      {
+        clock: target.clock,
+        pollMs: fleetLock ? CONTROL_POLL_MS : 0,
+        onWarning: (m) => io.stderr.write(`${m}\n`),
+      },
+    );
     if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
       io.stderr.write("not started: nothing was changed\n");
       return ExitCode.ok;
@@ -407,10 +428,19 @@ export async function runDeploy(
         journal,
         resume: o.resume,
         ...(fleetLock ? { rolloutId: fleetLock.rolloutId } : {}),
-        source: await planSource(io, input.file),
+        source: {
+          ...(await planSource(io, input.file)),
+          startedBy: requesterName(currentFleetOwner(io.env)),
+        },
+        control,
+        ...(flags.waitApproval !== undefined && !flags.autoApprove
+          ? { approvalWaitMs: flags.waitApproval }
+          : {}),
         ...(flags.force ? { force: true } : {}),
         ...(flags.autoApprove ? { autoApprove: true } : {}),
-        ...(interactive && !flags.autoApprove ? { approve: approvalPrompt(io, renderer, runSignal) } : {}),
+        ...(interactive && !flags.autoApprove && flags.waitApproval === undefined
+          ? { approve: approvalPrompt(io, renderer, runSignal) }
+          : {}),
         ...(sim
           ? { finishedExtras: async (): Promise<Partial<FinishedEvent>> => ({ sim: simSummary(sim) }) }
           : {}),

@@ -27,7 +27,7 @@ import { formatDuration } from "../util/duration.js";
 
 const HEARTBEAT_MS = 60_000;
 
-interface FleetLockOwner {
+export interface FleetLockOwner {
   user: string;
   host: string;
   /** The CI job when known: `github:<run id>/<attempt>`, `gitlab:<job id>`, `jenkins:<tag>`… */

@@ -6,12 +6,14 @@
  *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
  */
 import { Command, CommanderError } from "commander";
+import { registerControl } from "./commands/control.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerIamPolicy } from "./commands/iam-policy.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerReport } from "./commands/report.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
+import { registerStatus } from "./commands/status.js";
 import { registerUnlock } from "./commands/unlock.js";
 import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
@@ -33,6 +35,11 @@ const EXAMPLES = `Examples:
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
   rollwave unlock plans/camera-relay.yaml
+  rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --yes --wait-approval 2h --output plain
+  rollwave status plans/camera-relay.yaml --watch            # exit 0/1/3, 5 while running
+  rollwave approve plans/camera-relay.yaml                   # from any terminal or CI job
+  rollwave abort plans/camera-relay.yaml --rollback --yes
+  rollwave list
   rollwave sim --port 4566
   rollwave iam-policy plans/camera-relay.yaml --for deploy
   rollwave report plans/camera-relay.yaml --out report.html`;
@@ -68,6 +75,8 @@ async function run(args: string[], io: CliIo = processIo()): Promise<number> {
   registerIamPolicy(program, io, done);
   registerReport(program, io, done);
   registerUnlock(program, io, done);
+  registerStatus(program, io, done);
+  registerControl(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

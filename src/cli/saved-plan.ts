@@ -135,6 +135,8 @@ async function readSavedPlan(io: CliIo, file: string): Promise<SavedPlan> {
  */
 function warnUnapprovable(io: CliIo, loaded: LoadedPlan, flags: DeployFlags, interactive: boolean): void {
   if (!loaded.plan.rollout.canary?.approve || interactive || flags.autoApprove || flags.dryRun) return;
+  // --wait-approval: the gate waits for `rollwave approve` from elsewhere instead of pausing.
+  if (flags.waitApproval !== undefined) return;
   const at = loaded.locate("rollout.canary.approve");
   printIssues(
     [

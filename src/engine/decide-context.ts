@@ -5,6 +5,7 @@
 import type { AlarmStateSummary, CommandInvocationSummary, TargetHealthDescription } from "../aws/types.js";
 import type { Plan, StepSpec } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
+import type { ControlRequest } from "./control.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 /**
@@ -99,6 +100,15 @@ export interface DecideContext {
    * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
    */
   approval?: "auto" | "approve" | "stop" | "pause";
+  /**
+   * No answer is coming from a prompt: wait this long at the approval gate for a control request
+   * (`rollwave approve` from elsewhere), then pause. Absent or 0: pause at once when unanswered.
+   */
+  approvalWaitMs?: number;
+  /** A control request read this tick (`rollwave abort [--rollback]` / `approve` from elsewhere). */
+  control?: ControlRequest;
+  /** This rollout's id: a control request naming another is ignored. */
+  rolloutId?: string;
   /** An unexpected error since the last decision (see `GlobalState.error`). */
   error?: string;
   /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */

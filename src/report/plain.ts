@@ -93,6 +93,8 @@ function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string | undef
       return `${chalk.yellow("WARN")} ${e.code}: ${e.message}`;
     case "aws.throttled":
       return `aws throttled: ${e.operation} x${e.count}`;
+    case "control":
+      return `${chalk.yellow("CONTROL")} ${e.action} from ${e.requestedBy}: ${e.outcome}: ${e.message}`;
     case "rollout.finished":
       return `rollout finished: ${statusColor(chalk, e.status)(e.status)} after ${formatDuration(e.durationSeconds * 1000)}${e.reason ? ` (${e.reason})` : ""}`;
   }

@@ -320,6 +320,9 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
       case "warning":
         gateLine = `${chalk.yellow("warning")} ${e.code}: ${e.message}`;
         break;
+      case "control":
+        gateLine = `${chalk.yellow(e.action)} from ${e.requestedBy}: ${e.outcome}: ${e.message}`;
+        break;
       case "aws.throttled":
         throttled += e.count;
         return;

@@ -22,6 +22,8 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   stopGrace?: number;
   /** deploy only: apply this saved plan (`rollwave plan … --out`) instead of a plan file and --var. */
   plan?: string;
+  /** --wait-approval in ms: wait this long at an approval gate for `rollwave approve` from elsewhere. */
+  waitApproval?: number;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }
@@ -53,6 +55,7 @@ export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?:
   if (flags.simClock) args.push("--sim-clock");
   if (flags.yes) args.push("--yes");
   if (flags.autoApprove) args.push("--auto-approve");
+  if (flags.waitApproval !== undefined) args.push("--wait-approval", `${flags.waitApproval}ms`);
   if (flags.output) args.push("--output", flags.output);
   if (flags.verbose) args.push("--verbose");
   if (flags.report) args.push("--report", flags.report);

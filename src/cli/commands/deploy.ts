@@ -4,7 +4,7 @@
  * closed stdout wired to the engine's AbortSignal with a bounded stop (cli/stop.ts).
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { OUTPUT_MODES } from "../../report/renderer.js";
+import { OUTPUT_MODES } from "../../report/output-mode.js";
 import { parseDuration } from "../../util/duration.js";
 import type { CliIo } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption, parseJournalFlag, parseTimeScale } from "../options.js";
@@ -20,6 +20,15 @@ function parseStopGrace(value: string): number {
   return ms;
 }
 
+function parseWaitApproval(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0 || ms > 7 * 24 * 3_600_000)
+    throw new InvalidArgumentError(
+      `--wait-approval must be a duration such as 30m or 2h (at most 7d), got '${value}'`,
+    );
+  return ms;
+}
+
 function addDeployOptions(cmd: Command): Command {
   addVarOptions(cmd);
   addAwsOptions(cmd);
@@ -31,6 +40,11 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
+    .option(
+      "--wait-approval <duration>",
+      "at an approval gate, wait this long for `rollwave approve` (or abort) from any terminal or CI job instead of asking here, then pause (exit 3); e.g. 30m",
+      parseWaitApproval,
+    )
     .option("--dry-run", "print every call the rollout would make; changes nothing")
     .option(
       "--stop-grace <duration>",
