@@ -115,7 +115,7 @@ describe("the probe connection source against the simulator", () => {
       const state = sim.state();
       // Probe rounds are never mistaken for a step run twice, and every step ran once per instance.
       expect(state.duplicates).toEqual([]);
-      const probes = state.executions.filter((x) => /probe\/\d+$/.test(x.step));
+      const probes = state.executions.filter((x) => /probe\/[0-9a-z]+\.\d+$/.test(x.step));
       expect(probes.length).toBeGreaterThan(40);
       for (const x of state.executions.filter((e) => !/probe\//.test(e.step))) expect(x.runs).toBe(1);
       expect(events.filter((e) => e.type === "warning" && e.code === "W_PROBE_FAILED")).toEqual([]);
