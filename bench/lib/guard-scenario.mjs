@@ -181,7 +181,9 @@ export function guardRows(off, on) {
       add("reconnects per camera", r.sim.reconnectsPerCamera);
     }
     add("max disconnect", r.sim.maxDisconnectSeconds, "s");
-    add("cut (engine)", r.engine.cut, "", `= simulator's ${r.sim.cut}`, r.engine.cut === r.sim.cut);
+    // The metric's Maximum over a minute may read a little high (≤ 1% or 2): never low.
+    const cutOk = r.engine.cut >= r.sim.cut && r.engine.cut - r.sim.cut <= Math.max(2, r.sim.cut * 0.01);
+    add("cut (engine)", r.engine.cut, "", `≈ simulator's ${r.sim.cut} (never below)`, cutOk);
     add("displaced (engine)", r.engine.displaced);
     add("capacity holds", r.capacityHolds);
     add("API calls per instance", r.apiCallsPerInstance);

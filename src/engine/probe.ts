@@ -16,8 +16,8 @@
  * the count was taken after it, so its age is never understated.
  *
  * Probes are read-only, so re-sending one is harmless: they are not journaled, and their Comment
- * (`rollwave <tag> probe/<round> <plan>`) can never match a step's re-attach prefix
- * (`rollwave <tag> deploy `, reattach.ts). The round number keeps each round its own "step" in
+ * (`rollwave <tag> probe/<round> <plan>`, the round: send time in seconds, base 36, and a counter) can never match a step's re-attach prefix
+ * (`rollwave <tag> deploy `, reattach.ts). The round label keeps each round its own "step" in
  * SSM's history, so a probe running again on an instance is never mistaken for a step run twice.
  */
 import { LIMITS } from "../aws/limits.js";
@@ -31,7 +31,7 @@ const FIRST_POLL_MS = 2_000;
 const REPOLL_MS = 3_000;
 
 /** The Comment of a probe round's SendCommands. */
-export function probeComment(tag: string, round: number, plan: string): string {
+export function probeComment(tag: string, round: string, plan: string): string {
   return `rollwave ${tag} probe/${round} ${plan}`.slice(0, 100);
 }
 
@@ -56,7 +56,7 @@ type ProbeKind = "fleet" | "drain";
 /** A finished round: the counts it got (instances without one are missing) and when it was sent. */
 export interface ProbeReading {
   kind: ProbeKind;
-  round: number;
+  round: string;
   at: number;
   ids: string[];
   values: Record<string, number>;
@@ -72,7 +72,7 @@ interface Batch {
 
 interface Round {
   kind: ProbeKind;
-  round: number;
+  round: string;
   sentAt: number;
   ids: string[];
   batches: Batch[];
@@ -121,7 +121,8 @@ export class ProbeSource {
    */
   async start(kind: ProbeKind, ids: string[], now: number): Promise<void> {
     if (ids.length === 0) return;
-    const round = ++this.seq;
+    // Unique across resumes too (a new ProbeSource counts from 1 again): the send time, then a counter.
+    const round = `${Math.floor(now / 1000).toString(36)}.${++this.seq}`;
     const r: Round = {
       kind,
       round,

@@ -98,8 +98,8 @@ describe("ProbeSource rounds", () => {
     await s.source.start("fleet", ids(120), 0);
     expect(s.sent.map((r) => r.instanceIds.length)).toEqual([50, 50, 20]);
     expect(s.sent[0]?.commands).toEqual([PROBE_CMD]);
-    expect(s.sent[0]?.comment).toBe("rollwave r:1a2b3c4d probe/1 relay");
-    expect(probeComment("r:1a2b3c4d", 2, "relay").startsWith("rollwave r:1a2b3c4d deploy ")).toBe(false);
+    expect(s.sent[0]?.comment).toBe("rollwave r:1a2b3c4d probe/0.1 relay");
+    expect(probeComment("r:1a2b3c4d", "0.2", "relay").startsWith("rollwave r:1a2b3c4d deploy ")).toBe(false);
     expect(s.sent[0]?.timeoutSeconds).toBe(30);
     // Not due before its first poll: no call.
     expect(await s.source.poll(1_000)).toEqual([]);
@@ -110,9 +110,9 @@ describe("ProbeSource rounds", () => {
     expect(Object.keys(r?.values ?? {})).toHaveLength(120);
     expect(r?.values["i-00119"]).toBe(7);
     expect(s.source.inFlight("fleet")).toBe(false);
-    // The next round has its own number (its own "step" in SSM's history).
-    await s.source.start("drain", ids(1), 5_000);
-    expect(s.sent[3]?.comment).toBe("rollwave r:1a2b3c4d probe/2 relay");
+    // The next round has its own label (its own "step" in SSM's history): send time (s, base 36), counter.
+    await s.source.start("drain", ids(1), 3_600_000);
+    expect(s.sent[3]?.comment).toBe("rollwave r:1a2b3c4d probe/2s0.2 relay");
   });
 
   it("a parse error leaves the instance without a count and names it, once across rounds", async () => {
