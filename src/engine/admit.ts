@@ -281,6 +281,11 @@ export function holdAtTheDoor(
     out.perAz[i.az] = (out.perAz[i.az] ?? 0) + 1;
   };
   for (const i of Object.values(s.instances)) {
+    // A pending instance missing from a group is suspect until EC2 says it runs: count it as out.
+    if (i.phase === "pending" && i.suspect && !i.ec2Checked && !occupiesSlot(i)) {
+      take(i);
+      continue;
+    }
     if (!occupiesSlot(i)) continue;
     if (atDoor(i) || i.phase === "preDrain") {
       if (seenOut(i)) take(i); // one already out costs nothing more
