@@ -109,13 +109,15 @@ export function admitForward(s: EngineState, ctx: DecideContext, events: Rollout
       break; // keep the planned order: later instances do not jump a held one
     }
     const spec = ctx.plan.steps.preDrain;
-    const r = spec
-      ? startStep(i, "preDrain", "preDrain", ctx, "preDrain")
-      : (() => {
-          const t = transition(i, "deregistering", ctx.now, `leaving ${i.targets.length} target group(s)`);
-          t.inst.need = "deregister";
-          return t;
-        })();
+    // Its pre-drain already succeeded (it went back to pending at the door): never run a step twice.
+    const r =
+      spec && !i.preDrained
+        ? startStep(i, "preDrain", "preDrain", ctx, "preDrain")
+        : (() => {
+            const t = transition(i, "deregistering", ctx.now, `leaving ${i.targets.length} target group(s)`);
+            t.inst.need = "deregister";
+            return t;
+          })();
     r.inst.out = true;
     s.instances[i.id] = r.inst;
     displace(s, i, ctx);
@@ -316,6 +318,7 @@ export function holdAtTheDoor(
       const r = transition(i, "pending", ctx.now, "not leaving service after all: no room in the window now");
       Object.assign(r.inst, {
         doorHeld: undefined,
+        preDrained: true,
         need: null,
         out: false,
         step: undefined,
