@@ -11,11 +11,12 @@
  * of a deploy, and the helpers above it are its named steps.
  */
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { MutableAwsConnection } from "../aws/types.js";
 import { capacityFloor } from "../engine/capacity.js";
 import type { SimSummary } from "../engine/events.js";
 import type { Journal } from "../engine/journal.js";
+import type { JournalLocation } from "../engine/journal-store.js";
 import type { FinishedEvent, RolloutResult } from "../engine/run.js";
 import type { Fleet } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
@@ -187,17 +188,17 @@ function wiringOf(input: DeployInput, target: Target) {
  */
 async function holdRollout(
   io: CliIo,
-  o: { input: DeployInput; aws: MutableAwsConnection; target: Target; resume: boolean },
+  o: {
+    input: DeployInput;
+    aws: MutableAwsConnection;
+    target: Target;
+    resume: boolean;
+    location?: JournalLocation;
+  },
   cleanups: (() => Promise<void> | void)[],
 ) {
   const { plan } = o.input.loaded;
-  const flags = o.input.flags;
-  const location = chooseJournalLocation(io, {
-    ...(flags.journal ? { journal: flags.journal } : {}),
-    ...(flags.journalDir !== undefined ? { journalDir: flags.journalDir } : {}),
-    planJournal: plan.journal,
-    simulated: o.target.sim !== undefined,
-  });
+  const { location } = o;
   const runJournal = await claimRunJournal(io, {
     planName: plan.name,
     ...(location ? { location } : {}),
@@ -357,6 +358,13 @@ export async function runDeploy(
   const input = await loadDeployInput(io, file, cliFlags, { interactive });
   const { flags, loaded } = input;
   const { plan } = loaded;
+  // Where the journal lives is checked with the other flags, before anything touches AWS.
+  const location = chooseJournalLocation(io, {
+    ...(flags.journal ? { journal: flags.journal } : {}),
+    ...(flags.journalDir !== undefined ? { journalDir: flags.journalDir } : {}),
+    planJournal: plan.journal,
+    simulated: Boolean(flags.simulate),
+  });
   const target = await openTarget(io, plan, flags);
   const sim = target.sim;
   const cleanups: (() => Promise<void> | void)[] = [() => target.close()];
@@ -376,21 +384,24 @@ export async function runDeploy(
     if (sim && plan.drain.untilConnections !== null) sim.world.setDrainThreshold(plan.drain.untilConnections);
     const { runJournal, fleetLock } = await holdRollout(
       io,
-      { input, aws, target, resume: o.resume },
+      { input, aws, target, resume: o.resume, ...(location ? { location } : {}) },
       cleanups,
     );
     // Control requests (`rollwave abort`/`approve` from any terminal) wait next to the lock: a sibling
-    // SSM parameter of the fleet lock, or a file beside a local journal (cli/control.ts).
-    const control = controlChannel(
-      fleetLock
-        ? ssmControlStore(aws, controlParameter(plan.lock.parameter))
-        : fileControlStore(controlFile(dirname(runJournal.file))),
-      {
+    // SSM parameter of the fleet lock, or a file beside a local journal (cli/control.ts). A journal in
+    // S3 without the fleet lock (`lock.store: local`) has no place for them.
+    const controlStore = fleetLock
+      ? ssmControlStore(aws, controlParameter(plan.lock.parameter))
+      : runJournal.dir
+        ? fileControlStore(controlFile(runJournal.dir))
+        : undefined;
+    const control =
+      controlStore &&
+      controlChannel(controlStore, {
         clock: target.clock,
         pollMs: fleetLock ? CONTROL_POLL_MS : 0,
         onWarning: (m) => io.stderr.write(`${m}\n`),
-      },
-    );
+      });
     if (!flags.yes && !(await confirmStart(io, command, plan.name, wavePlan, target.label))) {
       io.stderr.write("not started: nothing was changed\n");
       return ExitCode.ok;
@@ -432,7 +443,7 @@ export async function runDeploy(
           ...(await planSource(io, input.file)),
           startedBy: requesterName(currentFleetOwner(io.env)),
         },
-        control,
+        ...(control ? { control } : {}),
         ...(flags.waitApproval !== undefined && !flags.autoApprove
           ? { approvalWaitMs: flags.waitApproval }
           : {}),

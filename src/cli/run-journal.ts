@@ -21,6 +21,8 @@ export interface RunJournal {
   file: string;
   /** Set for a throwaway `--simulate` directory: resuming needs `--journal-dir <it>`. */
   tempDir?: string;
+  /** The plan's local journal directory (`.rollwave/<plan>`), beside its lock; absent for S3. */
+  dir?: string;
   /** The latest rollout's records as read when claimed ([] when there is none). */
   previous: JournalRecord[];
   /** Open it for the engine; a finished rollout's journal is first moved aside. Only once confirmed. */
@@ -135,6 +137,7 @@ export async function claimRunJournal(
     return {
       file: store.where,
       ...(tempDir ? { tempDir } : {}),
+      ...(root ? { dir: join(root, o.planName) } : {}),
       previous,
       async open() {
         journal = await store.open({ fresh: !o.resume && state === "finished" });

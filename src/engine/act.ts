@@ -6,11 +6,12 @@
  */
 import type { AwsWriter } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
+import { batchingPays } from "./admit.js";
 import { plannedCalls } from "./calls.js";
 
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
-import { firstCommandPoll, healthReadyMs } from "./schedule.js";
+import { batchHolds, firstCommandPoll, healthReadyMs, mergeStep } from "./schedule.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 interface ActDeps {
@@ -24,6 +25,8 @@ interface ActDeps {
   healthChecks?: Record<string, { intervalMs: number; healthyThreshold: number }>;
   /** Put in every SendCommand's Comment (the rollout's tag): how a lost answer is found again. */
   commentTag?: string;
+  /** How long a batchable call may wait for others while batching pays (default `BATCH_HOLD_MS`; 0: never). */
+  batchHoldMs?: number;
 }
 
 interface ActResult {
@@ -39,8 +42,18 @@ function errText(e: unknown): string {
 }
 
 export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
+  const batching = batchingPays(s);
+  // Instances that wait (briefly) for others to share their call: see schedule.ts `batchHolds`.
+  const { held } = batchHolds(
+    Object.values(s.instances),
+    deps.now(),
+    batching,
+    mergeStep(deps.plan.steps.close !== null),
+    deps.batchHoldMs,
+  );
+  const waits = (i: InstanceRun) => (i.need === "command" && i.reattach === true) || held.has(i.id);
   // An instance waiting to re-attach is looked up first (see reattach.ts), never sent blind.
-  const subjects = Object.values(s.instances).filter((i) => !(i.need === "command" && i.reattach));
+  const subjects = Object.values(s.instances).filter((i) => !waits(i));
   const { calls: planned, refused } = plannedCalls(subjects, deps.plan, deps.commentTag);
   const groupErrors = new Map<string, string>(); // instance id → last failed group call
   const sent = new Map<string, string>(); // instance id → command id
@@ -100,13 +113,15 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
       step: c.step,
       ids: c.ids,
       sentAt: now,
-      nextPollAt: firstCommandPoll(s.global, c.step, now),
+      nextPollAt: firstCommandPoll(s.global, c.step, now, batching),
     };
   for (const e of cancelErrors)
     events.push({ type: "warning", at: now, code: "W_CANCEL_COMMAND_FAILED", message: e });
   for (const i0 of Object.values(s.instances)) {
-    const i = i0.cancelCommandId ? { ...i0, cancelCommandId: undefined } : i0;
-    if (!i.need || (i.need === "command" && i.reattach)) {
+    let i = i0.cancelCommandId ? { ...i0, cancelCommandId: undefined } : i0;
+    // Held for a shared call: remember since when (the hold ends `BATCH_HOLD_MS` after the first).
+    if (held.has(i.id) && i.needSince === undefined) i = { ...i, needSince: now };
+    if (!i.need || waits(i)) {
       if (i !== i0) {
         instances[i.id] = i;
         changed.push(i);
@@ -124,7 +139,7 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
         suspect: i.suspect || (actErrors >= 2 && !i.ec2Checked),
       };
     } else if (i.need === "command") {
-      next = { ...i, need: null, commandId: sent.get(i.id), actErrors: 0 };
+      next = { ...i, need: null, needSince: undefined, commandId: sent.get(i.id), actErrors: 0 };
     } else if (i.need === "deregister" && i.phase === "deregistering") {
       const r = transition(i, "draining", now, `deregistered from ${i.targets.length} target group(s)`);
       const delay = Math.max(0, ...i.targets.map((t) => deps.drainDelayMs[t.arn] ?? 300_000));
@@ -148,7 +163,10 @@ export async function act(s: EngineState, deps: ActDeps): Promise<ActResult> {
         deps.healthChecks ?? {},
         deps.pollMs,
       );
-      next = { ...i, need: null, actErrors: 0, checkAt: now + wait };
+      next = { ...i, need: null, needSince: undefined, actErrors: 0, checkAt: now + wait };
+      // A registration held for batching does not eat into the health timeout.
+      if (i.needSince !== undefined && i.deadline !== undefined)
+        next.deadline = i.deadline + (now - i.needSince);
     } else {
       next = { ...i, need: null, actErrors: 0, checkAt: now + deps.pollMs };
     }

@@ -8,7 +8,7 @@ import type { AdmissionContext, DecideContext, Observation } from "./decide-cont
 import type { GateKind, RolloutEvent } from "./events.js";
 import { freshHealth, startStep, transition } from "./instance-step.js";
 import { chargeDisplacement } from "./pacing.js";
-import { type EngineState, type InstanceRun, isInFlight, occupiesSlot } from "./state.js";
+import { type EngineState, type InstanceRun, isInFlight, occupiesSlot, stopsNewWork } from "./state.js";
 
 export function gate(
   events: RolloutEvent[],
@@ -63,6 +63,23 @@ function admissibleWaves(s: EngineState): Set<number> {
     if (g.strategy === "waves") break; // strict batches: only the first unfinished wave
   }
   return out;
+}
+
+/**
+ * Batching pays: more instances are still to leave service in a batch wave that may start now, so
+ * an instance ready for a call that others will soon need too (close, deploy, validate, register)
+ * may wait a little to share it, and target-health reads may be a little late to share one read
+ * (schedule.ts). Never for the canary, never at the end of a wave (nothing left to join: the last
+ * instances set the makespan), never once new work stops.
+ */
+export function batchingPays(s: EngineState): boolean {
+  const g = s.global;
+  if (g.mode !== "running" || stopsNewWork(g)) return false;
+  const waves = admissibleWaves(s);
+  const batch = new Set(g.waves.filter((w) => w.kind === "batch" && waves.has(w.index)).map((w) => w.index));
+  if (batch.size === 0) return false;
+  for (const i of Object.values(s.instances)) if (i.phase === "pending" && batch.has(i.wave)) return true;
+  return false;
 }
 
 /**

@@ -621,9 +621,12 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: Deci
   };
   if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
   const src = ctx.plan.capacity.connections?.source;
-  if (connections && ctx.connectionsAt !== undefined && src?.kind === "metric") {
+  if (connections && ctx.connectionsAt !== undefined && src) {
     e.connectionsAgeSeconds = Math.round((now - ctx.connectionsAt) / 1000);
-    e.connectionsSource = `${src.namespace}/${src.name} ${src.statistic}`;
+    e.connectionsSource =
+      src.kind === "metric"
+        ? `${src.namespace}/${src.name} ${src.statistic}`
+        : `probe: ${src.command.length > 40 ? `${src.command.slice(0, 40)}…` : src.command}`;
   }
   events.push(e);
 }

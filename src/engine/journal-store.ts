@@ -20,7 +20,7 @@
  *        (as the renamed files do locally). S3 is strongly read-after-write consistent, so a resume
  *        on another machine lists every object that was acted upon.
  */
-import { readFile, rename, stat } from "node:fs/promises";
+import { readdir, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsOptions } from "../aws/connect.js";
 import type { ObjectStore } from "../aws/object-store.js";
@@ -40,7 +40,29 @@ interface JournalStore {
    * starts a new one (deploy), keeping the previous one (renamed aside, or an older generation).
    */
   open(o: { fresh: boolean }): Promise<Journal>;
+  /** Every rollout kept here, newest first: the current one, then those a later deploy set aside. */
+  rollouts(): Promise<StoredRollout[]>;
   /** Release what the store holds (the S3 connection). Journals it opened are closed by their owner. */
+  close(): Promise<void>;
+}
+
+/** One rollout's journal at a location (for `list`, `status`). */
+interface StoredRollout {
+  /** `.rollwave/web/journal-1767000000000.ndjson` or `s3://bucket/prefix/web/r000002/`. */
+  where: string;
+  /** The latest one, which `open({ fresh: false })` continues. */
+  current: boolean;
+  records(): Promise<JournalRecord[]>;
+}
+
+/** A journal location with every plan in it: `status`/`list` find rollouts through this. */
+interface JournalLocationReader {
+  /** `s3://bucket/prefix` or the directory. */
+  readonly where: string;
+  /** The plans with journals here, sorted. */
+  plans(): Promise<string[]>;
+  /** One plan's store (sharing this reader's connection: close the reader, not the store). */
+  store(planName: string): JournalStore;
   close(): Promise<void>;
 }
 
@@ -97,6 +119,50 @@ export async function openJournalStore(
   return s3JournalStore(createS3ObjectStore(o.aws), location, o.planName);
 }
 
+/**
+ * Every plan's journal at a location, read-only use (`list`, `status`):
+ *
+ *   const at = await openJournalLocation(parseJournalLocation("s3://ops/rollwave"), { aws });
+ *   for (const plan of await at.plans())
+ *     for (const r of await at.store(plan).rollouts()) console.log(plan, r.where, r.current);
+ *   await at.close();
+ */
+export async function openJournalLocation(
+  location: JournalLocation,
+  o: { aws?: AwsOptions & { forcePathStyle?: boolean } } = {},
+): Promise<JournalLocationReader> {
+  if (location.kind === "dir") {
+    const { dir } = location;
+    return {
+      where: dir,
+      async plans() {
+        const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+        return entries
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+          .sort();
+      },
+      store: (planName) => fileJournalStore(dir, planName),
+      async close() {},
+    };
+  }
+  if (!o.aws) throw new Error("a journal in S3 needs AWS options (region, credentials)");
+  const { createS3ObjectStore } = await import("../aws/object-store.js");
+  const objects = createS3ObjectStore(o.aws);
+  const base = location.prefix ? `${location.prefix}/` : "";
+  return {
+    where: `s3://${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`,
+    async plans() {
+      const { prefixes } = await objects.listObjects(location.bucket, base, { delimiter: "/" });
+      return prefixes.map((p) => p.slice(base.length, -1)).sort();
+    },
+    store: (planName) => ({ ...s3JournalStore(objects, location, planName), close: async () => {} }),
+    async close() {
+      objects.close();
+    },
+  };
+}
+
 /** The local journal: `<dir>/<plan>/journal.ndjson`, as before there was a store. */
 export function fileJournalStore(dir: string, planName: string): JournalStore {
   const folder = join(dir, planName);
@@ -117,6 +183,21 @@ export function fileJournalStore(dir: string, planName: string): JournalStore {
         await rename(file, join(folder, `journal-${Date.now()}.ndjson`));
       }
       return openFileJournal(file);
+    },
+    async rollouts() {
+      const names = (await readdir(folder).catch(() => [] as string[])).filter((f) =>
+        /^journal(-\d+)?\.ndjson$/.test(f),
+      );
+      // The current one first, then those set aside, newest (largest ms) first.
+      const order = (f: string) =>
+        f === "journal.ndjson" ? Number.POSITIVE_INFINITY : Number(f.slice(8, -7));
+      return names
+        .sort((a, b) => order(b) - order(a))
+        .map((f) => ({
+          where: join(folder, f),
+          current: f === "journal.ndjson",
+          records: async () => parseJournal(await readFile(join(folder, f), "utf8")),
+        }));
     },
     async close() {},
   };
@@ -208,6 +289,14 @@ export function s3JournalStore(
       }
       const { records, last } = await readGeneration(latest);
       return new S3Journal(objects, bucket, genPrefix(latest), url(genPrefix(latest)), records, last + 1);
+    },
+    async rollouts() {
+      const gens = await generations();
+      return gens.reverse().map((gen, i) => ({
+        where: url(genPrefix(gen)),
+        current: i === 0,
+        records: async () => (await readGeneration(gen)).records,
+      }));
     },
     async close() {
       objects.close();

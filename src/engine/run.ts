@@ -35,6 +35,7 @@ import {
   slimGlobal,
 } from "./journal.js";
 import { type ConnectionCache, nextDueAt, type ObserveDeps, observe } from "./observe.js";
+import { ProbeSource } from "./probe.js";
 import { findSentCommands, needsLookup } from "./reattach.js";
 import { drainGraceMs, healthChecks, sleepUntilDue } from "./schedule.js";
 import { countInstances, type EngineState, initialState, isInFlight, stopsNewWork } from "./state.js";
@@ -59,6 +60,14 @@ export interface RolloutOptions {
   tickMs?: number;
   /** How often in-flight health and commands are re-read (default 15 s). */
   pollMs?: number;
+  /**
+   * While more instances are still to leave (batching pays): how long an instance ready for its
+   * close/deploy/validate command or its registration may wait for others to share the call
+   * (default 30 s; 0 turns it off), and how late a target-health read may be so that reads falling
+   * due together share one (default 20 s). See schedule.ts.
+   */
+  batchHoldMs?: number;
+  readSlackMs?: number;
   /** Extra capacity guards, consulted after the built-in connection check. */
   admission?: AdmissionCheck[];
   /** Replaces the built-in drain predicate (connections ≤ drain.untilConnections). */
@@ -227,6 +236,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const drainDelayMs: Record<string, number> = {};
     for (const tg of fleet.targetGroups) drainDelayMs[tg.arn] = tg.deregistrationDelaySeconds * 1000;
     const fleetIds = Object.keys(state.instances);
+    const commentTag = `r:${rolloutId.slice(0, 8)}`;
+    const src = plan.capacity.connections?.source;
     const obsDeps: ObserveDeps = {
       reader: o.aws.reader,
       plan,
@@ -236,10 +247,20 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       drainByConnections: !!drainDone,
       warn,
     };
+    if (src?.kind === "probe")
+      obsDeps.probe = new ProbeSource({
+        reader: o.aws.reader,
+        writer: o.aws.writer,
+        command: src.command,
+        tag: commentTag,
+        planName: plan.name,
+        warn,
+      });
+    if (o.readSlackMs !== undefined) obsDeps.readSlackMs = o.readSlackMs;
+    if (o.batchHoldMs !== undefined) obsDeps.batchHoldMs = o.batchHoldMs;
     const until = plan.drain.untilConnections;
     if (drainDone && !o.drainDone && until !== null)
       obsDeps.drainGate = { untilConnections: until, drainDelayMs, graceMs: drainGraceMs(fleet) };
-    const commentTag = `r:${rolloutId.slice(0, 8)}`;
     const actDeps = {
       commentTag,
       writer: o.aws.writer,
@@ -249,6 +270,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       drainDelayMs,
       drainByConnections: !!drainDone,
       healthChecks: healthChecks(fleet),
+      ...(o.batchHoldMs !== undefined ? { batchHoldMs: o.batchHoldMs } : {}),
     };
     // Before any mutation: the account guard (retried each tick until it answers), then Auto Scaling.
     let prelude: "guard" | "asg" | "ready" = plan.guard.account ? "guard" : "asg";

@@ -31,6 +31,11 @@ export interface InstanceRun {
   /** The current wait ends here (drain timeout, step timeout, health timeout). */
   deadline?: number;
   need: Need;
+  /**
+   * Since when `act` holds this instance's `need` back so that others ready soon share the call
+   * (schedule.ts `batchHolds`); cleared when the call is made.
+   */
+  needSince?: number;
   /** The command step this instance runs (or is about to send). */
   step?: StepName;
   commandId?: string;
@@ -99,6 +104,8 @@ export interface CommandRun {
   nextPollAt: number;
   /** Instances whose success was already folded into the step's duration estimate. */
   done?: string[];
+  /** The longest successful duration seen so far; folded into the step's `maxMs` once all are done. */
+  maxSeenMs?: number;
 }
 
 /**
@@ -137,7 +144,7 @@ export interface GlobalState {
   /** Connections displaced by instances leaving service, for `maxDisplacedPerMinute`. */
   displaced: { at: number; n: number }[];
   /** Fleet-wide EWMA of each command step's duration (schedule.ts), for when to poll. */
-  stepTimes?: Partial<Record<StepName, { ms: number; n: number }>>;
+  stepTimes?: Partial<Record<StepName, { ms: number; n: number; maxMs?: number }>>;
   /** The displacement token bucket (pacing.ts), absent until the first paced admission. */
   pacing?: { tokens: number; at: number };
   commands: Record<string, CommandRun>;

@@ -26,6 +26,21 @@ describe("resumeCommandLine", () => {
     );
   });
 
+  it("keeps the S3 journal and the simulator clock, so another machine resumes the same rollout", () => {
+    expect(
+      resumeCommandLine("p.yaml", {
+        var: ["release=v2.0.0"],
+        endpointUrl: "http://127.0.0.1:4566",
+        simClock: true,
+        journal: { kind: "s3", bucket: "ops-rollwave", prefix: "ci/journals" },
+        yes: true,
+      }),
+    ).toBe(
+      "rollwave resume p.yaml --var release=v2.0.0 --endpoint-url http://127.0.0.1:4566 " +
+        "--journal s3://ops-rollwave/ci/journals --sim-clock --yes",
+    );
+  });
+
   it("quotes values so a POSIX shell reads them back unchanged", () => {
     const tricky = ["it's $HOME", "a;b", "`x`", 'q"uote'];
     const line = resumeCommandLine("p.yaml", { var: tricky.map((t) => `v=${t}`) });

@@ -4,6 +4,9 @@
  * 1,000 objects, the conditional write that stops a second writer, a put whose answer was lost,
  * and objects that are not rollwave's.
  */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createS3ObjectStore, type ObjectStore } from "../../src/aws/object-store.js";
 import { AwsCallError } from "../../src/aws/types.js";
@@ -12,6 +15,7 @@ import {
   fileJournalStore,
   JournalConflictError,
   JournalCorruptError,
+  openJournalLocation,
   openJournalStore,
   parseJournalLocation,
   s3JournalStore,
@@ -229,6 +233,37 @@ describe("the journal in S3", () => {
     expect((await store.readAll()).map((r) => r.at)).toEqual([3]);
   });
 
+  it("lists the plans at a location and each plan's rollouts, newest first (for status and list)", async () => {
+    const p = prefix();
+    for (const plan of ["web", "api"]) {
+      const store = s3JournalStore(objects(), { bucket: "journal", prefix: p }, plan);
+      const a = await store.open({ fresh: true });
+      await a.append(rec(1));
+      await a.append({ type: "end", at: 2, status: "succeeded" });
+      const b = await store.open({ fresh: true });
+      await b.append(rec(3));
+    }
+    const at = await openJournalLocation(parseJournalLocation(`s3://journal/${p}`), {
+      aws: {
+        region: sim.region,
+        endpointUrl: sim.endpoint,
+        credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      },
+    });
+    expect(at.where).toBe(`s3://journal/${p}`);
+    expect(await at.plans()).toEqual(["api", "web"]);
+    const rollouts = await at.store("web").rollouts();
+    expect(rollouts.map((r) => [r.where, r.current])).toEqual([
+      [`s3://journal/${p}/web/r000002/`, true],
+      [`s3://journal/${p}/web/r000001/`, false],
+    ]);
+    expect((await (rollouts[1] as (typeof rollouts)[number]).records()).map((r) => r.type)).toEqual([
+      "asg",
+      "end",
+    ]);
+    await at.close();
+  });
+
   describe("objects that are not rollwave's are refused, naming the key", () => {
     async function journalWith(extra: [string, string][]) {
       const p = prefix();
@@ -292,7 +327,22 @@ describe("journal locations", () => {
     expect(() => parseJournalLocation("s3://ok-bucket/a/../b")).toThrow(/segment/);
   });
 
-  it("the local store is the file journal as before: .rollwave/<plan>/journal.ndjson", () => {
-    expect(fileJournalStore("/tmp/x", "web").where).toBe("/tmp/x/web/journal.ndjson");
+  it("the local store is the file journal as before: .rollwave/<plan>/journal.ndjson, set aside on a fresh start", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rollwave-store-"));
+    const store = fileJournalStore(dir, "web");
+    expect(store.where).toBe(join(dir, "web", "journal.ndjson"));
+    const a = await store.open({ fresh: true });
+    await a.append(rec(1));
+    await a.close();
+    const b = await store.open({ fresh: true });
+    await b.append(rec(2));
+    await b.close();
+    expect((await store.readAll()).map((r) => r.at)).toEqual([2]);
+    const rollouts = await store.rollouts();
+    expect(rollouts.map((r) => r.current)).toEqual([true, false]);
+    expect(rollouts[1]?.where).toMatch(/journal-\d+\.ndjson$/);
+    expect((await rollouts[1]?.records())?.map((r) => r.at)).toEqual([1]);
+    const at = await openJournalLocation({ kind: "dir", dir });
+    expect(await at.plans()).toEqual(["web"]);
   });
 });

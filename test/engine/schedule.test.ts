@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutEvent } from "../../src/engine/events.js";
-import type { RolloutResult } from "../../src/engine/run.js";
+import type { RolloutOptions, RolloutResult } from "../../src/engine/run.js";
 import { runRollout } from "../../src/engine/run.js";
 import {
+  batchHolds,
+  batchKey,
   firstCommandPoll,
   healthReadyMs,
+  mergeStep,
   nextCommandPoll,
+  recordSlowest,
   recordStepDurations,
   scheduleCommandPoll,
   sleepUntilDue,
@@ -13,7 +17,7 @@ import {
 import { type GlobalState, initialState } from "../../src/engine/state.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { FakeAws } from "./fake-aws.js";
-import { makeFleet, makePlan, TG_A } from "./fixtures.js";
+import { makeFleet, makePlan, metricConnections, TG_A } from "./fixtures.js";
 import type { Harness } from "./harness.js";
 import { harness, options } from "./harness.js";
 
@@ -72,8 +76,138 @@ describe("command polls by expectation", () => {
       },
       21_000,
     );
-    expect(g.stepTimes?.deploy).toEqual({ ms: 12_000, n: 2 });
+    // Both done: the command's slowest (b, 20 s) is the step's first cohort estimate.
+    expect(g.stepTimes?.deploy).toEqual({ ms: 12_000, n: 2, maxMs: 20_000 });
     expect(again.done).toEqual(["a", "b"]);
+    // A poll after that changes nothing (each instance and each command is folded once).
+    scheduleCommandPoll(g, again, {}, 30_000);
+    expect(g.stepTimes?.deploy).toEqual({ ms: 12_000, n: 2, maxMs: 20_000 });
+  });
+
+  it("while batching, polls a command once its slowest instance is expected done", () => {
+    const g = emptyGlobal();
+    recordStepDurations(g, "deploy", [20_000]);
+    // No slowest known yet: just after the mean, batching or not.
+    expect(firstCommandPoll(g, "deploy", 0, true)).toBe(20_500);
+    recordSlowest(g, "deploy", 45_000);
+    recordSlowest(g, "deploy", 55_000); // EWMA, weight 0.2: 47 s
+    expect(g.stepTimes?.deploy?.maxMs).toBe(47_000);
+    expect(firstCommandPoll(g, "deploy", 0, true)).toBe(47_500);
+    expect(firstCommandPoll(g, "deploy", 0, false)).toBe(20_500);
+    // At most two minutes, however slow the step.
+    recordSlowest(g, "deploy", 3_600_000);
+    expect(firstCommandPoll(g, "deploy", 0, true)).toBe(120_000);
+    // Nothing to learn from a step never observed.
+    recordSlowest(g, "validate", 1_000);
+    expect(g.stepTimes?.validate).toBeUndefined();
+  });
+});
+
+type Subject = Parameters<typeof batchKey>[0];
+/** Ready for drain.closeCommand (drained), having left service at `left`. */
+const ready = (id: string, left: number, o: Partial<Subject> = {}): Subject => ({
+  id,
+  need: "command",
+  step: "close",
+  phase: "draining",
+  phaseSince: left,
+  rollback: false,
+  ...o,
+});
+/** Still draining, left service at `left`. */
+const draining = (id: string, left: number): Subject => ({
+  id,
+  need: null,
+  phase: "draining",
+  phaseSince: left,
+  rollback: false,
+});
+
+describe("batch holds", () => {
+  it("merge at the first command after the drain, and hold nothing else", () => {
+    expect(mergeStep(true)).toBe("close");
+    expect(mergeStep(false)).toBe("deploy");
+    expect(batchKey(ready("a", 0), "close")).toBe(true);
+    expect(batchKey(ready("a", 0, { step: "deploy", phase: "deploying" }), "deploy")).toBe(true);
+    expect(batchKey(ready("a", 0, { step: "deploy", phase: "deploying" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { step: "validate", phase: "validating" }), "close")).toBe(false);
+    expect(
+      batchKey(ready("a", 0, { need: "register", step: undefined, phase: "registering" }), "close"),
+    ).toBe(false);
+    expect(batchKey(ready("a", 0, { step: "preDrain", phase: "preDrain" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { need: "deregister", phase: "deregistering" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { rollback: true }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { phase: "failed" }), "close")).toBe(false);
+    expect(batchKey(ready("a", 0, { reattach: true }), "close")).toBe(false);
+  });
+
+  it("waits for instances that left service within the hold, then releases the whole group", () => {
+    // a and b drained (they left at 0 s); c left 18 s later and is still draining; d left at 40 s.
+    const early = [
+      ready("a", 0, { needSince: 120_000 }),
+      ready("b", 0),
+      draining("c", 18_000),
+      draining("d", 40_000),
+    ];
+    const h = batchHolds(early, 125_000, true, "close", 30_000);
+    expect([...h.held].sort()).toEqual(["a", "b"]);
+    expect(h.releaseAt).toBe(150_000);
+    // c is drained: no partner is due within the hold any more (d left 40 s after a): all go now.
+    const joined = [
+      ready("a", 0, { needSince: 120_000 }),
+      ready("b", 0),
+      ready("c", 18_000),
+      draining("d", 40_000),
+    ];
+    expect(batchHolds(joined, 138_000, true, "close", 30_000).held.size).toBe(0);
+    // However many partners are still to come, nobody waits past the hold.
+    const late = [ready("a", 0, { needSince: 120_000 }), draining("c", 18_000)];
+    expect(batchHolds(late, 149_999, true, "close", 30_000).held.size).toBe(1);
+    expect(batchHolds(late, 150_000, true, "close", 30_000).held.size).toBe(0);
+  });
+
+  it("releases a full SendCommand at once, and holds nothing when batching does not pay", () => {
+    const fifty = [...Array.from({ length: 50 }, (_, k) => ready(`i-${k}`, 0)), draining("x", 1_000)];
+    expect(batchHolds(fifty, 120_000, true, "close").held.size).toBe(0);
+    expect(batchHolds(fifty.slice(1), 120_000, true, "close").held.size).toBe(49);
+    expect(batchHolds(fifty.slice(1), 120_000, false, "close").held.size).toBe(0);
+    expect(batchHolds(fifty.slice(1), 120_000, true, "close", 0).held.size).toBe(0);
+  });
+
+  it("property: nothing waits past the hold, nothing waits without a partner due, nothing else is held", () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const kinds = ["close", "deploy", "draining", "preDrain"] as const;
+    for (let run = 0; run < 300; run++) {
+      const now = 200_000;
+      const subjects = Array.from({ length: 1 + Math.floor(rnd() * 60) }, (_, k) => {
+        const kind = kinds[Math.floor(rnd() * kinds.length)];
+        const left = now - Math.floor(rnd() * 200_000);
+        if (kind === "draining") return draining(`i-${k}`, left);
+        const o: Partial<Subject> = {};
+        if (kind === "deploy") Object.assign(o, { step: "deploy", phase: "deploying" });
+        if (kind === "preDrain") Object.assign(o, { step: "preDrain", phase: "preDrain" });
+        if (rnd() < 0.7) o.needSince = now - Math.floor(rnd() * 40_000);
+        return ready(`i-${k}`, left, o);
+      });
+      const { held, releaseAt } = batchHolds(subjects, now, true, "close", 30_000);
+      const group = subjects.filter((i) => batchKey(i, "close"));
+      for (const i of subjects) {
+        if (!held.has(i.id)) continue;
+        expect(i.step).toBe("close");
+        expect(group.length).toBeLessThan(50);
+        expect(Math.min(...group.map((j) => j.needSince ?? now))).toBeGreaterThan(now - 30_000);
+        const first = Math.min(...group.map((j) => j.phaseSince));
+        expect(subjects.some((j) => j.need === null && j.phaseSince <= first + 30_000)).toBe(true);
+        expect(releaseAt).toBeLessThanOrEqual(now + 30_000);
+        expect(releaseAt).toBeGreaterThan(now);
+      }
+      // All or nothing: a group is never split by a hold.
+      expect(held.size === 0 || held.size === group.length).toBe(true);
+    }
   });
 });
 
@@ -171,5 +305,64 @@ describe("engine: reads are scheduled by expectation", () => {
     }
     expect(registered.size).toBe(5);
     void TG_A;
+  });
+});
+
+describe("engine: calls are shared while more instances are still to leave", () => {
+  // 31 servers of 100 connections, 900 displaced a minute: the bucket (300) lets groups of three
+  // leave every 20 s, into a window of 16 (capacity would allow 17) that they never fill.
+  const paced = makePlan({
+    capacity: { connections: metricConnections(900) },
+    steps: { validate: { commands: ["curl -fsS http://127.0.0.1/healthz"], timeoutMs: 60_000 } },
+    rollout: { maxUnavailable: { kind: "count", count: 16 } },
+  });
+  const runPaced = async (extra: Partial<RolloutOptions>) => {
+    const h = harness({ n: 31, canary: 1, batch: 30, window: 16 }, paced, {
+      commandMs: 5_000,
+      drainDelayMs: 10_000,
+    });
+    for (const id of h.aws.instances.keys()) h.aws.connections[id] = 100;
+    const r = await driveFine(h, runRollout(options(h, { pollMs: 15_000, ...extra })));
+    return { h, r };
+  };
+  const sends = (h: Harness, step: string) =>
+    h.aws.mutations
+      .filter((m) => m.action === "SSM.SendCommand" && m.detail.includes(step))
+      .map((m) => ({ at: m.at, ids: (m.detail.split(" ")[1] ?? "").split(",") }));
+
+  it("merges paced groups into larger calls, holds no instance past the hold, and none at the end", async () => {
+    const { h, r } = await runPaced({});
+    expect(r.status).toBe("succeeded");
+    expect(r.instances.succeeded).toBe(31);
+    const deploys = sends(h, "deploy v2");
+    const deployed = deploys.flatMap((d) => d.ids);
+    expect(new Set(deployed).size).toBe(31);
+    const last = Math.max(
+      ...h.events.filter((e) => e.type === "instance.phase" && e.from === "pending").map((e) => e.at),
+    );
+    // Departures leave three at a time; while more are to come, the deploys carry more than that.
+    const whileBatching = deploys.slice(1).filter((d) => d.at < last);
+    expect(whileBatching.length).toBeGreaterThan(1);
+    const mean = whileBatching.reduce((a, d) => a + d.ids.length, 0) / whileBatching.length;
+    expect(mean).toBeGreaterThan(4);
+    // Ready (drained) to sent: never longer than the 30 s hold plus one tick.
+    const drained = phaseTimes(h.events, "draining", "deploying");
+    for (const d of deploys)
+      for (const id of d.ids) {
+        const wait = d.at - (drained.get(id) as number);
+        expect(wait).toBeLessThanOrEqual(30_000 + 5_000);
+        // Once nothing is left to leave, nothing waits to be batched.
+        if ((drained.get(id) as number) > last) expect(wait).toBeLessThanOrEqual(1_000);
+      }
+  });
+
+  it("costs fewer calls than the same rollout without holds or read slack", async () => {
+    const batched = await runPaced({});
+    const eager = await runPaced({ batchHoldMs: 0, readSlackMs: 0 });
+    expect(eager.r.status).toBe("succeeded");
+    const per = (x: { r: RolloutResult }) => x.r.apiCalls.total / 31;
+    expect(per(batched), JSON.stringify(batched.r.apiCalls.byAction)).toBeLessThan(per(eager));
+    const sc = (x: { r: RolloutResult }) => x.r.apiCalls.byAction["SSM.SendCommand"] ?? 0;
+    expect(sc(batched)).toBeLessThan(sc(eager));
   });
 });

@@ -4,18 +4,20 @@
  * one table of the calls rollwave's AWS adapters make (src/plan/iam.ts); touches no AWS.
  */
 import { type Command, Option } from "commander";
+import type { JournalLocation } from "../../engine/journal-store.js";
 import { buildIamPolicy } from "../../plan/iam.js";
 import { shown } from "../../util/quote.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
-import { addVarOptions, parseAccount } from "../options.js";
+import { addVarOptions, parseAccount, parseJournalFlag } from "../options.js";
 import { loadPlanFromFlags, type VarFlags } from "../plan-input.js";
 import { isKnownRegion } from "../regions.js";
 import type { CommandResult } from "./result.js";
 
 interface IamFlags extends VarFlags {
   for: "plan" | "deploy";
+  journal?: JournalLocation;
   region?: string;
   account?: string;
 }
@@ -35,6 +37,11 @@ export function registerIamPolicy(program: Command, io: CliIo, done: CommandResu
       "--account <id>",
       "account for the ARNs (default: the plan's guard.account, else *)",
       parseAccount,
+    )
+    .option(
+      "--journal <location>",
+      "the journal deploy will use: s3://bucket/prefix adds the S3 calls scoped to it (default: the plan's journal:)",
+      parseJournalFlag,
     );
   addVarOptions(cmd);
   cmd.addHelpText(
@@ -43,11 +50,22 @@ export function registerIamPolicy(program: Command, io: CliIo, done: CommandResu
 Examples:
   rollwave iam-policy plans/camera-relay.yaml > rollwave-deploy.json
   rollwave iam-policy plans/camera-relay.yaml --for plan
+  rollwave iam-policy plans/camera-relay.yaml --journal s3://ops-rollwave/journals
   aws iam create-policy --policy-name rollwave-camera-relay --policy-document file://rollwave-deploy.json`,
   );
   cmd.action(async (file: string, flags: IamFlags) => {
     const requireVars = (flags.var ?? []).length > 0 || (flags.varFile ?? []).length > 0;
-    const { plan } = await loadPlanFromFlags(io, file, flags, { requireVars });
+    const loaded = await loadPlanFromFlags(io, file, flags, { requireVars });
+    // As for deploy: --journal overrides the plan's journal: (a directory means no S3 calls).
+    const plan = flags.journal
+      ? {
+          ...loaded.plan,
+          journal:
+            flags.journal.kind === "s3"
+              ? { bucket: flags.journal.bucket, prefix: flags.journal.prefix }
+              : null,
+        }
+      : loaded.plan;
     if (flags.region && !isKnownRegion(flags.region)) {
       throw new UsageError(
         `the Region '${shown(flags.region)}' (from --region) looks wrong: it is not an AWS Region`,

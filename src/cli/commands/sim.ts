@@ -14,6 +14,7 @@ interface SimFlags {
   port: number;
   timeScale: number;
   seed?: number;
+  bucket?: string[];
 }
 
 export function registerSim(program: Command, io: CliIo, done: CommandResult): void {
@@ -32,6 +33,10 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
       DEFAULT_TIME_SCALE,
     )
     .option("--seed <n>", "seed for the model and injected faults", parseInteger("--seed", 0, 2 ** 32 - 1))
+    .option(
+      "--bucket <name...>",
+      "S3 buckets that exist from the start, e.g. for deploy --journal s3://<name>/<prefix> (CreateBucket makes more)",
+    )
     .action(async (flags: SimFlags) => {
       const { startSimulator } = await import("../../sim/index.js");
       const sim = await startSimulator({
@@ -39,12 +44,16 @@ export function registerSim(program: Command, io: CliIo, done: CommandResult): v
         port: flags.port,
         timeScale: flags.timeScale,
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        ...(flags.bucket ? { buckets: flags.bucket } : {}),
       });
       const instances = sim.state().instances.length;
       io.stdout.write(
         `rollwave simulator listening on ${sim.endpoint} (account ${sim.accountId}, region ${sim.region}, ` +
           `${instances} instances, time x${flags.timeScale})\n\n` +
           `# paste into another shell:\n${sim.envLines().join("\n")}\n\n` +
+          (flags.bucket
+            ? `# S3 buckets: ${flags.bucket.map((b) => `s3://${b}`).join(" ")} (path-style)\n`
+            : "") +
           `# state: curl ${sim.endpoint}/_sim/state   metrics: curl ${sim.endpoint}/_sim/metrics\n` +
           "# deploy/resume in the simulator's time (not real time): add --sim-clock\n" +
           "# Ctrl-C to stop\n",

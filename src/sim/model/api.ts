@@ -343,10 +343,16 @@ export interface CameraStats {
   connected: number;
   minConnected: number;
   refused: number;
-  /** Connections cut by a close command (drain.closeCommand's `closeConnections` effect). */
+  /**
+   * Connections cut on a server out of rotation: by a close command (drain.closeCommand's
+   * `closeConnections` effect) or by a restart there (the deploy) while cameras were still on it.
+   */
   cut: number;
+  /** Over every camera ever online (a load schedule brings more online at its peak). */
   disconnectSeconds: { p50: number; p99: number; max: number };
   reconnectsPerCamera: number;
+  /** Distinct servers that reached their connection limit (full, refusing new connections) at some point. */
+  serversAtLimit: number;
 }
 
 export interface SimSample {

@@ -43,7 +43,7 @@ export class ObjectBuckets {
   private readonly buckets = new Map<string, Map<string, SimObject>>();
 
   constructor(initial: string[] = []) {
-    for (const b of initial) this.buckets.set(b, new Map());
+    for (const b of initial) this.createBucket(b);
   }
 
   createBucket(name: string): void {

@@ -20,7 +20,7 @@ import { Commands } from "./commands.js";
 import { Core, type Inst, serviceUp } from "./core.js";
 import { describeLoadBalancers, describeTargetGroups } from "./elb-api.js";
 import { createControl } from "./faults.js";
-import type { FleetSpecFile } from "./fleet-spec.js";
+import { camerasRoutePerZone, type FleetSpecFile } from "./fleet-spec.js";
 import {
   availabilityZones,
   buildInstances,
@@ -57,7 +57,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   buildInstances(core);
   const n = core.instances.length;
   const invariants = new Invariants();
-  const cameras = new Cameras(core, n, camerasZonal(spec));
+  const cameras = new Cameras(core, n, camerasRoutePerZone(spec));
   const intrinsic = new IntrinsicTimes(core, n);
   cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
@@ -164,7 +164,13 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       // A restart after a failed one takes over the crash's hold instead of adding one.
       if (inst.crashed) inst.crashed = false;
       else inst.serviceHolds++;
-      if (inst.serviceHolds === 1) dropService(inst);
+      if (inst.serviceHolds === 1) {
+        // A restart on a server taken out of rotation (a deploy after its drain) cuts the cameras
+        // still on it, like a close command; on a server in service it is an outage, not a drain's cut.
+        const left = inst.inService ? 0 : cameras.connections(inst.idx);
+        dropService(inst);
+        cameras.cut += left;
+      }
       elb.reevaluate(inst);
       touch(inst);
     },
@@ -207,6 +213,17 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   }
   cameras.setSlow(spec.faults.slowDrainShare);
   cameras.connectAll();
+  // Load over time: each step ramps the cameras online, a second at a time, to its load.
+  const base = spec.cameras.total;
+  for (const step of spec.cameras.schedule) {
+    core.after(step.at, () => {
+      const from = cameras.online;
+      const to = base * step.load;
+      const seconds = Math.max(1, Math.round(step.over / 1000));
+      for (let k = 1; k <= seconds; k++)
+        core.after(k * 1000 - 1000, () => cameras.setOnline(from + ((to - from) * k) / seconds));
+    });
+  }
 
   const metricsRing = new Metrics(core, {
     connections: (i) => cameras.connections(i),
@@ -219,7 +236,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
 
   // Per-second sampler: time series, alarm inputs, and the counting invariant.
   const everySecond = () => {
-    const total = cameras.total;
+    const total = cameras.online;
     const registered = elb.registered;
     alarms.accumulate({
       connectedShare: total === 0 ? 1 : cameras.connected / total,
@@ -475,14 +492,4 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
   };
   return world;
-}
-
-/** Does the cameras' target group route per zone (cross-zone load balancing off)? */
-function camerasZonal(spec: FleetSpecFile): boolean {
-  for (const lb of spec.loadBalancers) {
-    for (const tg of lb.targetGroups) {
-      if (tg.cameras) return !(tg.crossZone ?? lb.crossZone ?? lb.type === "application");
-    }
-  }
-  return false;
 }
