@@ -150,13 +150,15 @@ export function admitForward(
       break; // keep the planned order: later instances do not jump a held one
     }
     const spec = ctx.plan.steps.preDrain;
-    const r = spec
-      ? startStep(i, "preDrain", "preDrain", ctx, "preDrain")
-      : (() => {
-          const t = transition(i, "deregistering", ctx.now, `leaving ${i.targets.length} target group(s)`);
-          t.inst.need = "deregister";
-          return t;
-        })();
+    // Its pre-drain already succeeded (it went back to pending at the door): never run a step twice.
+    const r =
+      spec && !i.preDrained
+        ? startStep(i, "preDrain", "preDrain", ctx, "preDrain")
+        : (() => {
+            const t = transition(i, "deregistering", ctx.now, `leaving ${i.targets.length} target group(s)`);
+            t.inst.need = "deregister";
+            return t;
+          })();
     r.inst.out = true;
     s.instances[i.id] = r.inst;
     displace(s, i, ctx);
@@ -329,6 +331,11 @@ export function holdAtTheDoor(
     out.perAz[i.az] = (out.perAz[i.az] ?? 0) + 1;
   };
   for (const i of Object.values(s.instances)) {
+    // A pending instance missing from a group is suspect until EC2 says it runs: count it as out.
+    if (i.phase === "pending" && i.suspect && !i.ec2Checked && !occupiesSlot(i)) {
+      take(i);
+      continue;
+    }
     if (!occupiesSlot(i)) continue;
     if (atDoor(i) || i.phase === "preDrain") {
       if (seenOut(i)) take(i); // one already out costs nothing more
@@ -359,6 +366,7 @@ export function holdAtTheDoor(
       const r = transition(i, "pending", ctx.now, "not leaving service after all: no room in the window now");
       Object.assign(r.inst, {
         doorHeld: undefined,
+        preDrained: true,
         need: null,
         out: false,
         step: undefined,

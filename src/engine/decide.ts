@@ -465,28 +465,45 @@ function watchCapacity(s: EngineState, obs: Observation, ctx: DecideContext, eve
     const h = freshHealth(i, obs);
     if (!h) continue;
     // Absent from a group counts for a finished instance (we registered it and saw it healthy); for a
-    // pending one only a state the group reports does (a partial listing proves nothing about it).
-    const bad = h.filter((x) => (x.d ? x.d.state !== "healthy" : i.phase === "done"));
-    if (bad.length === 0) {
-      if (i.lost !== undefined) {
-        s.instances[i.id] = { ...i, lost: undefined };
+    // pending one only a state the group reports does (a partial listing proves nothing about it),
+    // but absence makes it a suspect: a terminated instance's target is removed after the group's
+    // deregistration delay, so a rollout that read nothing meanwhile only sees it gone. One
+    // DescribeInstances settles it (stepInstance skips it, keeping its slot, when it is not running).
+    if (i.phase === "pending" && obs.ec2?.[i.id] !== undefined) {
+      const r = stepInstance(i, obs, ctx);
+      if (r.inst !== i) {
+        s.instances[i.id] = r.inst;
+        events.push(...r.events);
+        if (r.inst.phase !== "pending") continue;
+      }
+    }
+    const cur = s.instances[i.id] as InstanceRun;
+    if (cur.phase === "pending" && !cur.ec2Checked && !cur.suspect && h.some((x) => !x.d))
+      s.instances[i.id] = { ...cur, suspect: true };
+    const j = s.instances[i.id] as InstanceRun;
+    const bad = h.filter((x) => (x.d ? x.d.state !== "healthy" : j.phase === "done"));
+    // Once lost, only a reported healthy state in every group gives the slot back (not absence).
+    const back = h.every((x) => x.d?.state === "healthy");
+    if (bad.length === 0 && (j.lost === undefined || back)) {
+      if (j.lost !== undefined) {
+        s.instances[j.id] = { ...j, lost: undefined };
         events.push({
           type: "warning",
           at: ctx.now,
           code: "W_CAPACITY_BACK",
-          message: `${i.id} (${i.az}) is healthy again: its slot in the window is free`,
+          message: `${j.id} (${j.az}) is healthy again: its slot in the window is free`,
         });
       }
       continue;
     }
-    if (i.lost !== undefined) continue;
+    if (j.lost !== undefined || bad.length === 0) continue;
     const lost = bad.map((x) => `${x.d?.state ?? "absent"} in ${shortTg(x.arn)}`).join(", ");
-    s.instances[i.id] = { ...i, lost };
+    s.instances[j.id] = { ...j, lost };
     events.push({
       type: "warning",
       at: ctx.now,
       code: "W_CAPACITY_LOST",
-      message: `${i.id} (${i.az}, ${i.phase}) is out of service (${lost}): it takes a slot in the window until healthy again`,
+      message: `${j.id} (${j.az}, ${j.phase}) is out of service (${lost}): it takes a slot in the window until healthy again`,
     });
   }
 }
@@ -602,10 +619,15 @@ function outcome(s: EngineState, ctx: DecideContext) {
     (i) => occ.total < ctx.window.maxUnavailable && (occ.perAz[i.az] ?? 0) < azCap(ctx, i.az),
   );
   if (!canStart) {
-    const lost = values.filter((i) => i.out && (i.phase === "failed" || i.phase === "skipped")).length;
+    // Not an outcome of the rollout but of the fleet: servers that failed (kept out) or were lost
+    // fill the window, and nothing in flight will free a slot. Stop safely with nothing in flight
+    // and say what would make room; `resume` continues once it is made.
+    const lost = values.filter((i) => occupiesSlot(i)).length;
+    g.pausedFor = "capacity";
+    g.heldReason = `no room left in the window: ${lost} failed or lost instance(s) are out of service (maxUnavailable ${ctx.window.maxUnavailable}), ${pending.length} instance(s) not started`;
     g.outcome = {
-      status: "failed",
-      reason: `no room left in the window: ${lost} failed or lost instance(s) are out of service, ${pending.length} instance(s) not started`,
+      status: "paused",
+      reason: `${g.heldReason}; nothing is in flight. Bring those servers back in service or replace them, or raise rollout.maxUnavailable, then run \`rollwave resume\``,
     };
   }
 }

@@ -80,6 +80,8 @@ export interface InstanceRun {
    * (`room`), judged on a read of its groups at most a poll old (`read`: waiting for that read).
    */
   doorHeld?: "read" | "room";
+  /** Went back to `pending` at the door after its pre-drain succeeded: admitted again, it skips it. */
+  preDrained?: boolean;
   /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
   displaced?: number;
   /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */

@@ -778,3 +778,41 @@ describe("reopen: work a resume re-issues gets fresh deadlines", () => {
     expect(r.instances["i-00004"]?.deadline).toBe(NOW);
   });
 });
+
+describe("decide: no room left in the window", () => {
+  it("pauses with the reason and what to do, nothing in flight, when failed and lost servers fill the window", () => {
+    const { state, ctx } = setup({ n: 6, canary: 1, window: 2 });
+    let s = pastCanary(state);
+    // Both slots taken: one terminated (skipped keeps its slot for good), one finished server that
+    // turned unhealthy (lost). Nothing failed, so the failure policy has nothing to say.
+    s = put(s, "i-00001", { phase: "skipped", out: true, reason: "instance is terminated" });
+    s = put(s, "i-00002", { phase: "done", lost: "unhealthy in relay-a" });
+    const d = decide(s, obs(), ctx);
+    expect(leaving(d.state)).toEqual([]);
+    expect(d.state.global.outcome?.status).toBe("paused");
+    expect(d.state.global.outcome?.reason).toMatch(
+      /^no room left in the window: 2 failed or lost instance\(s\) are out of service \(maxUnavailable 2\), 3 instance\(s\) not started; nothing is in flight\. .*`rollwave resume`$/,
+    );
+    expect(d.state.global.pausedFor).toBe("capacity");
+    // A paused rollout resumes (unlike a failed one); with the same servers still out it pauses again.
+    const again = reopen(d.state, "paused");
+    expect(again.global.outcome).toBeUndefined();
+    expect(decide(again, obs(), ctx).state.global.outcome?.status).toBe("paused");
+  });
+
+  it("lets the instances go once a lost server is back: the pause is not final", () => {
+    const { state, ctx } = setup({ n: 6, canary: 1, window: 2 });
+    let s = pastCanary(state);
+    s = put(s, "i-00001", { phase: "skipped", out: true, reason: "instance is terminated" });
+    s = put(s, "i-00002", { phase: "done", lost: "unhealthy in relay-a" });
+    expect(decide(s, obs(), ctx).state.global.outcome?.status).toBe("paused");
+    const back = decide(
+      reopen(decide(s, obs(), ctx).state, "paused"),
+      // The group's read lists every target; the finished canary is in it too.
+      obs({ health: { [TG_A]: health({ "i-00000": "healthy", "i-00002": "healthy" }) } }),
+      ctx,
+    );
+    expect(back.state.global.outcome).toBeUndefined();
+    expect(leaving(back.state)).toHaveLength(1);
+  });
+});
