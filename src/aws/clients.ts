@@ -3,6 +3,7 @@ import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, RetryStrategyV2 } from "@smithy/types";
@@ -37,6 +38,15 @@ export function buildClients(config: (service: AwsService) => SharedClientConfig
     asg: new AutoScalingClient(config("AutoScaling")),
     sts: new STSClient(config("STS")),
   };
+}
+
+/**
+ * The S3 client of the journal in S3 (not one of the six: only a journal at an `s3://` location
+ * needs it). `forcePathStyle` (`http://endpoint/<bucket>/<key>`) against a custom endpoint such as
+ * the simulator; against AWS, virtual-hosted style, following a bucket's Region when it differs.
+ */
+export function buildS3Client(config: SharedClientConfig, o: { forcePathStyle: boolean }): S3Client {
+  return new S3Client({ ...config, forcePathStyle: o.forcePathStyle, followRegionRedirects: true });
 }
 
 export const SERVICE_OF_CLIENT: Record<keyof AwsClients, AwsService> = {

@@ -9,20 +9,23 @@
  * Every request a connection sends, first tries and SDK retries alike, first waits for its
  * service's token bucket (on the injected clock) and is then counted as `Service.Action`.
  */
+
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, FinalizeRequestMiddleware, RetryErrorInfo } from "@smithy/types";
 import { type Clock, systemClock } from "../util/clock.js";
-import { type AwsClients, buildClients, SERVICE_OF_CLIENT, type SharedClientConfig } from "./clients.js";
+import {
+  type AwsClients,
+  buildClients,
+  buildS3Client,
+  SERVICE_OF_CLIENT,
+  type SharedClientConfig,
+} from "./clients.js";
 import { TokenBucket } from "./rate-limit.js";
 import { createReader } from "./reader.js";
 import { ClockRetryStrategy, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 import { type AwsService, DEFAULT_RATE_LIMITS, type RateLimit } from "./services.js";
 import { type ApiCallCounts, AwsCallError, type AwsConnection, type MutableAwsConnection } from "./types.js";
 import { createWriter } from "./writer.js";
-
-export type { RetryPolicy } from "./retry.js";
-export { DEFAULT_RETRY_POLICY } from "./retry.js";
-export type { AwsService, RateLimit } from "./services.js";
-export { DEFAULT_RATE_LIMITS } from "./services.js";
 
 export interface AwsOptions {
   /** Required: rollwave never guesses a Region. */
@@ -101,52 +104,107 @@ export function openClients(o: AwsOptions, readOnly: boolean): { clients: AwsCli
     }
   };
 
-  const clients = buildClients(
-    (): SharedClientConfig => ({
-      region: o.region,
-      ...(o.profile ? { profile: o.profile } : {}),
-      ...(o.endpointUrl ? { endpoint: o.endpointUrl } : {}),
-      ...(o.credentials ? { credentials: o.credentials } : {}),
-      maxAttempts: policy.maxAttempts,
-      retryStrategy: new ClockRetryStrategy(clock, policy, onThrottled),
-      requestHandler: {
-        connectionTimeout: o.connectionTimeoutMs ?? 10_000,
-        requestTimeout: o.requestTimeoutMs ?? 60_000,
-      },
-    }),
-  );
-
+  const clients = buildClients((): SharedClientConfig => sharedConfig(o, clock, policy, onThrottled));
   for (const key of Object.keys(clients) as (keyof AwsClients)[]) {
-    const service = SERVICE_OF_CLIENT[key];
-    const bucket = new TokenBucket({ ...DEFAULT_RATE_LIMITS[service], ...o.rateLimits?.[service] }, clock);
-    const perAttempt: FinalizeRequestMiddleware<object, object> = (next, context) => async (args) => {
-      const action = String(context.commandName ?? "Unknown").replace(/Command$/, "");
-      const operation = `${service}.${action}`;
-      if (readOnly && !READ_ONLY_ACTION.test(action)) {
-        throw new AwsCallError(operation, "ReadOnlyConnection", "refused: this AWS connection is read-only");
-      }
-      const smithy = (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context;
-      await bucket.take(smithy?.abortSignal);
-      counter.count(operation);
-      try {
-        return await next(args);
-      } catch (error) {
-        if (typeof error === "object" && error !== null) operationOfError.set(error, operation);
-        throw error;
-      }
-    };
-    // After the retry middleware, so every attempt is paced and counted, not just the first.
-    (clients[key].middlewareStack as { addRelativeTo: (m: unknown, o: object) => void }).addRelativeTo(
-      perAttempt,
-      {
-        relation: "after",
-        toMiddleware: "retryMiddleware",
-        name: "rollwavePaceAndCount",
-        override: true,
-      },
-    );
+    paceAndCount(clients[key], SERVICE_OF_CLIENT[key], o, clock, counter, operationOfError, readOnly);
   }
   return { clients, counter };
+}
+
+/** The configuration every client of a connection shares. */
+function sharedConfig(
+  o: AwsOptions,
+  clock: Clock,
+  policy: RetryPolicy,
+  onThrottled: (info: RetryErrorInfo) => void,
+): SharedClientConfig {
+  return {
+    region: o.region,
+    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.endpointUrl ? { endpoint: o.endpointUrl } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    maxAttempts: policy.maxAttempts,
+    retryStrategy: new ClockRetryStrategy(clock, policy, onThrottled),
+    requestHandler: {
+      connectionTimeout: o.connectionTimeoutMs ?? 10_000,
+      requestTimeout: o.requestTimeoutMs ?? 60_000,
+    },
+  };
+}
+
+/**
+ * Every attempt (first tries and SDK retries alike) waits for the service's token bucket on the
+ * injected clock and is counted as `Service.Action`; a read-only connection refuses any operation
+ * that is not Describe/List/Get before it is sent.
+ */
+function paceAndCount(
+  client: { middlewareStack: unknown },
+  service: AwsService,
+  o: AwsOptions,
+  clock: Clock,
+  counter: CallCounter,
+  operationOfError: WeakMap<object, string>,
+  readOnly: boolean,
+): void {
+  const bucket = new TokenBucket({ ...DEFAULT_RATE_LIMITS[service], ...o.rateLimits?.[service] }, clock);
+  const perAttempt: FinalizeRequestMiddleware<object, object> = (next, context) => async (args) => {
+    const action = String(context.commandName ?? "Unknown").replace(/Command$/, "");
+    const operation = `${service}.${action}`;
+    if (readOnly && !READ_ONLY_ACTION.test(action)) {
+      throw new AwsCallError(operation, "ReadOnlyConnection", "refused: this AWS connection is read-only");
+    }
+    const smithy = (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context;
+    await bucket.take(smithy?.abortSignal);
+    counter.count(operation);
+    try {
+      return await next(args);
+    } catch (error) {
+      if (typeof error === "object" && error !== null) operationOfError.set(error, operation);
+      throw error;
+    }
+  };
+  // After the retry middleware, so every attempt is paced and counted, not just the first.
+  (client.middlewareStack as { addRelativeTo: (m: unknown, o: object) => void }).addRelativeTo(perAttempt, {
+    relation: "after",
+    toMiddleware: "retryMiddleware",
+    name: "rollwavePaceAndCount",
+    override: true,
+  });
+}
+
+/**
+ * @internal An S3 client paced, counted and retried like the connection's clients, with its own
+ * call counter (the journal's calls are not the rollout's fleet calls). Path-style addressing when
+ * an endpoint is set (`forcePathStyle`): the simulator and most S3-compatible endpoints need it.
+ * Used by `createS3ObjectStore` (object-store.ts).
+ */
+export function openS3Client(o: AwsOptions & { forcePathStyle?: boolean }): {
+  client: S3Client;
+  counter: CallCounter;
+} {
+  if (!o.region) throw new Error("an AWS Region is required (plan `region`, --region or AWS_REGION)");
+  const clock = o.clock ?? systemClock;
+  const counter = new CallCounter();
+  const policy: RetryPolicy = {
+    ...DEFAULT_RETRY_POLICY,
+    ...o.retry,
+    ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+  };
+  const operationOfError = new WeakMap<object, string>();
+  const onThrottled = (info: RetryErrorInfo) => {
+    const operation = (info.error && operationOfError.get(info.error)) || "unknown";
+    counter.throttle();
+    try {
+      o.onThrottle?.(operation);
+    } catch {
+      // A listener's failure must not turn a retryable throttle into a failed call.
+    }
+  };
+  const client = buildS3Client(sharedConfig(o, clock, policy, onThrottled), {
+    forcePathStyle: o.forcePathStyle ?? o.endpointUrl !== undefined,
+  });
+  paceAndCount(client, "S3", o, clock, counter, operationOfError, false);
+  return { client, counter };
 }
 
 function closeAll(clients: AwsClients): void {

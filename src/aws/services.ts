@@ -7,7 +7,7 @@
  * which is the bug to fix, not the limit.
  */
 
-export type AwsService = "EC2" | "ELBv2" | "SSM" | "CloudWatch" | "AutoScaling" | "STS";
+export type AwsService = "EC2" | "ELBv2" | "SSM" | "CloudWatch" | "AutoScaling" | "STS" | "S3";
 
 /** A token bucket: up to `burst` requests at once, then `perSecond` on average. */
 export interface RateLimit {
@@ -28,6 +28,7 @@ export interface RateLimit {
  * | CloudWatch  | DescribeAlarms ~9/s, GetMetricData 50/s    | 10 burst, 4/s    |
  * | AutoScaling | unpublished                                | 20 burst, 4/s    |
  * | STS         | high                                       | 10 burst, 5/s    |
+ * | S3          | 3,500 PUT / 5,500 GET per second per prefix | 200 burst, 100/s |
  */
 export const DEFAULT_RATE_LIMITS: Readonly<Record<AwsService, RateLimit>> = {
   EC2: { burst: 40, perSecond: 10 },
@@ -36,4 +37,6 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<AwsService, RateLimit>> = {
   CloudWatch: { burst: 10, perSecond: 4 },
   AutoScaling: { burst: 20, perSecond: 4 },
   STS: { burst: 10, perSecond: 5 },
+  // The journal in S3: a resume reads every object of a rollout's journal (about one per tick).
+  S3: { burst: 200, perSecond: 100 },
 };

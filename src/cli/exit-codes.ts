@@ -7,11 +7,14 @@
  *   3    paused: awaiting approval or `rollwave resume` (a canary approval gate in CI, or the
  *        `pause` failure action)
  *   4    another rollout holds the lock for this plan
+ *   5    `rollwave status`: the rollout is still running (0 succeeded, 1 failed/rolled back/aborted,
+ *        3 paused or its process is gone: `rollwave resume` continues)
  *   130  interrupted (Ctrl-C, SIGINT, SIGTERM, SIGHUP or a closed output): nothing new started; the
  *        in-flight instances finished their steps, or (a fast stop, cli/stop.ts) the grace ran out
  *        and the journal's final record lists those still out; `rollwave resume` continues it
  */
 import type { RolloutStatus } from "../engine/events.js";
+import type { StatusState } from "../engine/status.js";
 
 export const ExitCode = {
   ok: 0,
@@ -19,6 +22,7 @@ export const ExitCode = {
   badInput: 2,
   paused: 3,
   lockHeld: 4,
+  running: 5,
   interrupted: 130,
 } as const;
 
@@ -42,6 +46,18 @@ export function exitCodeForStatus(status: RolloutStatus, interrupted = false): E
   }
 }
 
+/** `rollwave status` as a CI gate: 0 succeeded, 1 failed, 3 paused or stopped (resume), 5 running. */
+export function exitCodeForState(state: StatusState): ExitCodeValue {
+  switch (state) {
+    case "running":
+      return ExitCode.running;
+    case "stopped":
+      return ExitCode.paused;
+    default:
+      return exitCodeForStatus(state);
+  }
+}
+
 /** For `rollwave --help`. */
 export const EXIT_CODES_HELP = `Exit codes:
   0    succeeded (plan valid, preview printed, rollout succeeded)
@@ -49,4 +65,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    bad input (plan, variables, inventory, flags): nothing was changed
   3    paused: awaiting approval or \`rollwave resume\`
   4    another rollwave process holds the lock for this plan
+  5    status: the rollout is still running
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP, closed output): stopped safely; resume continues`;

@@ -18,14 +18,14 @@
  *   - Release: when the run ends (any status), deleted if it is still ours.
  */
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import type { AwsReader, AwsWriter } from "../aws/types.js";
+import type { JournalRecord } from "../engine/journal.js";
 import { brand, hasBrand } from "../util/brand.js";
 import type { Clock } from "../util/clock.js";
 import { formatDuration } from "../util/duration.js";
 
-export const HEARTBEAT_MS = 60_000;
+const HEARTBEAT_MS = 60_000;
 
 export interface FleetLockOwner {
   user: string;
@@ -137,7 +137,7 @@ export interface FleetLockOptions {
   onWarning?(message: string): void;
 }
 
-export interface FleetLock {
+interface FleetLock {
   readonly value: FleetLockValue;
   /** Version of the parameter last written by us. */
   readonly version: number;
@@ -306,13 +306,14 @@ export async function takeFleetLock(o: {
   clock: Clock;
   env: Record<string, string | undefined>;
   resume: boolean;
-  journalFile: string;
+  /** The journal's records when claimed: a resume keeps their rollout id. */
+  journalRecords: JournalRecord[];
   planFile: string;
   onTakeover(message: string): void;
   onWarning(message: string): void;
 }): Promise<HeldFleetLock | undefined> {
   if (o.plan.lock.store !== "ssm") return undefined;
-  const rolloutId = (o.resume ? await journalRolloutId(o.journalFile) : undefined) ?? randomUUID();
+  const rolloutId = (o.resume ? await journalRolloutId(o.journalRecords) : undefined) ?? randomUUID();
   let lostMessage: string | undefined;
   let handler: ((message: string) => void) | undefined;
   const lock = await acquireFleetLock({
@@ -343,11 +344,10 @@ export async function takeFleetLock(o: {
 }
 
 /** The rollout id in a journal's header, if it has one. */
-async function journalRolloutId(journalFile: string): Promise<string | undefined> {
-  const text = await readFile(journalFile, "utf8").catch(() => "");
-  const { parseJournal, replayJournal } = await import("../engine/journal.js");
+async function journalRolloutId(records: JournalRecord[]): Promise<string | undefined> {
+  const { replayJournal } = await import("../engine/journal.js");
   try {
-    return replayJournal(parseJournal(text)).header?.rolloutId;
+    return replayJournal(records).header?.rolloutId;
   } catch {
     return undefined;
   }

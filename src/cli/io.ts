@@ -5,7 +5,7 @@
 import type { OutputStream } from "../report/output.js";
 
 /** The signals a rollout listens to. */
-export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 /** What can stop a rollout: a signal, or stdout/stderr closed under it (EPIPE). */
 export type StopCause = StopSignal | "EPIPE";
 

@@ -6,21 +6,20 @@
  *   main(["node", "rollwave", "validate", "plans/web-api.yaml"], io)  → 0
  */
 import { Command, CommanderError } from "commander";
+import { registerControl } from "./commands/control.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerIamPolicy } from "./commands/iam-policy.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerReport } from "./commands/report.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSim } from "./commands/sim.js";
+import { registerStatus } from "./commands/status.js";
 import { registerUnlock } from "./commands/unlock.js";
 import { registerValidate } from "./commands/validate.js";
 import { reportError } from "./errors.js";
 import { EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { type CliIo, processIo } from "./io.js";
 import { rollwaveVersion } from "./version.js";
-
-export { ExitCode } from "./exit-codes.js";
-export type { CliIo } from "./io.js";
 
 function version(): string {
   return rollwaveVersion();
@@ -31,9 +30,16 @@ const EXAMPLES = `Examples:
   rollwave plan plans/camera-relay.yaml --var release=v2.0.0
   rollwave plan plans/camera-relay.yaml --inventory fleet.json --var release=v2.0.0 --output json
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --dry-run
+  rollwave plan plans/camera-relay.yaml --var release=v2.0.0 --out plan.json
+  rollwave deploy --plan plan.json --yes
   rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --simulate --yes --auto-approve
   rollwave resume plans/camera-relay.yaml --var release=v2.0.0
   rollwave unlock plans/camera-relay.yaml
+  rollwave deploy plans/camera-relay.yaml --var release=v2.0.0 --yes --wait-approval 2h --output plain
+  rollwave status plans/camera-relay.yaml --watch            # exit 0/1/3, 5 while running
+  rollwave approve plans/camera-relay.yaml                   # from any terminal or CI job
+  rollwave abort plans/camera-relay.yaml --rollback --yes
+  rollwave list
   rollwave sim --port 4566
   rollwave iam-policy plans/camera-relay.yaml --for deploy
   rollwave report plans/camera-relay.yaml --out report.html`;
@@ -44,7 +50,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 /** Run with the user's arguments only: `run(["plan", "plans/x.yaml", "--output", "json"], io)`. */
-export async function run(args: string[], io: CliIo = processIo()): Promise<number> {
+async function run(args: string[], io: CliIo = processIo()): Promise<number> {
   let code: ExitCodeValue = ExitCode.ok;
   const done = (c: ExitCodeValue) => {
     code = c;
@@ -69,6 +75,8 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
   registerIamPolicy(program, io, done);
   registerReport(program, io, done);
   registerUnlock(program, io, done);
+  registerStatus(program, io, done);
+  registerControl(program, io, done);
 
   try {
     await program.parseAsync(args, { from: "user" });

@@ -1,6 +1,8 @@
 /** Flag definitions shared by several commands, with value parsers that fail as usage errors (exit 2). */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import type { JournalLocation } from "../engine/journal-store.js";
 import { shown } from "../util/quote.js";
+import { parseS3Url } from "../util/s3-url.js";
 import { collect } from "./plan-input.js";
 
 export function parseInteger(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -15,20 +17,11 @@ export function parseInteger(name: string, min: number, max = Number.MAX_SAFE_IN
   };
 }
 
-export function parsePositive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a number > 0, got '${shown(value)}'`);
-    return n;
-  };
-}
-
 /**
  * Above this, a simulated rollout gains nothing (it is bound by CPU, not by waiting) and every
  * simulated deadline shrinks below a millisecond of real time; at 1e9 the run never ends.
  */
-export const MAX_TIME_SCALE = 3600;
+const MAX_TIME_SCALE = 3600;
 
 /** `--time-scale`: simulated seconds per real second, > 0 and at most MAX_TIME_SCALE. */
 export function parseTimeScale(value: string): number {
@@ -47,6 +40,21 @@ export function parseAccount(value: string): string {
     throw new InvalidArgumentError(`--account must be a 12-digit AWS account ID, got '${shown(value)}'`);
   }
   return value;
+}
+
+/**
+ * `--journal <location>`: `s3://bucket/prefix` (the journal in S3) or a local directory (as
+ * `--journal-dir`). A malformed s3:// URL is refused with the flag's name (exit 2).
+ */
+export function parseJournalFlag(value: string): JournalLocation {
+  if (!value.startsWith("s3://")) {
+    if (value.trim() === "")
+      throw new InvalidArgumentError("--journal needs s3://<bucket>/<prefix> or a directory");
+    return { kind: "dir", dir: value };
+  }
+  const parsed = parseS3Url(value);
+  if ("error" in parsed) throw new InvalidArgumentError(`--journal: ${parsed.error}; ${parsed.hint}`);
+  return { kind: "s3", ...parsed };
 }
 
 export function addVarOptions(cmd: Command): Command {

@@ -22,7 +22,7 @@ import type { CliIo, StopCause } from "./io.js";
 
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 
-export interface Stops {
+interface Stops {
   /** Aborted on the first stop of any kind: hand it to the engine and to prompts. */
   signal: AbortSignal;
   /** True once any stop arrived (the CLI then exits 130). */
@@ -120,7 +120,7 @@ function describe(c: StopCause): string {
   return c === "EPIPE" ? "output closed (EPIPE)" : `${c} received`;
 }
 
-export interface OutOfService {
+interface OutOfService {
   id: string;
   phase: InstancePhase;
   az?: string;

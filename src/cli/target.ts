@@ -47,7 +47,7 @@ const SIMULATOR_CREDENTIALS = { accessKeyId: "rollwave-sim", secretAccessKey: "r
 
 export const DEFAULT_TIME_SCALE = 60;
 
-export async function openTarget(io: CliIo, plan: Plan, flags: TargetFlags): Promise<Target> {
+export async function openTarget(io: CliIo, plan: Pick<Plan, "region">, flags: TargetFlags): Promise<Target> {
   if (flags.simulate) {
     if (flags.endpointUrl) {
       throw new UsageError("--simulate and --endpoint-url both choose where AWS calls go", "use one of them");

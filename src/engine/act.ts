@@ -9,8 +9,6 @@ import type { Plan } from "../plan/types.js";
 import { batchingPays } from "./admit.js";
 import { plannedCalls } from "./calls.js";
 
-export { commandComment } from "./calls.js";
-
 import type { RolloutEvent } from "./events.js";
 import { transition } from "./instance-step.js";
 import { batchHolds, firstCommandPoll, healthReadyMs, mergeStep } from "./schedule.js";

@@ -14,13 +14,13 @@ import type { WavePlan } from "../waves/types.js";
 import { zonalInstances } from "./capacity.js";
 
 /** One connection reading of the planned instances, or why there is none. */
-export type ConnectionReading =
+type ConnectionReading =
   | { ok: true; values: Record<string, number>; at: number }
   | { ok: false; reason: string };
 
 export type BindingLimit = "maxUnavailable" | "maxUnavailablePerAz" | "capacity" | "displacement";
 
-export interface CapacityAz {
+interface CapacityAz {
   az: string;
   /** Planned instances in this AZ (in service at the start). */
   instances: number;

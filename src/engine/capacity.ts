@@ -56,7 +56,7 @@ const CARRYING = new Set<InstancePhase>([
  * devices or is still shedding them (in service, leaving, or back in rotation); no once its drain
  * has ended (deploying, validating, rolling back) or it is gone or failed out of service.
  */
-export function carriesDevices(i: InstanceRun): boolean {
+function carriesDevices(i: InstanceRun): boolean {
   if (i.phase === "failed") return !i.out;
   return CARRYING.has(i.phase);
 }
@@ -65,7 +65,7 @@ export function carriesDevices(i: InstanceRun): boolean {
  * The devices the fleet must hold: every reading, plus `limit` for each instance that carries
  * devices but has no datapoint (missing data never counts as zero).
  */
-export function connectionLoad(
+function connectionLoad(
   s: EngineState,
   conns: Record<string, number>,
   limit: number,
@@ -83,7 +83,7 @@ export function connectionLoad(
 }
 
 /** Does this group route per zone (cross-zone off)? Unknown: the AWS default of its type. */
-export function routesPerZone(tg: TargetGroup): boolean {
+function routesPerZone(tg: TargetGroup): boolean {
   return tg.crossZone === undefined ? tg.type !== "application" : !tg.crossZone;
 }
 
@@ -110,7 +110,7 @@ export function zonalInstances(plan: Plan, fleet: Fleet): Set<string> {
 }
 
 /** One AZ's load (missing datapoints at the limit, as in `connectionLoad`) and its instances in service. */
-export function azLoad(
+function azLoad(
   s: EngineState,
   conns: Record<string, number>,
   limit: number,

@@ -5,6 +5,7 @@
 import type { AlarmStateSummary, CommandInvocationSummary, TargetHealthDescription } from "../aws/types.js";
 import type { Plan, StepSpec } from "../plan/types.js";
 import type { WavePlan } from "../waves/types.js";
+import type { ControlRequest } from "./control.js";
 import type { EngineState, InstanceRun, StepName } from "./state.js";
 
 /**
@@ -54,7 +55,7 @@ export interface AdmissionContext {
  * `retryAt`: a hold that clears by itself at that time (displacement pacing): the instance waits,
  * but no capacity gate is reported and the hold does not count toward `capacityWaitMs`.
  */
-export type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
+type AdmissionResult = { admit: true } | { admit: false; reason: string; retryAt?: number };
 
 /**
  * A capacity guard consulted before an instance leaves service. Return `{ admit: false, reason }` to
@@ -99,6 +100,15 @@ export interface DecideContext {
    * `pause` (no one to ask, or interrupted while asking → paused for `resume`).
    */
   approval?: "auto" | "approve" | "stop" | "pause";
+  /**
+   * No answer is coming from a prompt: wait this long at the approval gate for a control request
+   * (`rollwave approve` from elsewhere), then pause. Absent or 0: pause at once when unanswered.
+   */
+  approvalWaitMs?: number;
+  /** A control request read this tick (`rollwave abort [--rollback]` / `approve` from elsewhere). */
+  control?: ControlRequest;
+  /** This rollout's id: a control request naming another is ignored. */
+  rolloutId?: string;
   /** An unexpected error since the last decision (see `GlobalState.error`). */
   error?: string;
   /** After this many ticks in a row with an error the run stops waiting and pauses (default 5). */

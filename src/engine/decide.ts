@@ -15,6 +15,7 @@ import { shortTg } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
 import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
+import { applyControl } from "./control.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import { devicesGate } from "./devices-gate.js";
 import { ResumeRefusedError } from "./errors.js";
@@ -32,8 +33,6 @@ import {
   type StepName,
   stopsNewWork,
 } from "./state.js";
-
-export { occupancy, wantsAdmission } from "./admit.js";
 
 export interface Decision {
   state: EngineState;
@@ -139,7 +138,11 @@ function sentDeadline(i: InstanceRun, s: EngineState, ctx: DecideContext): Insta
   return i.deadline === deadline ? i : { ...i, deadline };
 }
 
-/** The runner's inputs: an interrupt and errors stop new work (sticky until `resume`). */
+/**
+ * The runner's inputs: an interrupt and errors stop new work (sticky until `resume`); a control
+ * request (`rollwave abort [--rollback]` / `approve` from another terminal) switches the mode or
+ * passes the approval gate, as the failure policy and the prompt's answer would.
+ */
 function takeInputs(s: EngineState, ctx: DecideContext, events: RolloutEvent[]) {
   const g = s.global;
   const inFlight = () => Object.values(s.instances).filter(isInFlight).length;
@@ -151,6 +154,16 @@ function takeInputs(s: EngineState, ctx: DecideContext, events: RolloutEvent[]) 
       code: "W_INTERRUPTED",
       message: `interrupted: starting nothing new; ${inFlight()} instance(s) in flight finish first`,
     });
+  }
+  if (ctx.control) {
+    const e = applyControl(s, ctx.control, {
+      now: ctx.now,
+      ...(ctx.rolloutId !== undefined ? { rolloutId: ctx.rolloutId } : {}),
+      hasRollbackStep: ctx.plan.steps.rollback !== null,
+    });
+    events.push(e);
+    if (e.outcome === "applied" && e.action === "approve")
+      gate(events, ctx.now, "approval", e.message, false);
   }
   if (ctx.error === undefined) {
     if (g.consecutiveErrors) g.consecutiveErrors = 0;
@@ -245,9 +258,31 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
   if (spec?.approve && c.approval !== "approved") {
     if (c.approval === "none") {
       c.approval = "waiting";
-      gate(events, now, "approval", "canary done: approve to continue with the rest of the fleet", true);
+      // Nobody to ask here: wait (with a deadline) for `rollwave approve` from another terminal.
+      const wait = ctx.approval === undefined ? (ctx.approvalWaitMs ?? 0) : 0;
+      if (wait > 0) {
+        c.approvalUntil = now + wait;
+        gate(
+          events,
+          now,
+          "approval",
+          `canary done: waiting up to ${formatDuration(wait)} for \`rollwave approve\` (or \`rollwave abort\`) from any terminal`,
+          true,
+          c.approvalUntil,
+        );
+      } else
+        gate(events, now, "approval", "canary done: approve to continue with the rest of the fleet", true);
     }
     switch (ctx.approval) {
+      case undefined:
+        if (c.approval === "waiting" && c.approvalUntil !== undefined && now >= c.approvalUntil) {
+          g.pausedFor = "approval";
+          g.outcome = {
+            status: "paused",
+            reason: `waiting for approval: nobody approved within ${formatDuration(ctx.approvalWaitMs ?? 0)}; run \`rollwave resume\` to continue`,
+          };
+        }
+        break;
       case "auto":
       case "approve":
         c.approval = "approved";
@@ -268,7 +303,7 @@ function canaryGates(s: EngineState, ctx: DecideContext, events: RolloutEvent[])
 }
 
 /** How long past its end a bake waits for evidence (health and alarms readable) before failing. */
-export function bakeEvidenceGraceMs(ctx: DecideContext): number {
+function bakeEvidenceGraceMs(ctx: DecideContext): number {
   return Math.max(120_000, 4 * ctx.pollMs);
 }
 

@@ -14,6 +14,7 @@ import { fleetGroups } from "./asg.js";
 import { type CallSubject, plannedCalls } from "./calls.js";
 import { capacityFloor } from "./capacity.js";
 import type { CapacityPreview } from "./capacity-preview.js";
+import { healthChecks, healthReadyMs } from "./schedule.js";
 import type { StepName } from "./state.js";
 
 /** One call the rollout would make. Calls are listed in the order they happen for the wave. */
@@ -66,8 +67,44 @@ export interface DryRunReport {
   /** Waits every instance goes through, in order. */
   perInstance: string[];
   warnings: string[];
-  /** The capacity guard's math per AZ (added by the CLI, which reads the connections). */
+  /** The capacity guard's math per AZ (read by the CLI, which has the connection). */
   capacity?: CapacityPreview;
+  /** Where the fleet is (from discovery: the credentials' account, the Region). */
+  account: string | null;
+  region: string | null;
+  /** What a failure sets off, and the rollback command with its timeout. */
+  onFailure: {
+    maxFailed: number;
+    action: Plan["rollout"]["failures"]["action"];
+    failedInstances: Plan["rollout"]["failures"]["failedInstances"];
+    rollback: { commands: string[]; timeoutSeconds: number } | null;
+  };
+  eta: Eta;
+}
+
+/**
+ * How long the rollout should take, from the plan's durations and the discovered target groups
+ * (never measured: see `estimateEta`). Approval waits are not counted.
+ */
+export interface Eta {
+  /** Every command finishing at once. */
+  lowMs: number;
+  /** Every command running to its timeout. */
+  highMs: number;
+  /** One instance's cycle without its commands: drain + health + stableFor (the slowest instance). */
+  cycleMs: number;
+  drainMs: number;
+  healthMs: number;
+  stableMs: number;
+  /** The steps' timeouts added up (preDrain, close, deploy, validate). */
+  commandsMaxMs: number;
+  bakeMs: number;
+  /** Instances out of service at once: the window, the per-AZ caps added up, the capacity guard's limit. */
+  window: number;
+  /** Cycles of the canary wave: ⌈canary ÷ window⌉ (0 without a canary). */
+  canaryRounds: number;
+  /** Cycles after the canary: `waves`: Σ ⌈wave ÷ window⌉; `window`: ⌈instances ÷ window⌉. */
+  rounds: number;
 }
 
 /** The calls one phase of a wave makes: every instance of the wave needing the same thing. */
@@ -94,7 +131,81 @@ function phaseCalls(
   });
 }
 
-export function dryRunRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): DryRunReport {
+/**
+ * The ETA, from what is known before a rollout (the plan and the fleet's target groups):
+ *
+ *   cycle  = drain + health + stableFor        (per instance, the slowest one)
+ *   drain  = the longest deregistration delay of its groups, at most drain.timeout
+ *   health = the slowest group's interval × healthy threshold (+1 s)
+ *   ETA    = (cycle + commands) [canary] + bake + rounds × (cycle + commands)
+ *
+ * with commands at 0 (low) or at the sum of the step timeouts (high). A canary wider than the
+ * window takes more than one cycle; displacement pacing and approval waits are not counted.
+ * Worked example: cycle 70 s, commands ≤ 7 m, bake 1 m, 11 instances after the canary, window 3:
+ * rounds ⌈11 ÷ 3⌉ = 4, low 70 s + 60 s + 4 × 70 s = 6 m 50 s, high 8 m 10 s + 60 s + 4 × 8 m 10 s = 41 m 50 s.
+ */
+function estimateEta(plan: Plan, fleet: Fleet, wavePlan: WavePlan, capacity?: CapacityPreview): Eta {
+  const delay = new Map(fleet.targetGroups.map((tg) => [tg.arn, tg.deregistrationDelaySeconds * 1000]));
+  const checks = healthChecks(fleet);
+  const byId = new Map(fleet.instances.map((i) => [i.id, i]));
+  let drainMs = 0;
+  let healthMs = 0;
+  for (const w of wavePlan.waves)
+    for (const p of w.instances) {
+      const arns = (byId.get(p.id)?.targets ?? []).map((t) => t.targetGroupArn);
+      drainMs = Math.max(
+        drainMs,
+        Math.min(plan.drain.timeoutMs, Math.max(0, ...arns.map((a) => delay.get(a) ?? 0))),
+      );
+      healthMs = Math.max(healthMs, arns.length ? healthReadyMs(arns, checks, 0) : 0);
+    }
+  const s = plan.steps;
+  const commandsMaxMs = [s.preDrain, s.close, s.deploy, s.validate].reduce(
+    (n, x) => n + (x?.timeoutMs ?? 0),
+    0,
+  );
+  const perAz = Object.values(wavePlan.window.perAz);
+  const window = Math.max(
+    1,
+    Math.min(
+      wavePlan.window.maxUnavailable,
+      perAz.length ? perAz.reduce((a, b) => a + b, 0) : Number.POSITIVE_INFINITY,
+      capacity?.total.maxOut ?? Number.POSITIVE_INFINITY,
+    ),
+  );
+  const canary = wavePlan.waves.find((w) => w.kind === "canary");
+  const rest = wavePlan.waves.filter((w) => w.kind !== "canary");
+  const restCount = rest.reduce((n, w) => n + w.instances.length, 0);
+  const rounds =
+    plan.rollout.strategy === "waves"
+      ? rest.reduce((n, w) => n + Math.ceil(w.instances.length / window), 0)
+      : Math.ceil(restCount / window);
+  const canaryRounds = canary ? Math.ceil(canary.instances.length / window) : 0;
+  const bakeMs = canary ? (plan.rollout.canary?.bakeMs ?? 0) : 0;
+  const stableMs = plan.health.stableForMs;
+  const cycleMs = drainMs + healthMs + stableMs;
+  const total = (commands: number) => (canaryRounds + rounds) * (cycleMs + commands) + bakeMs;
+  return {
+    lowMs: total(0),
+    highMs: total(commandsMaxMs),
+    cycleMs,
+    drainMs,
+    healthMs,
+    stableMs,
+    commandsMaxMs,
+    bakeMs,
+    window,
+    canaryRounds,
+    rounds,
+  };
+}
+
+export function dryRunRollout(
+  plan: Plan,
+  fleet: Fleet,
+  wavePlan: WavePlan,
+  capacity?: CapacityPreview,
+): DryRunReport {
   const planned = new Set(wavePlan.waves.flatMap((w) => w.instances.map((i) => i.id)));
   const groups = fleetGroups(fleet, planned);
   const procs = plan.fleet.autoScaling.suspendProcesses;
@@ -160,5 +271,20 @@ export function dryRunRollout(plan: Plan, fleet: Fleet, wavePlan: WavePlan): Dry
     skipped: wavePlan.skipped,
     perInstance,
     warnings: wavePlan.warnings,
+    ...(capacity ? { capacity } : {}),
+    account: fleet.account,
+    region: fleet.region ?? plan.region,
+    onFailure: {
+      maxFailed: wavePlan.maxFailed,
+      action: plan.rollout.failures.action,
+      failedInstances: plan.rollout.failures.failedInstances,
+      rollback: plan.steps.rollback
+        ? {
+            commands: plan.steps.rollback.commands,
+            timeoutSeconds: Math.round(plan.steps.rollback.timeoutMs / 1000),
+          }
+        : null,
+    },
+    eta: estimateEta(plan, fleet, wavePlan, capacity),
   };
 }

@@ -151,6 +151,17 @@ type RolloutEventBody =
   | { type: "warning"; at: number; code: WarningCode; message: string }
   | { type: "aws.throttled"; at: number; operation: string; count: number }
   | {
+      /** A request from `rollwave abort [--rollback]` / `rollwave approve`, and what the rollout did with it. */
+      type: "control";
+      at: number;
+      requestId: string;
+      action: "approve" | "abort" | "rollback";
+      /** `ana@laptop (CI job github:1234/1)` */
+      requestedBy: string;
+      outcome: "applied" | "ignored";
+      message: string;
+    }
+  | {
       type: "rollout.finished";
       at: number;
       status: RolloutStatus;
@@ -167,7 +178,5 @@ type RolloutEventBody =
        */
       connections?: ConnectionTotals;
     };
-
-export type RolloutEventType = RolloutEvent["type"];
 
 export type EventSink = (event: RolloutEvent) => void;

@@ -293,7 +293,7 @@ function afterCommand(i: InstanceRun, step: StepName, ctx: DecideContext): StepO
  * The drain ended with connections still on the instance: they are cut, not shed. Counted from the
  * latest reading (none without a connection metric); summed when a rollback drains it again.
  */
-export function withCut(r: StepOut, i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
+function withCut(r: StepOut, i: InstanceRun, obs: Observation, ctx: DecideContext): StepOut {
   // Only a reading taken during the drain says what is left (observe reads one for it).
   const fresh = ctx.connectionsAt !== undefined && ctx.connectionsAt >= i.phaseSince;
   const left = obs.connections?.[i.id] ?? (fresh ? ctx.connections?.[i.id] : undefined);

@@ -8,6 +8,7 @@
  *   {"type":"decision","at":…,"instances":[…changed instances…],"global":{…}}   ← before act
  *   {"type":"acted","at":…,"instances":[…with command ids…],"global":{…}}       ← after act
  *   {"type":"asg","at":…,"op":"suspend","group":"relay-a","processes":["Launch"]} ← before the call
+ *   {"type":"control","at":…,"request":{"action":"abort",…},"outcome":"applied","message":"…"}
  *   {"type":"end","at":…,"status":"paused","reason":"…","outOfService":[…]}
  *
  * The header binds the journal to its rollout: `resume` compares the plan file's hash, the resolved
@@ -17,6 +18,7 @@
  */
 import { mkdir, open, readFile, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { ControlOutcome, ControlRequest } from "./control.js";
 import type { HeaderChange } from "./errors.js";
 import type { InstancePhase, RolloutStatus } from "./events.js";
 import type { EngineState, GlobalState, InstanceRun, WaveRun } from "./state.js";
@@ -36,6 +38,8 @@ export interface RolloutHeader {
   /** The wave plan as first planned: instance ids per wave. */
   waves: { index: number; kind: "canary" | "batch"; ids: string[] }[];
   version?: string;
+  /** Who started it: `ana@laptop (CI job github:1234/1)`, when the CLI knows. */
+  startedBy?: string;
   account: string | null;
   region: string | null;
 }
@@ -46,6 +50,8 @@ export type JournalRecord =
   | { type: "decision" | "acted"; at: number; instances: InstanceRun[]; global: JournalGlobal }
   | { type: "asg"; at: number; op: "suspend" | "resume"; group: string; processes: string[] }
   | { type: "resume"; at: number; global?: JournalGlobal }
+  /** A control request (`rollwave abort`/`approve` from elsewhere) and what was done with it. */
+  | { type: "control"; at: number; request: ControlRequest; outcome: ControlOutcome; message: string }
   | {
       type: "end";
       at: number;

@@ -22,7 +22,7 @@
  */
 import type { GlobalState } from "./state.js";
 
-export interface PacingBucket {
+interface PacingBucket {
   /** Tokens (connections) available at `at`; negative after an instance bigger than the burst. */
   tokens: number;
   /** A whole-second refill boundary: tokens are up to date as of this time. */
@@ -33,7 +33,7 @@ const MINUTE_MS = 60_000;
 const SECOND_MS = 1_000;
 
 /** Refill per second for a per-minute budget. */
-export function refillPerSecond(perMinute: number): number {
+function refillPerSecond(perMinute: number): number {
   return perMinute / 60;
 }
 
@@ -58,7 +58,7 @@ export function refill(b: PacingBucket | undefined, now: number, perMinute: numb
   };
 }
 
-export type PaceVerdict = { admit: true } | { admit: false; reason: string; retryAt: number };
+type PaceVerdict = { admit: true } | { admit: false; reason: string; retryAt: number };
 
 /** Tokens an instance with `n` connections needs: its connections, at most a full bucket. */
 function needed(n: number, perMinute: number): number {

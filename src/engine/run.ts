@@ -17,6 +17,7 @@ import type { WavePlan } from "../waves/types.js";
 import { act } from "./act.js";
 import { fleetGroups, resumeProcesses, suspendProcesses } from "./asg.js";
 import { connectionCapacityCheck, connectionDrainPredicate, connectionTotals } from "./capacity.js";
+import type { ControlChannel, ControlRequest } from "./control.js";
 import { type Decision, decide, reopen } from "./decide.js";
 import {
   type AdmissionCheck,
@@ -79,13 +80,23 @@ export interface RolloutOptions {
    * per-instance retries) before the run stops waiting for in-flight instances and pauses (default 5).
    */
   maxConsecutiveErrors?: number;
+  /**
+   * Requests from other terminals (`rollwave abort [--rollback]`, `rollwave approve`): read once per
+   * tick and handed to decide; each is journaled with what was done, then acknowledged.
+   */
+  control?: ControlChannel;
+  /**
+   * With no `approve` prompt and no autoApprove: how long the approval gate waits for an approval
+   * request on `control` before the run pauses (default 0: pause at once).
+   */
+  approvalWaitMs?: number;
   /** Continue the rollout recorded in `journal` (a paused or interrupted run). */
   resume?: boolean;
   /**
    * What the journal header binds the rollout to, besides the plan's variables, the wave plan and the
    * fleet's account/region: the plan file and its hash, and rollwave's version (the CLI passes them).
    */
-  source?: { planFile?: string; planHash?: string; version?: string };
+  source?: { planFile?: string; planHash?: string; version?: string; startedBy?: string };
   /** Resume even though the plan file or variables differ from the journal's header (journaled). */
   force?: boolean;
   /** The rollout id for a new rollout (default: a random UUID). A resume keeps the journal's. */
@@ -139,6 +150,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   let pendingError: string | undefined;
   // A sink that throws (a renderer bug, a closed pipe) is an error once; after that it is ignored.
   let sinkBroken = false;
+  // Control requests could not be read last time (warned once per streak).
+  let controlFailing = false;
   let rolloutId = o.rolloutId ?? randomUUID();
   const emit: EventSink = (e) => {
     if (sinkBroken) return;
@@ -153,9 +166,13 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
   let state: EngineState;
   let stillOurs: Record<string, string[]> = {};
+  // Control requests already journaled (a crash before the acknowledgement): acknowledged, not re-applied.
+  const handled = new Set<string>();
   // Nothing before the first journal record mutates anything: a refusal here changes nothing.
   if (o.resume) {
-    const replayed = replayJournal(await journal.read());
+    const records = await journal.read();
+    for (const r of records) if (r.type === "control") handled.add(r.request.id);
+    const replayed = replayJournal(records);
     stillOurs = replayed.suspended;
     state = reopen(replayed.state, replayed.end?.status, { now: now(), plan });
     const current = rolloutHeader(o, replayed.header?.rolloutId ?? rolloutId);
@@ -293,6 +310,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
           error ??= `observe: ${errText(e)}`;
         }
       }
+      const request = await readControl();
       const ctx: DecideContext = {
         now: t,
         plan,
@@ -311,6 +329,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       if (error !== undefined) ctx.error = error;
       if (guardRefused !== undefined) ctx.guardRefused = guardRefused;
       if (o.autoApprove) ctx.approval = "auto";
+      else if (!o.approve && o.approvalWaitMs) ctx.approvalWaitMs = o.approvalWaitMs;
+      ctx.rolloutId = rolloutId;
+      if (request) ctx.control = request;
       if (cache.at !== undefined) ctx.connectionsAt = cache.at;
       if (cache.error !== undefined) ctx.connectionsError = cache.error;
       let d: Decision;
@@ -335,10 +356,12 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       // Journal and report this tick's decision before asking anyone anything: the person at the
       // prompt (and the NDJSON reader) sees "canary baked" before the approval question.
       const durable = await journalState("decision");
+      if (durable) await recordControl(d.events, request);
       for (const e of d.events) emit(e);
       const g = state.global;
       if (
         durable &&
+        (o.approve !== undefined || !o.approvalWaitMs || o.autoApprove) &&
         g.canary.approval === "waiting" &&
         !g.outcome &&
         !stopsNewWork(g) &&
@@ -366,6 +389,43 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
           ? sleepUntilDue(nextDueAt(state, now(), obsDeps, cache.values) - now(), tickMs)
           : tickMs,
       );
+    }
+  }
+
+  /** The pending control request, if any; a failed read is a warning (the next tick reads again). */
+  async function readControl(): Promise<ControlRequest | undefined> {
+    if (!o.control) return undefined;
+    try {
+      const r = await o.control.read();
+      controlFailing = false;
+      if (r && handled.has(r.id)) {
+        await o.control.ack(r);
+        return undefined;
+      }
+      return r;
+    } catch (e) {
+      if (!controlFailing) warn("W_CONTROL_FAILED", `could not read control requests: ${errText(e)}`);
+      controlFailing = true;
+      return undefined;
+    }
+  }
+
+  /** Journal a handled request with what decide did, then acknowledge it (remove it from the store). */
+  async function recordControl(events: RolloutEvent[], request: ControlRequest | undefined) {
+    if (!request || !o.control) return;
+    const e = events.find((x) => x.type === "control" && x.requestId === request.id);
+    if (e?.type !== "control") return;
+    try {
+      await journal.append({ type: "control", at: now(), request, outcome: e.outcome, message: e.message });
+      handled.add(request.id);
+    } catch (err) {
+      pendingError ??= `journal write failed: ${errText(err)}`;
+      return;
+    }
+    try {
+      await o.control.ack(request);
+    } catch (err) {
+      warn("W_CONTROL_FAILED", `could not acknowledge control request ${request.id}: ${errText(err)}`);
     }
   }
 
@@ -410,7 +470,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       }
     } else answer = "pause";
     const at = now();
-    const { error: _e, ...rest } = ctx;
+    const { error: _e, control: _c, ...rest } = ctx;
     const d = decide(state, emptyObservation(at), {
       ...rest,
       now: at,
@@ -499,6 +559,7 @@ function rolloutHeader(o: RolloutOptions, rolloutId: string): RolloutHeader {
   if (o.source?.planFile !== undefined) h.planFile = o.source.planFile;
   if (o.source?.planHash !== undefined) h.planHash = o.source.planHash;
   if (o.source?.version !== undefined) h.version = o.source.version;
+  if (o.source?.startedBy !== undefined) h.startedBy = o.source.startedBy;
   return h;
 }
 
@@ -507,7 +568,7 @@ function rolloutHeader(o: RolloutOptions, rolloutId: string): RolloutHeader {
  * rollout does: the plan file's content and the variables, and where it runs. The wave plan is not
  * compared: a resume re-plans over a fleet that may have lost instances since.
  */
-export function headerChanges(was: RolloutHeader, now: RolloutHeader): HeaderChange[] {
+function headerChanges(was: RolloutHeader, now: RolloutHeader): HeaderChange[] {
   const out: HeaderChange[] = [];
   if (was.planHash && now.planHash && was.planHash !== now.planHash)
     out.push({ field: "plan file hash", journal: was.planHash.slice(0, 19), now: now.planHash.slice(0, 19) });

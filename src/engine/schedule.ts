@@ -21,15 +21,6 @@ import type { Fleet } from "../fleet/types.js";
 import { NLB_NEW_CONNECTION_GRACE_MS } from "./capacity.js";
 import type { CommandRun, GlobalState, InstanceRun, StepName } from "./state.js";
 
-export interface StepTiming {
-  /** EWMA of observed durations, ms. */
-  ms: number;
-  /** Observations folded in. */
-  n: number;
-  /** EWMA of the slowest instance of each command (its last finisher), ms. */
-  maxMs?: number;
-}
-
 /** Weight of a new observation in the EWMA. */
 const ALPHA = 0.2;
 /** Before any observation of a step: look after this long. */
@@ -55,7 +46,7 @@ export function recordStepDurations(g: GlobalState, step: StepName, durationsMs:
 }
 
 /** Expected duration of a step so far (undefined before the first observation). */
-export function expectedStepMs(g: GlobalState, step: StepName): number | undefined {
+function expectedStepMs(g: GlobalState, step: StepName): number | undefined {
   return g.stepTimes?.[step]?.ms;
 }
 
@@ -92,7 +83,7 @@ export function nextCommandPoll(g: GlobalState, step: StepName, sentAt: number, 
 }
 
 /** Durations of the invocations that succeeded in this poll, from the agent's finish time when given. */
-export function observedDurations(
+function observedDurations(
   rows: Record<string, CommandInvocationSummary>,
   ids: Iterable<string>,
   sentAt: number,
@@ -172,7 +163,7 @@ export function recordSlowest(g: GlobalState, step: StepName, ms: number): void 
 }
 
 /** How long an instance ready for a batchable call may wait, while batching, for others to share it. */
-export const BATCH_HOLD_MS = 30_000;
+const BATCH_HOLD_MS = 30_000;
 /** How late a target-health read may be, while batching, so that reads falling due close together share one. */
 export const READ_SLACK_MS = 20_000;
 
@@ -244,7 +235,7 @@ export function batchHolds(
 }
 
 /** The shortest sleep between ticks: something due "now" still lets the event loop breathe. */
-export const MIN_SLEEP_MS = 250;
+const MIN_SLEEP_MS = 250;
 
 /** How long the runner sleeps: until the next due time, within [MIN_SLEEP_MS, tickMs]. */
 export function sleepUntilDue(untilDueMs: number, tickMs: number): number {

@@ -118,6 +118,11 @@ export interface GlobalState {
     baked: boolean;
     /** The approval gate: `waiting` parks the rollout until someone approves (or it pauses). */
     approval: "none" | "waiting" | "approved";
+    /**
+     * With no one to ask at a terminal and `approvalWaitMs`: the gate waits until then for
+     * `rollwave approve` (or `abort`) from another terminal, then the rollout pauses.
+     */
+    approvalUntil?: number;
     nextBakeCheckAt?: number;
     /**
      * Last time the bake had evidence: every canary instance observed healthy in all its groups and

@@ -26,6 +26,8 @@ export const WARNINGS = {
     "The end of the rollout could not be written to the journal: its last decision still describes the state, so `resume` re-observes from there.",
   W_CANCEL_COMMAND_FAILED:
     "A command the engine gave up on could not be cancelled: it may still run to its own executionTimeout; the instance is already failed, and the call is not retried.",
+  W_CONTROL_FAILED:
+    "Control requests (`rollwave abort`/`approve` from another terminal) could not be read or acknowledged this tick: the rollout goes on and reads again next tick.",
 } as const satisfies Record<`W_${string}`, string>;
 
 export type WarningCode = keyof typeof WARNINGS;

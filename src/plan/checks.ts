@@ -12,8 +12,6 @@ import { commandsAt, durationAt, get, has, recordAt, sizeAt, stringAt } from "./
 import type { InputIssue } from "./types.js";
 
 interface CheckOptions {
-  nonInteractive?: boolean;
-  autoApprove?: boolean;
   /** The plan is about to drive a real (not dry) rollout: problems only a run would hit become errors. */
   forRollout?: boolean;
 }
@@ -107,14 +105,6 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
       ["rollout", "failures", "action"],
       "action rollback needs steps.rollback",
       "add steps.rollback with the commands that restore the previous release, or use pause / abort",
-    );
-  }
-
-  if (get(raw, ["rollout", "canary", "approve"]) === true && opts.nonInteractive && !opts.autoApprove) {
-    warn(
-      ["rollout", "canary", "approve"],
-      "this run cannot be approved interactively: it will pause after the canary and exit with code 3",
-      "continue with `rollwave resume <plan>` once the canary looks good, or pass --auto-approve",
     );
   }
 

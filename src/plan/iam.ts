@@ -15,22 +15,24 @@
  * The Describe, List and GetMetricData actions support no resource-level permissions: "*".
  */
 
+import type { ObjectStore } from "../aws/object-store.js";
 import type { AwsService } from "../aws/services.js";
 import type { AwsReader, AwsWriter } from "../aws/types.js";
 import type { Plan } from "./types.js";
 
 /** Which command first needs a call: discovery (`plan`, `deploy --dry-run`) or a real rollout. */
-export type NeededBy = "plan" | "deploy";
+type NeededBy = "plan" | "deploy";
 
 /** A plan feature without which a call is never made. */
-export type Feature =
+type Feature =
   | "alarms"
   | "connectionMetric"
   | "suspendProcesses"
   | "selectByAutoScalingGroup"
-  | "fleetLock";
+  | "fleetLock"
+  | "s3Journal";
 
-export interface AdapterCall {
+interface AdapterCall {
   /** The SDK operations the adapter sends, as the call counter names them (`ELBv2.DescribeTargetHealth`). */
   operations: string[];
   /** Each place it is called from; empty: no command calls it (yet). */
@@ -44,7 +46,10 @@ export interface AdapterCall {
   recovery?: string;
 }
 
-export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCall> = {
+/** The journal in S3's calls (aws/object-store.ts), beside the fleet's reader and writer. */
+type JournalObjectCall = keyof Omit<ObjectStore, "calls" | "close">;
+
+export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter | JournalObjectCall, AdapterCall> = {
   // Reads: discovery (src/fleet/discover.ts) and the engine's observation (src/engine/observe.ts).
   getCallerIdentity: { operations: ["STS.GetCallerIdentity"], uses: [{ by: "plan" }] },
   describeInstances: { operations: ["EC2.DescribeInstances"], uses: [{ by: "plan" }] },
@@ -106,17 +111,26 @@ export const ADAPTER_CALLS: Record<keyof AwsReader | keyof AwsWriter, AdapterCal
   },
   putParameter: { operations: ["SSM.PutParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
   deleteParameter: { operations: ["SSM.DeleteParameter"], uses: [{ by: "deploy", when: "fleetLock" }] },
+  // The journal in S3 (src/engine/journal-store.ts): find the rollout's objects, read them on resume
+  // (and after a conditional put's 412), write one per flush with If-None-Match: *.
+  listObjects: { operations: ["S3.ListObjectsV2"], uses: [{ by: "deploy", when: "s3Journal" }] },
+  getObject: { operations: ["S3.GetObject"], uses: [{ by: "deploy", when: "s3Journal" }] },
+  putIfAbsent: { operations: ["S3.PutObject"], uses: [{ by: "deploy", when: "s3Journal" }] },
 };
 
 /** IAM's service prefix for each of the call counter's service names. */
-export const IAM_PREFIX: Record<AwsService, string> = {
+const IAM_PREFIX: Record<AwsService, string> = {
   EC2: "ec2",
   ELBv2: "elasticloadbalancing",
   SSM: "ssm",
   CloudWatch: "cloudwatch",
   AutoScaling: "autoscaling",
   STS: "sts",
+  S3: "s3",
 };
+
+/** Operations whose IAM action is not named after them: ListObjectsV2 is authorized as s3:ListBucket. */
+const IAM_ACTION_OF: Readonly<Record<string, string>> = { "S3.ListObjectsV2": "s3:ListBucket" };
 
 /**
  * Operations IAM does not authorize: sts:GetCallerIdentity works for any credentials, even under
@@ -126,6 +140,8 @@ export const NO_PERMISSION_NEEDED: ReadonlySet<string> = new Set(["STS.GetCaller
 
 /** `ELBv2.DescribeTargetHealth` → `elasticloadbalancing:DescribeTargetHealth`. */
 export function iamAction(operation: string): string {
+  const named = IAM_ACTION_OF[operation];
+  if (named) return named;
   const [service, action] = operation.split(".") as [AwsService, string];
   return `${IAM_PREFIX[service]}:${action}`;
 }
@@ -137,6 +153,7 @@ function features(plan: Plan): Set<Feature> {
   if (plan.fleet.autoScaling.suspendProcesses.length > 0) out.add("suspendProcesses");
   if (plan.fleet.select.autoScalingGroups?.length) out.add("selectByAutoScalingGroup");
   if (plan.lock.store === "ssm") out.add("fleetLock");
+  if (plan.journal) out.add("s3Journal");
   return out;
 }
 
@@ -153,7 +170,7 @@ export function operationsFor(plan: Plan, command: NeededBy): string[] {
   return [...ops].sort();
 }
 
-export interface IamStatement {
+interface IamStatement {
   Sid: string;
   Effect: "Allow";
   Action: string[];
@@ -166,7 +183,7 @@ export interface IamPolicy {
   Statement: IamStatement[];
 }
 
-export interface IamScope {
+interface IamScope {
   /** Region and account for ARNs; `*` when unknown (no `region:` / `guard.account` in the plan). */
   region?: string | null;
   account?: string | null;
@@ -175,7 +192,7 @@ export interface IamScope {
 }
 
 /** `cn-north-1` → aws-cn, `us-gov-west-1` → aws-us-gov, `us-iso-east-1` → aws-iso … else aws. */
-export function partitionOf(region: string | null | undefined): string {
+function partitionOf(region: string | null | undefined): string {
   if (!region) return "aws";
   if (region.startsWith("cn-")) return "aws-cn";
   if (region.startsWith("us-gov-")) return "aws-us-gov";
@@ -212,6 +229,9 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
     "SSM.GetParameter",
     "SSM.PutParameter",
     "SSM.DeleteParameter",
+    "S3.ListObjectsV2",
+    "S3.GetObject",
+    "S3.PutObject",
   ]);
   const statements: IamStatement[] = [];
   const unscoped = ops.filter((op) => !scoped.has(op)).map(iamAction);
@@ -302,6 +322,26 @@ export function buildIamPolicy(plan: Plan, command: NeededBy, scope: IamScope = 
       ),
     });
   }
+  const objectActions = pick(["S3.GetObject", "S3.PutObject"]);
+  if (plan.journal && objectActions.length > 0) {
+    // S3 ARNs name no Region or account. The journal's keys are <prefix>/<plan name>/…
+    const base = `${plan.journal.prefix ? `${plan.journal.prefix}/` : ""}${plan.name}/`;
+    statements.push({
+      Sid: "JournalObjects",
+      Effect: "Allow",
+      Action: objectActions,
+      Resource: `arn:${partition}:s3:::${plan.journal.bucket}/${base}*`,
+    });
+    if (ops.includes("S3.ListObjectsV2")) {
+      statements.push({
+        Sid: "ListJournal",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: `arn:${partition}:s3:::${plan.journal.bucket}`,
+        Condition: { StringLike: { "s3:prefix": `${base}*` } },
+      });
+    }
+  }
   return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -316,6 +356,7 @@ const FEATURE_TEXT: Record<Feature, string> = {
   suspendProcesses: "`fleet.autoScaling.suspendProcesses` is not empty (the default)",
   selectByAutoScalingGroup: "`fleet.select` names `autoScalingGroups`",
   fleetLock: "`lock.store` is `ssm` (the default against AWS)",
+  s3Journal: "the journal is in S3 (`journal: s3://…` in the plan, or `--journal s3://…`)",
 };
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -329,6 +370,9 @@ const SCOPE_TEXT: Record<string, string> = {
   "SSM.GetParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
   "SSM.PutParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
   "SSM.DeleteParameter": "the lock parameter (`lock.parameter`, default `/rollwave/locks/<plan name>`)",
+  "S3.ListObjectsV2": "the journal's bucket, with the condition `s3:prefix` like `<prefix>/<plan name>/*`",
+  "S3.GetObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
+  "S3.PutObject": "the journal's objects: `arn:aws:s3:::<bucket>/<prefix>/<plan name>/*`",
 };
 
 /**

@@ -22,9 +22,6 @@ export interface LoadPlanOptions {
   varFiles?: string[];
   /** Default true. `rollwave validate` passes false when no --var/--var-file was given. */
   requireVars?: boolean;
-  /** No way to answer an approval prompt (CI, no TTY): `approve: true` then earns a warning. */
-  nonInteractive?: boolean;
-  autoApprove?: boolean;
   /** Loading for a real rollout (deploy/resume without --dry-run): what only a run would trip on is an error. */
   forRollout?: boolean;
 }
@@ -57,7 +54,7 @@ export function locatePlanIssues(err: unknown, loaded: Pick<LoadedPlan, "file" |
 }
 
 /** `rollout.waves[1]` → ["rollout", "waves", 1]. */
-export function parsePath(path: string): PathSegment[] {
+function parsePath(path: string): PathSegment[] {
   const out: PathSegment[] = [];
   for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
     if (m[2] !== undefined) out.push(Number(m[2]));

@@ -3,6 +3,7 @@
  * defaults filled in, variables interpolated. Only called once the input has no errors.
  */
 import { parseDuration } from "../util/duration.js";
+import { parseS3Url } from "../util/s3-url.js";
 import { parseSize, type Size } from "../util/size.js";
 import { percentFraction } from "./raw.js";
 import type { PlanInput } from "./schema.js";
@@ -56,6 +57,7 @@ export function normalizePlan(input: PlanInput, values: Record<string, string>):
       parameter: input.lock?.parameter ?? `/rollwave/locks/${input.name}`,
       staleAfterMs: dur(input.lock?.staleAfter, PLAN_DEFAULTS.lockStaleAfterMs),
     },
+    journal: s3Location(input.journal),
     vars,
     values,
     fleet: {
@@ -178,4 +180,11 @@ function dur(v: string | number | undefined, fallback: number): number {
   const ms = parseDuration(v);
   if (ms === undefined) throw new Error(`unvalidated duration ${v}`);
   return ms;
+}
+
+/** The plan's `journal:` (validated by the schema) as bucket and prefix. */
+function s3Location(text: string | undefined): { bucket: string; prefix: string } | null {
+  if (text === undefined) return null;
+  const parsed = parseS3Url(text);
+  return "error" in parsed ? null : parsed;
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { SCALING_PROCESSES } from "../util/auto-scaling.js";
 import { parseDuration } from "../util/duration.js";
 import { shown } from "../util/quote.js";
+import { parseS3Url } from "../util/s3-url.js";
 import { parseSize } from "../util/size.js";
 
 const SIZE_HINT = "write a count (3), a percent of the fleet (10%, at most 100) or a count per AZ (1/az)";
@@ -148,6 +149,26 @@ export const planInputSchema = z
       })
       .optional()
       .meta({ description: "Who may roll this fleet: one rollout at a time, across machines." }),
+    journal: z
+      .string()
+      .superRefine((v, ctx) => {
+        const parsed = parseS3Url(v);
+        if (!("error" in parsed)) return;
+        ctx.addIssue({
+          code: "custom",
+          message: v.startsWith("s3://") ? parsed.error : `'${shown(v)}' is not an s3:// URL`,
+          params: {
+            hint: v.startsWith("s3://")
+              ? parsed.hint
+              : "journal: takes s3://<bucket>/<prefix>; a local directory is the default (or --journal-dir)",
+          },
+        });
+      })
+      .optional()
+      .meta({
+        description:
+          "Keep the journal in S3 (s3://bucket/prefix) so another machine can resume; default: the local .rollwave directory. --journal / --journal-dir override it.",
+      }),
     vars: z
       .record(
         z.string(),

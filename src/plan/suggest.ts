@@ -4,7 +4,8 @@
  * (`maxUnavialable`) counts as one edit like a typo does.
  */
 import { shown } from "../util/quote.js";
-export function editDistance(a: string, b: string): number {
+
+function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
   const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>

@@ -91,6 +91,8 @@ export interface Plan {
   guard: { account: string | null };
   /** One rollout of this plan at a time: `ssm` fleet-wide (cli/fleet-lock.ts), `local` one machine. */
   lock: { store: "ssm" | "local"; parameter: string; staleAfterMs: number };
+  /** `journal: s3://bucket/prefix`: the journal in S3 (engine/journal-store.ts); null: the local directory. */
+  journal: { bucket: string; prefix: string } | null;
   vars: Record<string, VarSpec>;
   /** Resolved variable values (from --var / --var-file / defaults). */
   values: Record<string, string>;

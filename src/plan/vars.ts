@@ -58,7 +58,7 @@ export function parseVarFlags(flags: readonly string[]): Collected<VarValue[]> {
  * A var file is a YAML or JSON map of names to scalar values. Read with the failsafe schema so
  * every scalar stays the text the user wrote (`1.10` stays `1.10`, not the number 1.1).
  */
-export function parseVarFileText(text: string, file: string): Collected<VarValue[]> {
+function parseVarFileText(text: string, file: string): Collected<VarValue[]> {
   const parsed = parseYamlText(text, file, { schema: "failsafe" });
   const issues = parsed.issues.filter((i) => i.severity === "error");
   const { doc, lines } = parsed;

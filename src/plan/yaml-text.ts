@@ -32,7 +32,7 @@ import { InputError, type InputIssue } from "./types.js";
 /** Maps and lists inside each other: plans and inventories need fewer than 10. */
 export const MAX_NESTING = 100;
 /** Syntax errors shown per file: later ones usually follow from the first. */
-export const MAX_SYNTAX_ERRORS = 10;
+const MAX_SYNTAX_ERRORS = 10;
 
 /** `what` names the file in messages: "the plan", "the var file", "the inventory". */
 export async function readTextFile(file: string, what: string): Promise<string> {
@@ -172,7 +172,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
-export interface YamlText {
+interface YamlText {
   /** The first (and only allowed) document; undefined when it could not be composed at all. */
   doc?: Document.Parsed;
   lines: LineCounter;

@@ -7,8 +7,9 @@
  *     SSM.SendCommand          deploy on 20 instances: /opt/relay/bin/install v2.0.0 (timeout 600s)
  */
 import type { ChalkInstance } from "chalk";
-import type { DryRunCall, DryRunReport } from "../engine/dry-run.js";
+import type { DryRunCall, DryRunReport, Eta } from "../engine/dry-run.js";
 import { shortTg } from "../fleet/types.js";
+import { formatDuration } from "../util/duration.js";
 import { escapeText, quote } from "../util/quote.js";
 import { formatCapacity } from "./preview.js";
 
@@ -20,7 +21,7 @@ function ids(list: string[]): string {
     : `${list.slice(0, MAX_IDS).join(", ")}, … (+${list.length - MAX_IDS})`;
 }
 
-export function formatDryRunCall(c: DryRunCall): string {
+function formatDryRunCall(c: DryRunCall): string {
   const name = `${`${c.service}.${c.action}`.padEnd(28)}  `;
   switch (c.service) {
     case "ELBv2":
@@ -41,11 +42,17 @@ export function formatDryRun(
   r: DryRunReport,
   chalk: ChalkInstance,
   vars: Record<string, string> = {},
+  target?: string,
 ): string {
   const out: string[] = [];
   const planned = r.waves.reduce((n, w) => n + w.instances.length, 0);
   out.push(
     chalk.bold(`dry run of ${r.name}: ${planned} instances in ${r.waves.length} waves; nothing is changed`),
+  );
+  out.push(
+    [target, `region ${r.region ?? "unknown"}`, `account ${r.account ?? "unknown"}`]
+      .filter(Boolean)
+      .join(" · "),
   );
   const perAz = byAz(r.window.perAz);
   out.push(
@@ -73,7 +80,9 @@ export function formatDryRun(
     out.push("", chalk.bold("after the last wave (however the rollout ends)"));
     for (const c of r.after) out.push(`  ${formatDryRunCall(c)}`);
   }
+  out.push("", ...formatOnFailure(r, chalk));
   if (r.capacity) out.push("", formatCapacity(r.capacity, chalk).trimEnd());
+  out.push("", ...formatEta(r.eta, chalk));
   if (r.skipped.length > 0) {
     out.push("", chalk.bold(`skipped (${r.skipped.length}, never touched)`));
     for (const s of r.skipped.slice(0, 20)) out.push(`  ${s.id}  ${s.az}  ${s.reason}`);
@@ -84,6 +93,50 @@ export function formatDryRun(
     for (const w of r.warnings) out.push(`  ${chalk.yellow("!")} ${w}`);
   }
   return `${out.join("\n")}\n`;
+}
+
+/** What a failure sets off, with the rollback command as it would be sent. */
+function formatOnFailure(r: DryRunReport, chalk: ChalkInstance): string[] {
+  const f = r.onFailure;
+  const out = [chalk.bold(`on failure (more than ${f.maxFailed} failed): ${f.action}`)];
+  const rb = f.rollback;
+  const rollbackLine = rb
+    ? `SSM.SendCommand rollback: ${rb.commands.map((x) => escapeText(x)).join("; ")} (timeout ${rb.timeoutSeconds}s)`
+    : undefined;
+  if (f.action === "rollback") {
+    out.push(
+      "  every instance whose deploy ran, newest first, under the same window: deregister, drain →",
+      `  ${rollbackLine} → register, healthy`,
+    );
+  } else {
+    out.push(
+      f.action === "pause"
+        ? "  nothing new starts; instances in flight finish; `rollwave resume` continues"
+        : "  nothing new starts; instances in flight finish; the rollout ends",
+    );
+    out.push(
+      rollbackLine
+        ? `  rollback command (run only with failures.action: rollback): ${rollbackLine}`
+        : "  no rollback step in the plan",
+    );
+  }
+  out.push(
+    f.failedInstances === "keepOut"
+      ? "  a failed instance stays out of service"
+      : "  a failed instance is registered again",
+  );
+  return out;
+}
+
+/** The ETA range and how it was reached. */
+function formatEta(e: Eta, chalk: ChalkInstance): string[] {
+  const d = formatDuration;
+  return [
+    chalk.bold(`ETA ${d(e.lowMs)} to ${d(e.highMs)}`) +
+      " (commands instant … every command at its timeout; approval waits not counted)",
+    `  ${e.canaryRounds ? `canary ${e.canaryRounds} cycle${e.canaryRounds === 1 ? "" : "s"} + bake ${d(e.bakeMs)} + ` : ""}${e.rounds} cycle${e.rounds === 1 ? "" : "s"} of up to ${e.window} instance${e.window === 1 ? "" : "s"} at once`,
+    `  a cycle: drain ${d(e.drainMs)} + health ${d(e.healthMs)} + stable ${d(e.stableMs)}, plus commands 0 to ${d(e.commandsMaxMs)}`,
+  ];
 }
 
 /** `ap-northeast-1a 43, ap-northeast-1c 40`: AZs in name order, whatever order the counts came in. */

@@ -18,7 +18,7 @@ export function ghData(s: string): string {
   return s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
 /** Escape a workflow command's property value: also `:` and `,`. */
-export function ghProp(s: string): string {
+function ghProp(s: string): string {
   return ghData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
@@ -88,7 +88,7 @@ const ICON: Record<string, string> = {
   aborted: "🛑",
 };
 
-export interface JobSummaryOptions {
+interface JobSummaryOptions {
   name?: string;
   /** The command that continues a paused run, shown when it paused. */
   resumeCommand?: string;

@@ -23,7 +23,7 @@ import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./out
 import { createRunRecorder } from "./run-record.js";
 import { formatSummary, statusColor } from "./summary.js";
 
-export interface PlainRendererOptions {
+interface PlainRendererOptions {
   env?: Record<string, string | undefined>;
   /** Also print every instance's phase transitions (thousands of lines on a big fleet). */
   verbose?: boolean;
@@ -41,7 +41,7 @@ export interface PlainRendererOptions {
   name?: string;
 }
 
-export function timestamp(at: number): string {
+function timestamp(at: number): string {
   return new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
@@ -53,7 +53,7 @@ export function formatPhases(phases: Partial<Record<InstancePhase, number>>): st
 }
 
 /** Format one event as plain lines (without annotations); `undefined` when the event prints nothing. */
-export function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string | undefined {
+function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string | undefined {
   switch (e.type) {
     case "rollout.started": {
       const perAz = Object.entries(e.window.perAz)
@@ -93,6 +93,8 @@ export function formatPlainEvent(e: RolloutEvent, chalk: ChalkInstance): string 
       return `${chalk.yellow("WARN")} ${e.code}: ${e.message}`;
     case "aws.throttled":
       return `aws throttled: ${e.operation} x${e.count}`;
+    case "control":
+      return `${chalk.yellow("CONTROL")} ${e.action} from ${e.requestedBy}: ${e.outcome}: ${e.message}`;
     case "rollout.finished":
       return `rollout finished: ${statusColor(chalk, e.status)(e.status)} after ${formatDuration(e.durationSeconds * 1000)}${e.reason ? ` (${e.reason})` : ""}`;
   }

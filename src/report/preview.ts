@@ -19,7 +19,7 @@ import type { Plan } from "../plan/types.js";
 import type { FleetSummary, PlannedInstance, SkippedInstance, WavePlan } from "../waves/types.js";
 import { formatTable } from "./table.js";
 
-export interface PreviewTargetGroup {
+interface PreviewTargetGroup {
   arn: string;
   name: string;
   type: TargetGroup["type"];
@@ -33,7 +33,7 @@ export interface PreviewTargetGroup {
   deregistrationDelaySeconds: number;
 }
 
-export interface PreviewWave {
+interface PreviewWave {
   index: number;
   kind: "canary" | "batch";
   size: number;

@@ -17,7 +17,7 @@ export const OUTPUT_MODES: readonly OutputMode[] = ["tty", "plain", "json"];
 type Env = Record<string, string | undefined>;
 
 /** Is this a CI run? `CI` set to anything but empty, `false` or `0` (GitHub, GitLab, Buildkite all set it). */
-export function isCi(env: Env): boolean {
+function isCi(env: Env): boolean {
   return env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0";
 }
 
@@ -29,7 +29,7 @@ export function defaultOutputMode(stdout: OutputStream, env: Env): OutputMode {
   return stdout.isTTY && !isCi(env) ? "tty" : "plain";
 }
 
-export interface RendererChoice {
+interface RendererChoice {
   /** The `--output` flag, or `defaultOutputMode` when it is absent. */
   mode: OutputMode;
   stdout: OutputStream;

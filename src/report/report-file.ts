@@ -10,7 +10,7 @@ import { renderReportHtml } from "./html.js";
 import type { OutputStream, Renderer } from "./output.js";
 import { type ReportData, timelineFromJournal } from "./timeline.js";
 
-export interface ReportExtras {
+interface ReportExtras {
   floor?: Record<string, number>;
   cameras?: ReportData["cameras"];
 }

@@ -7,9 +7,9 @@
 import type { InstancePhase, RolloutEvent } from "../engine/events.js";
 import type { FinishedEvent } from "./summary.js";
 
-export type Started = Extract<RolloutEvent, { type: "rollout.started" }>;
+type Started = Extract<RolloutEvent, { type: "rollout.started" }>;
 
-export interface WaveRecord {
+interface WaveRecord {
   index: number;
   kind: "canary" | "batch";
   size: number;
@@ -20,7 +20,7 @@ export interface WaveRecord {
   failed?: number;
 }
 
-export interface FailureRecord {
+interface FailureRecord {
   at: number;
   id: string;
   az: string;

@@ -2,12 +2,12 @@
  * Aligned plain-text columns. Width is measured without ANSI colour codes so that emphasis does not
  * break alignment. Numbers are right-aligned, text left-aligned.
  */
-export type Align = "left" | "right";
+type Align = "left" | "right";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-export function visibleLength(s: string): number {
+function visibleLength(s: string): number {
   return s.replace(ANSI, "").length;
 }
 

@@ -8,7 +8,7 @@ import { IN_FLIGHT_PHASES, type InstancePhase, type RolloutStatus } from "../eng
 import type { JournalRecord } from "../engine/journal.js";
 import type { InstanceRun } from "../engine/state.js";
 
-export interface PhaseChange {
+interface PhaseChange {
   at: number;
   phase: InstancePhase;
   /** Counts as serving traffic: not taken out by the rollout, not in flight. */
@@ -26,7 +26,7 @@ export interface InstanceTimeline {
 
 export type MarkerKind = "wave" | "approval" | "hold" | "failure" | "policy" | "resume";
 
-export interface Marker {
+interface Marker {
   at: number;
   kind: MarkerKind;
   label: string;

@@ -27,7 +27,7 @@ import { colorEnabled, makeChalk, type OutputStream, type Renderer } from "./out
 import { createPlainRenderer, formatPhases } from "./plain.js";
 import { type FinishedEvent, formatSummary } from "./summary.js";
 
-export interface TtyRendererOptions {
+interface TtyRendererOptions {
   env?: Record<string, string | undefined>;
   name?: string;
   /**
@@ -319,6 +319,9 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
         break;
       case "warning":
         gateLine = `${chalk.yellow("warning")} ${e.code}: ${e.message}`;
+        break;
+      case "control":
+        gateLine = `${chalk.yellow(e.action)} from ${e.requestedBy}: ${e.outcome}: ${e.message}`;
         break;
       case "aws.throttled":
         throttled += e.count;

@@ -17,7 +17,7 @@
  */
 import type { SimIntrinsic } from "./model/api.js";
 
-export interface BoundInstance {
+interface BoundInstance {
   instanceId: string;
   /** Commands + drain + health, as drawn (SimIntrinsic.serviceMs). */
   serviceMs: number;
@@ -27,7 +27,7 @@ export interface BoundInstance {
   cycles?: number;
 }
 
-export interface BoundInput {
+interface BoundInput {
   instances: BoundInstance[];
   /** Instances in the canary wave (their time counts as the canary, not in the sums). */
   canaryIds?: string[];
@@ -40,7 +40,7 @@ export interface BoundInput {
   maxDisplacedPerMinute?: number | null;
 }
 
-export interface Bound {
+interface Bound {
   boundMs: number;
   canaryMs: number;
   bakeMs: number;

@@ -5,11 +5,11 @@ import { createWorld } from "./model/world.js";
 import type { WireFaults } from "./wire/faults.js";
 import { startWireServer } from "./wire/http-server.js";
 
-export type { BucketSpec, WireFaults } from "./wire/faults.js";
+export type { WireFaults } from "./wire/faults.js";
 export { DEFAULT_BUCKETS } from "./wire/faults.js";
 
 /** How to start the simulator. Everything is optional: `startSimulator()` serves the default fleet. */
-export interface SimulatorOptions {
+interface SimulatorOptions {
   /** Fleet spec path; default plans/sim/camera-fleet.yaml. Ignored when `world` is given. */
   fleet?: string;
   /** A prebuilt world (tests). */
@@ -25,9 +25,11 @@ export interface SimulatorOptions {
   /** Seeds the model and the wire faults' randomness; default 1. */
   seed?: number;
   faults?: Partial<WireFaults>;
+  /** S3 buckets that exist from the start, e.g. for `--journal s3://<bucket>/…`; CreateBucket makes more. */
+  buckets?: string[];
 }
 
-export interface ApiCallCounts {
+interface ApiCallCounts {
   total: number;
   byAction: Record<string, number>;
   throttled: number;
@@ -42,6 +44,8 @@ export interface RunningSimulator {
   clock: Clock;
   world: SimWorld;
   setFaults(f: Partial<WireFaults>): void;
+  /** S3 keys by bucket, in S3's order. */
+  objects(): Record<string, string[]>;
   apiCalls(): ApiCallCounts;
   state(): SimStateSnapshot;
   /** The model's metrics plus `api` (the same as GET /_sim/metrics). */
@@ -70,7 +74,15 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<RunningS
   const seed = o.seed ?? 1;
   const clock = o.clock ?? new ScaledClock(o.timeScale ?? 60);
   const world = o.world ?? createWorld(await loadFleetSpec(o.fleet ?? defaultFleetSpecPath), { clock, seed });
-  const wire = await startWireServer({ world, clock, host, port: o.port ?? 0, seed, faults: o.faults });
+  const wire = await startWireServer({
+    world,
+    clock,
+    host,
+    port: o.port ?? 0,
+    seed,
+    faults: o.faults,
+    ...(o.buckets ? { buckets: o.buckets } : {}),
+  });
 
   return {
     endpoint: wire.endpoint,
@@ -79,6 +91,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<RunningS
     clock,
     world,
     setFaults: (f) => wire.faults.set(f),
+    objects: () => wire.objects.snapshot(),
     apiCalls: () => wire.counter.snapshot(),
     state() {
       world.advanceTo(clock.now());

@@ -12,7 +12,7 @@
 import { ScaledClock } from "./clock.js";
 
 /** What `GET /_sim/clock` answers. `scale` is null when the simulator's clock is a manual one (tests). */
-export interface AdvertisedClock {
+interface AdvertisedClock {
   /** The simulator's simulated time, epoch ms. */
   now: number;
   /** Simulated ms per real ms; null when the clock only moves when a test advances it. */

@@ -9,7 +9,7 @@
  */
 
 /** Longest stretch of a user's text shown in a message before it is cut. */
-export const MAX_SHOWN = 80;
+const MAX_SHOWN = 80;
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 

@@ -158,7 +158,7 @@ health: { alarms: [web-5xx] }
 
 describe("the table of adapter calls", () => {
   it("names exactly the SDK operations the adapters send", () => {
-    const src = ["reader.ts", "writer.ts", "target-groups.ts"]
+    const src = ["reader.ts", "writer.ts", "target-groups.ts", "object-store.ts"]
       .map((f) => readFileSync(`src/aws/${f}`, "utf8"))
       .join("\n");
     const sent = new Set<string>();

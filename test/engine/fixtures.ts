@@ -40,6 +40,7 @@ export function makePlan(over: DeepPartial<Plan> = {}): Plan {
     region: "eu-west-1",
     guard: { account: null },
     lock: { store: "local", parameter: "/rollwave/locks/test", staleAfterMs: 300_000 },
+    journal: null,
     vars: {},
     values: { release: "v2" },
     fleet: {

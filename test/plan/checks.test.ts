@@ -164,18 +164,6 @@ describe("cross-field checks", () => {
     );
   });
 
-  it("warns (not errors) that an approval gate will pause a non-interactive run", () => {
-    const text = rollout("  maxUnavailable: 10%\n  canary: { size: 1, approve: true }\n");
-    const opts = { vars: ["release=v1.2.3"], nonInteractive: true };
-    expect(errorsOf(text, opts)).toEqual([]);
-    const w = warningsOf(text, opts);
-    expect(w).toHaveLength(1);
-    expect(w[0]?.message).toContain("exit with code 3");
-    expect(w[0]?.hint).toContain("rollwave resume");
-    expect(warningsOf(text, { ...opts, autoApprove: true })).toEqual([]);
-    expect(warningsOf(text, { vars: ["release=v1.2.3"] })).toEqual([]);
-  });
-
   it("still reports cross-field problems when another part of the plan has a type error", () => {
     const text = rollout("  maxUnavailable: 0\n  strategy: 7\n");
     expect(errorsOf(text).map((e) => e.path)).toEqual(["rollout.maxUnavailable", "rollout.strategy"]);

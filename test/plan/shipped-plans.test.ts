@@ -196,6 +196,7 @@ describe("JSON Schema", () => {
       "region",
       "guard",
       "lock",
+      "journal",
       "vars",
       "fleet",
       "rollout",

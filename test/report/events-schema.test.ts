@@ -30,6 +30,7 @@ const ENGINE_TYPES: Record<RolloutEvent["type"], true> = {
   progress: true,
   warning: true,
   "aws.throttled": true,
+  control: true,
   "rollout.finished": true,
 };
 

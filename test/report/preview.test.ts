@@ -26,6 +26,7 @@ function plan(strategy: "window" | "waves"): Plan {
     region: "eu-west-1",
     guard: { account: null },
     lock: { store: "local", parameter: "/rollwave/locks/test", staleAfterMs: 300_000 },
+    journal: null,
     vars: {},
     values: {},
     fleet: {

@@ -2,6 +2,7 @@
  * The flags of `deploy` / `resume`, in their own module so the command (which parses them) and
  * `runDeploy` (which acts on them) both depend on it and never on each other.
  */
+import type { JournalLocation } from "../../engine/journal-store.js";
 import type { OutputMode } from "../../report/renderer.js";
 import { shellQuote } from "../../util/shell.js";
 import type { VarFlags } from "../plan-input.js";
@@ -13,10 +14,16 @@ export interface DeployFlags extends VarFlags, TargetFlags {
   dryRun?: boolean;
   output?: OutputMode;
   journalDir?: string;
+  /** `--journal s3://bucket/prefix` (or a directory): overrides the plan's `journal:`. */
+  journal?: JournalLocation;
   verbose?: boolean;
   report?: string;
   /** --stop-grace in ms: how long a fast stop waits for in-flight instances before it exits. */
   stopGrace?: number;
+  /** deploy only: apply this saved plan (`rollwave plan … --out`) instead of a plan file and --var. */
+  plan?: string;
+  /** --wait-approval in ms: wait this long at an approval gate for `rollwave approve` from elsewhere. */
+  waitApproval?: number;
   /** resume only: continue although the plan file or variables changed since the journal began. */
   force?: boolean;
 }
@@ -39,8 +46,16 @@ export function resumeCommandLine(file: string, flags: DeployFlags, journalDir?:
   if (flags.endpointUrl) args.push("--endpoint-url", flags.endpointUrl);
   const dir = journalDir ?? flags.journalDir;
   if (dir) args.push("--journal-dir", dir);
+  else if (flags.journal?.kind === "s3")
+    args.push(
+      "--journal",
+      `s3://${flags.journal.bucket}${flags.journal.prefix ? `/${flags.journal.prefix}` : ""}`,
+    );
+  else if (flags.journal) args.push("--journal", flags.journal.dir);
+  if (flags.simClock) args.push("--sim-clock");
   if (flags.yes) args.push("--yes");
   if (flags.autoApprove) args.push("--auto-approve");
+  if (flags.waitApproval !== undefined) args.push("--wait-approval", `${flags.waitApproval}ms`);
   if (flags.output) args.push("--output", flags.output);
   if (flags.verbose) args.push("--verbose");
   if (flags.report) args.push("--report", flags.report);

@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { OUTPUT_MODES } from "../../report/renderer.js";
 import { parseDuration } from "../../util/duration.js";
 import type { CliIo } from "../io.js";
-import { addAwsOptions, addVarOptions, outputOption, parseTimeScale } from "../options.js";
+import { addAwsOptions, addVarOptions, outputOption, parseJournalFlag, parseTimeScale } from "../options.js";
 import type { DeployFlags } from "./deploy-flags.js";
 import type { CommandResult } from "./result.js";
 
@@ -16,6 +16,15 @@ function parseStopGrace(value: string): number {
   if (ms === undefined || ms > 3_600_000)
     throw new InvalidArgumentError(
       `--stop-grace must be a duration such as 5s, 500ms or 30s (at most 1h), got '${value}'`,
+    );
+  return ms;
+}
+
+function parseWaitApproval(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0 || ms > 7 * 24 * 3_600_000)
+    throw new InvalidArgumentError(
+      `--wait-approval must be a duration such as 30m or 2h (at most 7d), got '${value}'`,
     );
   return ms;
 }
@@ -31,6 +40,11 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option("-y, --yes", "confirm the start (required when stdin is not a terminal)")
     .option("--auto-approve", "pass approval gates without asking (demos, pipelines that gate elsewhere)")
+    .option(
+      "--wait-approval <duration>",
+      "at an approval gate, wait this long for `rollwave approve` (or abort) from any terminal or CI job instead of asking here, then pause (exit 3); e.g. 30m",
+      parseWaitApproval,
+    )
     .option("--dry-run", "print every call the rollout would make; changes nothing")
     .option(
       "--stop-grace <duration>",
@@ -48,6 +62,12 @@ function addDeployOptions(cmd: Command): Command {
         "--journal-dir <dir>",
         "where the journal and lock live (default .rollwave; a temp dir with --simulate)",
       ),
+    )
+    .addOption(
+      new Option(
+        "--journal <location>",
+        "s3://bucket/prefix: keep the journal in S3 so another machine can resume (overrides the plan's journal:); or a directory, as --journal-dir",
+      ).argParser(parseJournalFlag),
     );
 }
 
@@ -55,8 +75,12 @@ export function registerDeploy(program: Command, io: CliIo, done: CommandResult)
   const deploy = program
     .command("deploy")
     .description("roll the release across the fleet: canary, then waves, keeping capacity in service")
-    .argument("<plan>", "plan file (YAML or JSON)");
-  addDeployOptions(deploy).action(async (file: string, flags: DeployFlags) => {
+    .argument("[plan]", "plan file (YAML or JSON); not with --plan")
+    .option(
+      "--plan <saved.json>",
+      "apply a plan saved by `rollwave plan … --out`: its plan file, variables and waves, refused if the fleet changed since (replaces <plan> and --var)",
+    );
+  addDeployOptions(deploy).action(async (file: string | undefined, flags: DeployFlags) => {
     const { runDeploy } = await import("../deploy-run.js");
     done(await runDeploy(io, file, flags, { resume: false }));
   });

@@ -18,6 +18,7 @@ import { buildPlanPreview, formatPlanPreview } from "../../report/preview.js";
 import type { PlannedRollout } from "../../rollout/prepare.js";
 import { summarizeFleet } from "../../waves/summary.js";
 import type { WavePlan } from "../../waves/types.js";
+import { ACCOUNT_HINT, accountMismatch } from "../account-guard.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { type CliIo, note } from "../io.js";
@@ -85,23 +86,44 @@ export function registerPlan(program: Command, io: CliIo, done: CommandResult): 
     .option(
       "--inventory <file>",
       "plan offline from a JSON or YAML inventory (docs/inventory.md) instead of discovering the fleet",
+    )
+    .option(
+      "--out <file>",
+      "also save the resolved plan (fleet, waves, vars, account, Region, hashes) for `rollwave deploy --plan <file>`",
     );
   addVarOptions(cmd);
   addAwsOptions(cmd);
   cmd
     .addOption(outputOption(["table", "json"], "table (default) or one JSON document").default("table"))
-    .action(async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json" }) => {
-      const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
-      const { plan } = loaded;
-      const { planned, label, capacity } = await planFromFleet(io, loaded, flags);
-      const { fleet, wavePlan } = planned;
-      const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
-      const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
-      if (capacity) preview.capacity = capacity;
-      if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
-      else io.stdout.write(formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), label));
-      done(ExitCode.ok);
-    });
+    .action(
+      async (file: string, flags: VarFlags & FleetFlags & { output: "table" | "json"; out?: string }) => {
+        const loaded = await loadPlanFromFlags(io, file, flags, { requireVars: true });
+        const { plan } = loaded;
+        const { planned, label, capacity } = await planFromFleet(io, loaded, flags);
+        const { fleet, wavePlan } = planned;
+        const mismatch = accountMismatch(plan, fleet);
+        if (mismatch && flags.out) {
+          throw new UsageError(
+            `${mismatch}; \`deploy --plan\` would refuse it, so ${flags.out} was not written`,
+            ACCOUNT_HINT,
+          );
+        }
+        if (mismatch)
+          io.stderr.write(
+            `warning: ${mismatch}; \`rollwave deploy\` will refuse to start\nhint: ${ACCOUNT_HINT}\n`,
+          );
+        const summary = summarizeFleet(fleet, wavePlan, plan.rollout.strategy);
+        const preview = buildPlanPreview(plan, fleet, wavePlan, summary);
+        if (capacity) preview.capacity = capacity;
+        if (flags.output === "json") io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
+        else io.stdout.write(formatPlanPreview(preview, makeChalk(colorEnabled(io.stdout, io.env)), label));
+        if (flags.out) {
+          const { planSnapshot, writeSavedPlan } = await import("../saved-plan.js");
+          await writeSavedPlan(io, flags.out, await planSnapshot(io, loaded, fleet, wavePlan));
+        }
+        done(ExitCode.ok);
+      },
+    );
 }
 
 /** The capacity guard's math for the preview: one batched connection read when AWS is at hand. */

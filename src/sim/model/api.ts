@@ -66,7 +66,7 @@ export interface SimTargetGroup {
   };
   targetType: "instance";
 }
-export interface SimTargetGroupAttributes {
+interface SimTargetGroupAttributes {
   [key: string]: string; // e.g. "deregistration_delay.timeout_seconds": "300"
 }
 export interface SimTargetRef {
@@ -344,7 +344,7 @@ export interface SimSample {
   maxLoadRatio: number;
 }
 
-export interface SimInstanceState {
+interface SimInstanceState {
   id: string;
   az: string;
   state: string;

@@ -23,7 +23,7 @@ export interface CommandFilterInput {
 }
 
 /** What a filter looks at: a command or an invocation. */
-export interface Filterable {
+interface Filterable {
   requestedAt: number;
   status: string;
   statusDetails: string;

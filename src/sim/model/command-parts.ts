@@ -137,7 +137,7 @@ export function rollUp(
 }
 
 /** Live values a template may print. */
-export interface TemplateValues {
+interface TemplateValues {
   connections(): number;
   version: string;
   instanceId: string;

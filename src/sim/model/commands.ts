@@ -36,7 +36,7 @@ import type { CommandBehaviourSpec } from "./fleet-spec.js";
 import { page, pageSize } from "./paging.js";
 
 /** What commands may do to an instance; the world implements it. */
-export interface CommandHost {
+interface CommandHost {
   connections(inst: Inst): number;
   holdService(inst: Inst): void;
   /** `crashed`: the line failed, so the service stays down until the next `stopService` line. */

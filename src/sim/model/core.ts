@@ -7,7 +7,7 @@ import { createRng, type Rng } from "../../util/rng.js";
 import type { FleetSpecFile } from "./fleet-spec.js";
 import { EventQueue } from "./queues.js";
 
-export type Ec2State = "running" | "shutting-down" | "terminated";
+type Ec2State = "running" | "shutting-down" | "terminated";
 
 /** One simulated EC2 instance and the relay service on it. */
 export interface Inst {
@@ -54,7 +54,7 @@ export function healthPasses(i: Inst, now: number): boolean {
 }
 
 /** Callbacks between concerns; the world implements them. */
-export interface Hooks {
+interface Hooks {
   /** Something about this instance changed (state, service, target health, shedding …). */
   touch(inst: Inst): void;
 }

@@ -181,7 +181,7 @@ const scheduledFault = z.discriminatedUnion("op", [
   }),
 ]);
 
-export const fleetSpecSchema = z.strictObject({
+const fleetSpecSchema = z.strictObject({
   account: z.string().regex(/^\d{12}$/, "a 12-digit account id"),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "a region like ap-northeast-1"),
   azs: z.array(z.string()).min(1),
@@ -226,7 +226,6 @@ export const fleetSpecSchema = z.strictObject({
 export type FleetSpecFile = z.output<typeof fleetSpecSchema>;
 export type CommandBehaviourSpec = FleetSpecFile["commands"][number];
 export type AlarmSpec = FleetSpecFile["alarms"][number];
-export type ScheduledFaultSpec = FleetSpecFile["faults"]["scheduled"][number];
 export type TargetGroupSpec = FleetSpecFile["loadBalancers"][number]["targetGroups"][number];
 
 /** Per target group, the ALB quota a spec must respect (NLB allows 500 per AZ, checked too). */
@@ -234,7 +233,7 @@ const ALB_MAX_TARGETS = 1000;
 const NLB_MAX_TARGETS_PER_AZ = 500;
 
 /** Cross-field checks zod cannot express; each problem carries the path it is about. */
-export function checkFleetSpec(spec: FleetSpecFile): { path: (string | number)[]; message: string }[] {
+function checkFleetSpec(spec: FleetSpecFile): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const groupNames = new Set<string>();
   spec.instanceGroups.forEach((g, gi) => {

@@ -15,7 +15,7 @@ import {
 import { type Core, hexId, type Inst } from "./core.js";
 import { page, pageSize } from "./paging.js";
 
-export const EC2_STATE_CODES: Record<string, number> = {
+const EC2_STATE_CODES: Record<string, number> = {
   pending: 0,
   running: 16,
   "shutting-down": 32,
@@ -148,7 +148,7 @@ function wildcard(pattern: string, value: string): boolean {
   return re.test(value);
 }
 
-export function ec2View(i: Inst): SimEc2Instance {
+function ec2View(i: Inst): SimEc2Instance {
   return {
     instanceId: i.id,
     imageId: i.imageId,

@@ -98,7 +98,7 @@ function aggregate(stat: string, xs: number[]): number {
   }
 }
 
-export type Quantities = Record<AlarmSpec["quantity"], number>;
+type Quantities = Record<AlarmSpec["quantity"], number>;
 
 const COMPARISON: Record<AlarmSpec["comparison"], string> = {
   "<": "LessThanThreshold",

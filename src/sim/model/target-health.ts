@@ -22,7 +22,7 @@ import type { TargetGroupSpec } from "./fleet-spec.js";
 
 export type TargetState = SimTargetHealth["state"];
 
-export interface Lb {
+interface Lb {
   arn: string;
   name: string;
   type: "application" | "network";
@@ -65,7 +65,7 @@ export interface Target {
 
 const ALB_MAX_TARGETS = 1000;
 
-export interface ElbHooks {
+interface ElbHooks {
   /** A target's state changed (including removal: `to` = "unused" with `removed`). */
   targetChanged(t: Target, from: TargetState, removed: boolean): void;
 }

@@ -35,7 +35,7 @@ import { Parameters } from "./params.js";
 import { Series } from "./series.js";
 import { Elb, type Target, type TargetState, type Tg } from "./target-health.js";
 
-export interface WorldOptions {
+interface WorldOptions {
   clock: Clock;
   /** Seed for every random choice (phases, durations, failures, jitter). Default 1. */
   seed?: number;

@@ -19,19 +19,19 @@ import type { RouterContext } from "./router.js";
  *   GET  /_sim/clock     {now, scale}: the simulated time and its scale, for a CLI that follows it
  *                        (`--sim-clock`); scale is null for a manual clock
  */
-export interface ControlContext extends RouterContext {
+interface ControlContext extends RouterContext {
   setFaults(f: Partial<WireFaults>): void;
   getFaults(): WireFaults;
 }
 
-export interface ControlResponse {
+interface ControlResponse {
   status: number;
   body: unknown;
 }
 
 const share = z.number().min(0).max(1);
 const bucketSchema = z.object({ burst: z.number().min(0), perSecond: z.number().min(0) }).strict();
-export const wireFaultsSchema = z
+const wireFaultsSchema = z
   .object({
     throttleRate: share.optional(),
     errorRate: share.optional(),
@@ -41,7 +41,7 @@ export const wireFaultsSchema = z
   })
   .strict();
 
-export const controlCommandSchema = z.discriminatedUnion("op", [
+const controlCommandSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("terminateInstance"), instanceId: z.string().min(1) }).strict(),
   z.object({ op: z.literal("ssmAgent"), instanceId: z.string().min(1), online: z.boolean() }).strict(),
   z
@@ -51,7 +51,7 @@ export const controlCommandSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("commandFailures"), probability: share, match: z.string().optional() }).strict(),
 ]);
 
-export const capacityFloorSchema = z
+const capacityFloorSchema = z
   .object({
     total: z.number().int().min(0).optional(),
     perAz: z.record(z.string(), z.number().int().min(0)).optional(),
@@ -59,7 +59,7 @@ export const capacityFloorSchema = z
   .strict()
   .nullable();
 
-export const drainSchema = z.object({ threshold: z.number().int().min(0) }).strict();
+const drainSchema = z.object({ threshold: z.number().int().min(0) }).strict();
 
 export function handleControl(
   ctx: ControlContext,

@@ -1,7 +1,7 @@
 import type { Rng } from "../../util/rng.js";
 
 /** A token bucket: `burst` tokens, refilled at `perSecond` tokens per simulated second. */
-export interface BucketSpec {
+interface BucketSpec {
   burst: number;
   perSecond: number;
 }
@@ -55,7 +55,7 @@ export const DEFAULT_BUCKETS: Record<string, BucketSpec> = {
   STS: { burst: 100, perSecond: 50 },
 };
 
-export const DEFAULT_FAULTS: WireFaults = {
+const DEFAULT_FAULTS: WireFaults = {
   throttleRate: 0,
   errorRate: 0,
   latencyMs: 0,
@@ -64,7 +64,7 @@ export const DEFAULT_FAULTS: WireFaults = {
 };
 
 /** What a request is answered with when the wire layer decides to fail it. */
-export type FaultOutcome = { kind: "throttle" } | { kind: "error"; status: 500 | 503 };
+type FaultOutcome = { kind: "throttle" } | { kind: "error"; status: 500 | 503 };
 
 /**
  * Holds the current faults and the state of every token bucket. Buckets refill lazily from the
@@ -169,6 +169,8 @@ export function throttlingError(service: string): { code: string; status: number
       return { code: "RequestLimitExceeded", status: 503 };
     case "SSM":
       return { code: "ThrottlingException", status: 400 };
+    case "S3":
+      return { code: "SlowDown", status: 503 };
     default:
       return { code: "Throttling", status: 400 };
   }
@@ -187,7 +189,7 @@ export function serverError(service: string, status: 500 | 503): { code: string;
       ? "InternalServerError"
       : service === "CloudWatch"
         ? "InternalServiceFault"
-        : service === "EC2"
+        : service === "EC2" || service === "S3"
           ? "InternalError"
           : "InternalFailure";
   return { code, message: "An internal error has occurred" };

@@ -3,17 +3,20 @@ import type { AddressInfo } from "node:net";
 import { type Clock, ScaledClock } from "../../util/clock.js";
 import { createRng } from "../../util/rng.js";
 import type { SimWorld } from "../model/api.js";
+import { ObjectBuckets } from "../model/objects.js";
 import { handleControl } from "./control.js";
 import { FaultInjector, type WireFaults } from "./faults.js";
 import { ApiCounter, handleAwsRequest } from "./router.js";
 
-export interface WireServerOptions {
+interface WireServerOptions {
   world: SimWorld;
   clock: Clock;
   host: string;
   port: number;
   seed: number;
   faults?: Partial<WireFaults>;
+  /** S3 buckets that exist from the start (CreateBucket makes more). */
+  buckets?: string[];
 }
 
 export interface WireServer {
@@ -21,6 +24,7 @@ export interface WireServer {
   port: number;
   faults: FaultInjector;
   counter: ApiCounter;
+  objects: ObjectBuckets;
   close(): Promise<void>;
 }
 
@@ -34,7 +38,9 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export async function startWireServer(o: WireServerOptions): Promise<WireServer> {
   const counter = new ApiCounter();
   const faults = new FaultInjector(o.faults, createRng(o.seed ^ 0x5eed));
+  const objects = new ObjectBuckets(o.buckets);
   const ctx = {
+    objects,
     world: o.world,
     clock: o.clock,
     faults,
@@ -106,6 +112,7 @@ export async function startWireServer(o: WireServerOptions): Promise<WireServer>
     port,
     faults,
     counter,
+    objects,
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         clearInterval(ticker);

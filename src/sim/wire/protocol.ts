@@ -4,7 +4,7 @@ import { escapeXml, toXml, type XmlObject, xmlDocument } from "./xml.js";
  * The four AWS wire protocols the simulator speaks, and how each renders a result or an error.
  * See aws-facts.md; the shapes here are what the SDK v3 deserializers read.
  */
-export type WireProtocol = "query" | "ec2" | "json1.1" | "json1.0";
+type WireProtocol = "query" | "ec2" | "json1.1" | "json1.0";
 
 export interface WireResponse {
   status: number;
@@ -13,7 +13,7 @@ export interface WireResponse {
 }
 
 /** A JSON response value; a `Date` is sent as epoch seconds, the JSON protocols' timestamp format. */
-export type JsonValue =
+type JsonValue =
   | string
   | number
   | boolean
@@ -29,7 +29,7 @@ export function epochSeconds(ms: number): number {
   return ms / 1000;
 }
 
-export interface ServiceWireInfo {
+interface ServiceWireInfo {
   protocol: WireProtocol;
   /** XML namespace of responses (query/EC2). */
   xmlNamespace?: string;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../util/clock.js";
 import { SimApiError, type SimWorld } from "../model/api.js";
+import type { ObjectBuckets } from "../model/objects.js";
 import { type FaultInjector, serverError, throttlingError } from "./faults.js";
 import {
   ec2Result,
@@ -16,21 +17,22 @@ import { cloudWatchService } from "./services/cloudwatch.js";
 import { cloudWatchQueryService } from "./services/cloudwatch-query.js";
 import { ec2Service } from "./services/ec2.js";
 import { elbv2Service } from "./services/elbv2.js";
+import { handleS3, s3Action, s3Error } from "./services/s3.js";
 import { ssmService } from "./services/ssm.js";
 import { stsService } from "./services/sts.js";
 import type { JsonService, QueryService, WireService } from "./services/types.js";
 
-export const QUERY_SERVICES: QueryService[] = [
+const QUERY_SERVICES: QueryService[] = [
   ec2Service,
   elbv2Service,
   autoScalingService,
   stsService,
   cloudWatchQueryService,
 ];
-export const JSON_SERVICES: JsonService[] = [ssmService, cloudWatchService];
+const JSON_SERVICES: JsonService[] = [ssmService, cloudWatchService];
 
 /** A request as the HTTP server hands it over: lower-case header names, the whole body read. */
-export interface AwsRequest {
+interface AwsRequest {
   method: string;
   /** Path plus query string, e.g. "/" or "/?Action=GetCallerIdentity&Version=2011-06-15". */
   url: string;
@@ -63,6 +65,8 @@ export interface RouterContext {
   clock: Clock;
   faults: FaultInjector;
   counter: ApiCounter;
+  /** S3's buckets and objects (the journal in S3). */
+  objects: ObjectBuckets;
 }
 
 /**
@@ -74,6 +78,7 @@ export async function handleAwsRequest(ctx: RouterContext, req: AwsRequest): Pro
   const requestId = randomUUID();
   const target = header(req, "x-amz-target");
   if (target !== undefined) return handleJson(ctx, req, target, requestId);
+  if (credentialScope(req)?.service === "s3") return handleRestS3(ctx, req, requestId);
   return handleQuery(ctx, req, requestId);
 }
 
@@ -203,6 +208,51 @@ async function dispatch(
   }
 }
 
+/**
+ * S3 (REST-XML, path-style): the same region check and wire faults as the other services, then the
+ * object model. Not served: virtual-hosted addressing (the bucket in the Host name).
+ */
+async function handleRestS3(ctx: RouterContext, req: AwsRequest, requestId: string): Promise<WireResponse> {
+  const action = s3Action(req);
+  ctx.counter.count(`S3.${action}`);
+  const scope = credentialScope(req);
+  if (scope && scope.region !== ctx.world.region) {
+    return s3Error(
+      "AuthorizationHeaderMalformed",
+      `The authorization header is malformed; the region '${scope.region}' is wrong; expecting '${ctx.world.region}'`,
+      400,
+      requestId,
+    );
+  }
+  const { latencyMs } = ctx.faults.current;
+  if (latencyMs > 0) await ctx.clock.sleep(latencyMs);
+  const fault = ctx.faults.judge("S3", action, ctx.clock.now());
+  if (fault?.kind === "throttle") {
+    ctx.counter.throttled++;
+    return s3Error("SlowDown", "Please reduce your request rate.", 503, requestId);
+  }
+  if (fault?.kind === "error") {
+    ctx.counter.errors5xx++;
+    const e = serverError("S3", fault.status);
+    return s3Error(e.code, e.message, fault.status, requestId);
+  }
+  try {
+    const out = handleS3(ctx.objects, req, action, ctx.clock.now(), requestId);
+    if (ctx.faults.loseResponse(action)) {
+      ctx.counter.errors5xx++;
+      return s3Error("InternalError", "We encountered an internal error. Please try again.", 500, requestId);
+    }
+    return out;
+  } catch (err) {
+    if (err instanceof SimApiError) {
+      if (err.status >= 500) ctx.counter.errors5xx++;
+      return s3Error(err.code, err.message, err.status, requestId);
+    }
+    ctx.counter.errors5xx++;
+    return s3Error("InternalError", err instanceof Error ? err.message : String(err), 500, requestId);
+  }
+}
+
 function header(req: AwsRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -212,7 +262,7 @@ function header(req: AwsRequest, name: string): string | undefined {
  * The SigV4 credential scope: `Credential=AKID/20260101/us-east-1/ec2/aws4_request` in the
  * Authorization header, or `X-Amz-Credential` in a presigned query string.
  */
-export function credentialScope(
+function credentialScope(
   req: AwsRequest,
   params?: QueryParams,
 ): { accessKeyId: string; region: string; service: string } | undefined {

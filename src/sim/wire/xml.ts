@@ -8,7 +8,7 @@
  *   → "<Targets><member><Id>i-1</Id></member></Targets>"
  */
 
-export type XmlValue = string | number | boolean | Date | null | undefined | XmlValue[] | XmlObject;
+type XmlValue = string | number | boolean | Date | null | undefined | XmlValue[] | XmlObject;
 export interface XmlObject {
   [key: string]: XmlValue;
 }

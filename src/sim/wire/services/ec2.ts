@@ -3,7 +3,7 @@ import type { XmlObject } from "../xml.js";
 import type { QueryService } from "./types.js";
 
 /** EC2 refuses a Describe call carrying more filter values than this, all filters together. */
-export const EC2_MAX_FILTER_VALUES = 200;
+const EC2_MAX_FILTER_VALUES = 200;
 
 /**
  * EC2 speaks its own query dialect: lists in requests are `InstanceId.1` / `Filter.1.Value.1`,

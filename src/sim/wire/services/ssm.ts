@@ -10,7 +10,7 @@ import { epochSeconds, type JsonObject } from "../protocol.js";
 import type { JsonInput, JsonService } from "./types.js";
 
 /** Output limits of the real service (aws-facts.md, SSM Run Command). */
-export const SSM_LIMITS = {
+const SSM_LIMITS = {
   sendCommandInstanceIds: 50,
   sendCommandTargets: 5,
   listOutputChars: 2_500,
