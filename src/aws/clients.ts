@@ -26,7 +26,7 @@ export interface SharedClientConfig {
   credentials?: AwsCredentialIdentity;
   maxAttempts: number;
   retryStrategy: RetryStrategyV2;
-  requestHandler: { connectionTimeout: number; requestTimeout: number };
+  requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: boolean };
 }
 
 export function buildClients(config: (service: AwsService) => SharedClientConfig): AwsClients {

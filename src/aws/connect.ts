@@ -8,6 +8,9 @@
  *
  * Every request a connection sends, first tries and SDK retries alike, first waits for its
  * service's token bucket (on the injected clock) and is then counted as `Service.Action`.
+ * `SSM.SendCommand` is never repeated after an ambiguous failure (5xx, timeout, reset): it has no
+ * idempotency token, so the SDK's retry could run a step twice. The caller gets the error and
+ * finds out what happened (the engine: ListCommands by the Comment token, engine/reattach.ts).
  */
 
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -79,6 +82,12 @@ export function createReadOnlyAws(o: AwsOptions): AwsConnection {
 const READ_ONLY_ACTION = /^(Describe|List|Get)[A-Z]/;
 
 /**
+ * Operations the SDK must not repeat after an ambiguous failure: AWS may have applied the first
+ * attempt and only its answer was lost. Throttled attempts are still retried (refused, not applied).
+ */
+const SINGLE_ATTEMPT_OPERATIONS: ReadonlySet<string> = new Set(["SSM.SendCommand"]);
+
+/**
  * @internal The paced, counted SDK clients behind a connection. Exported for tests only: the
  * connections above never expose them.
  */
@@ -94,8 +103,9 @@ export function openClients(o: AwsOptions, readOnly: boolean): { clients: AwsCli
   // The retry strategy learns which operation failed from the error object the pacing middleware
   // saw on its way out (the strategy is only handed the error).
   const operationOfError = new WeakMap<object, string>();
+  const operationOf = (info: RetryErrorInfo) => (info.error && operationOfError.get(info.error)) || "unknown";
   const onThrottled = (info: RetryErrorInfo) => {
-    const operation = (info.error && operationOfError.get(info.error)) || "unknown";
+    const operation = operationOf(info);
     counter.throttle();
     try {
       o.onThrottle?.(operation);
@@ -104,7 +114,10 @@ export function openClients(o: AwsOptions, readOnly: boolean): { clients: AwsCli
     }
   };
 
-  const clients = buildClients((): SharedClientConfig => sharedConfig(o, clock, policy, onThrottled));
+  const clients = buildClients(
+    (): SharedClientConfig =>
+      sharedConfig(o, clock, policy, onThrottled, (info) => SINGLE_ATTEMPT_OPERATIONS.has(operationOf(info))),
+  );
   for (const key of Object.keys(clients) as (keyof AwsClients)[]) {
     paceAndCount(clients[key], SERVICE_OF_CLIENT[key], o, clock, counter, operationOfError, readOnly);
   }
@@ -117,6 +130,7 @@ function sharedConfig(
   clock: Clock,
   policy: RetryPolicy,
   onThrottled: (info: RetryErrorInfo) => void,
+  singleAttempt?: (info: RetryErrorInfo) => boolean,
 ): SharedClientConfig {
   return {
     region: o.region,
@@ -124,10 +138,13 @@ function sharedConfig(
     ...(o.endpointUrl ? { endpoint: o.endpointUrl } : {}),
     ...(o.credentials ? { credentials: o.credentials } : {}),
     maxAttempts: policy.maxAttempts,
-    retryStrategy: new ClockRetryStrategy(clock, policy, onThrottled),
+    retryStrategy: new ClockRetryStrategy(clock, policy, onThrottled, Math.random, singleAttempt),
     requestHandler: {
       connectionTimeout: o.connectionTimeoutMs ?? 10_000,
       requestTimeout: o.requestTimeoutMs ?? 60_000,
+      // Without it the SDK's node handler only logs a warning when a request outlives
+      // requestTimeout (and keeps waiting): the timeout must end the attempt with a TimeoutError.
+      throwOnRequestTimeout: true,
     },
   };
 }

@@ -12,6 +12,12 @@
  * Backoff is "full jitter": a random delay in [0, min(cap, base · 2^retry)), base 1 s for
  * throttling and 100 ms for transient errors, cap 20 s. With the defaults a call that keeps
  * being throttled retries for about 8 minutes before it gives up.
+ *
+ * Operations that are not idempotent (SSM SendCommand: no client token) get one attempt against an
+ * ambiguous failure — a 5xx, a timeout, a reset connection — since AWS may have done the work and
+ * only the answer was lost; a second attempt would run the step twice. The caller decides what an
+ * ambiguous failure means (the engine looks the command up by its Comment token before sending
+ * again). A throttling error is still retried: AWS refused the request before doing anything.
  */
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
 import type { Clock } from "../util/clock.js";
@@ -56,6 +62,8 @@ export class ClockRetryStrategy implements RetryStrategyV2 {
     /** Called for every throttling error, before deciding to retry (so the last one counts too). */
     private readonly onThrottled: (errorInfo: RetryErrorInfo) => void,
     private readonly random: () => number = Math.random,
+    /** True for a failure of an operation that must not be repeated on an ambiguous error. */
+    private readonly singleAttempt: (errorInfo: RetryErrorInfo) => boolean = () => false,
   ) {}
 
   async acquireInitialRetryToken(_scope: string): Promise<RetryToken> {
@@ -67,6 +75,8 @@ export class ClockRetryStrategy implements RetryStrategyV2 {
     const throttled = errorInfo.errorType === "THROTTLING";
     if (throttled) this.onThrottled(errorInfo);
     if (!throttled && errorInfo.errorType !== "TRANSIENT") throw new Error("not retryable");
+    if (!throttled && this.singleAttempt(errorInfo))
+      throw new Error("not repeated: the request may have been applied");
     const attempts = token.count + 1;
     const throttledAttempts = token.throttled + (throttled ? 1 : 0);
     const transientAttempts = attempts - throttledAttempts;

@@ -4,9 +4,9 @@
  * mode, which updated instances go back first (newest first).
  */
 
-import type { AdmissionContext, DecideContext } from "./decide-context.js";
+import type { AdmissionContext, DecideContext, Observation } from "./decide-context.js";
 import type { GateKind, RolloutEvent } from "./events.js";
-import { startStep, transition } from "./instance-step.js";
+import { freshHealth, startStep, transition } from "./instance-step.js";
 import { chargeDisplacement } from "./pacing.js";
 import { type EngineState, type InstanceRun, isInFlight, occupiesSlot, stopsNewWork } from "./state.js";
 
@@ -261,4 +261,99 @@ export function admitRollback(s: EngineState, ctx: DecideContext, events: Rollou
   }
   holdBookkeeping(s, ctx, events, held);
   return admitted;
+}
+
+/**
+ * The last check before an instance actually leaves service. Admission counted the window when the
+ * instance started its pre-drain; capacity lost since (a finished server flapping, a pending one
+ * terminated: `lost`, `skipped`) must not be taken twice. An instance about to be deregistered
+ * goes only while the servers out of service now — those already deregistered or gone, not those
+ * still in their pre-drain — leave room in the window and in its AZ; otherwise it waits, still
+ * registered and still in service, until they do. When no new work may start any more (a stop, the
+ * failure policy), a waiting instance goes back to `pending`: it never left service.
+ */
+export function holdAtTheDoor(
+  s: EngineState,
+  obs: Observation,
+  ctx: DecideContext,
+  events: RolloutEvent[],
+): void {
+  const atDoor = (i: InstanceRun) =>
+    i.phase === "deregistering" &&
+    (i.doorHeld !== undefined || (i.need === "deregister" && i.phaseSince === ctx.now));
+  const door = Object.values(s.instances)
+    .filter(atDoor)
+    .sort((a, b) => a.seq - b.seq);
+  if (door.length === 0) return;
+  const readAt = s.global.healthReadAt ?? {};
+  // Judged on a read of its groups made this tick: capacity lost since an older read is invisible.
+  // Otherwise it waits for the next tick, which reads them (one read per group covers everyone).
+  const fresh = (i: InstanceRun) => i.targets.every((t) => readAt[t.arn] === ctx.now);
+  // Seen not healthy in this tick's read (it flapped, or was terminated during its pre-drain):
+  // already out of service, whatever its phase says.
+  const seenOut = (i: InstanceRun) => freshHealth(i, obs)?.some((h) => h.d?.state !== "healthy") === true;
+  const out = { total: 0, perAz: {} as Record<string, number> };
+  const take = (i: InstanceRun) => {
+    out.total++;
+    out.perAz[i.az] = (out.perAz[i.az] ?? 0) + 1;
+  };
+  for (const i of Object.values(s.instances)) {
+    if (!occupiesSlot(i)) continue;
+    if (atDoor(i) || i.phase === "preDrain") {
+      if (seenOut(i)) take(i); // one already out costs nothing more
+      continue;
+    }
+    take(i);
+  }
+  // Only in-flight work frees a slot for sure (a lost server may never come back): with none left
+  // but the waiting ones, they go back to `pending` and the rollout decides what the window allows.
+  const stopped =
+    stopsNewWorkOrPolicy(s) || !Object.values(s.instances).some((x) => isInFlight(x) && !atDoor(x));
+  for (const i of door) {
+    if (!fresh(i)) {
+      s.instances[i.id] = { ...i, doorHeld: "read", need: null, checkAt: ctx.now };
+      continue;
+    }
+    if (seenOut(i)) {
+      if (i.doorHeld) s.instances[i.id] = { ...i, doorHeld: undefined, need: "deregister" };
+      continue;
+    }
+    const room = out.total < ctx.window.maxUnavailable && (out.perAz[i.az] ?? 0) < azCap(ctx, i.az);
+    if (room && !(stopped && i.doorHeld === "room")) {
+      if (i.doorHeld) s.instances[i.id] = { ...i, doorHeld: undefined, need: "deregister" };
+      take(i);
+      continue;
+    }
+    if (stopped) {
+      const r = transition(i, "pending", ctx.now, "not leaving service after all: no room in the window now");
+      Object.assign(r.inst, {
+        doorHeld: undefined,
+        need: null,
+        out: false,
+        step: undefined,
+        commandId: undefined,
+      });
+      s.instances[i.id] = r.inst;
+      events.push(...r.events);
+      continue;
+    }
+    if (i.doorHeld !== "room") {
+      const lost = Object.values(s.instances).filter(
+        (x) => x.lost !== undefined || (x.phase === "skipped" && x.out),
+      );
+      events.push({
+        type: "warning",
+        at: ctx.now,
+        code: "W_CAPACITY_LOST",
+        message: `${i.id} (${i.az}) waits in service before leaving: ${lost.length} instance(s) lost since it was admitted fill the window (${out.total} of ${ctx.window.maxUnavailable} out)`,
+      });
+    }
+    // Looked at again every poll: the groups' reads show lost servers coming back.
+    s.instances[i.id] = { ...i, doorHeld: "room", need: null, checkAt: ctx.now + ctx.pollMs };
+  }
+}
+
+function stopsNewWorkOrPolicy(s: EngineState): boolean {
+  const g = s.global;
+  return g.mode !== "running" || g.interrupted === true || g.error !== undefined;
 }

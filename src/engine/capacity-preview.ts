@@ -40,7 +40,14 @@ interface CapacityAz {
 }
 
 export interface CapacityPreview {
-  source: { kind: "metric"; metric: string; statistic: string; readAt: number | null; error?: string };
+  /** `metric`: the metric's name; for a probe, its command (`statistic` is then `latest`). */
+  source: {
+    kind: "metric" | "probe";
+    metric: string;
+    statistic: string;
+    readAt: number | null;
+    error?: string;
+  };
   perInstanceLimit: number;
   headroom: number;
   maxAgeSeconds: number;
@@ -106,7 +113,7 @@ export function capacityPreview(
   reading: ConnectionReading | undefined,
 ): CapacityPreview | undefined {
   const c = plan.capacity.connections;
-  if (c?.source.kind !== "metric") return undefined;
+  if (!c) return undefined;
   const limit = c.perInstanceLimit;
   const usable = limit * (1 - c.headroom);
   const zonal = zonalInstances(plan, fleet);
@@ -183,9 +190,9 @@ export function capacityPreview(
   const unpaced = load !== null ? perMinute(total.maxOut, load, n) : null;
   return {
     source: {
-      kind: "metric",
-      metric: `${c.source.namespace}/${c.source.name}`,
-      statistic: c.source.statistic,
+      ...(c.source.kind === "metric"
+        ? { kind: "metric", metric: `${c.source.namespace}/${c.source.name}`, statistic: c.source.statistic }
+        : { kind: "probe", metric: `probe ${JSON.stringify(c.source.command)}`, statistic: "latest" }),
       readAt: reading?.ok ? reading.at : null,
       ...(reading && !reading.ok ? { error: reading.reason } : {}),
     },

@@ -56,7 +56,7 @@ const CARRYING = new Set<InstancePhase>([
  * devices or is still shedding them (in service, leaving, or back in rotation); no once its drain
  * has ended (deploying, validating, rolling back) or it is gone or failed out of service.
  */
-function carriesDevices(i: InstanceRun): boolean {
+export function carriesDevices(i: InstanceRun): boolean {
   if (i.phase === "failed") return !i.out;
   return CARRYING.has(i.phase);
 }
@@ -154,6 +154,7 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
   if (!c) return null;
   const maxAge = formatDuration(c.maxAgeMs);
   const zonal = fleet ? zonalInstances(plan, fleet) : new Set<string>();
+  const source = c.source.kind === "metric" ? "the metric" : "the probe";
   return (ctx) => {
     const conns = ctx.connections;
     const err = ctx.connectionsError;
@@ -161,14 +162,14 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
       return {
         admit: false,
         reason: err
-          ? `capacity: no connection reading, the metric could not be read: ${err}`
+          ? `capacity: no connection reading, ${source} could not be read: ${err}`
           : "capacity: no connection reading yet",
       };
     }
     if (ctx.now - ctx.connectionsAt > c.maxAgeMs) {
       return {
         admit: false,
-        reason: `capacity: the connection reading is older than maxAge ${maxAge}${err ? `; the metric could not be read: ${err}` : ""}`,
+        reason: `capacity: the connection reading is older than maxAge ${maxAge}${err ? `; ${source} could not be read: ${err}` : ""}`,
       };
     }
     if (c.perAz || zonal.has(ctx.instance.id)) {
@@ -215,7 +216,8 @@ export function connectionCapacityCheck(plan: Plan, fleet?: Fleet): AdmissionChe
 export const NLB_NEW_CONNECTION_GRACE_MS = 120_000;
 
 /**
- * Drain is done when the instance's connections fall to `drain.untilConnections` (needs a metric).
+ * Drain is done when the instance's connections fall to `drain.untilConnections` (needs a connection
+ * source: the metric, or the probe).
  * In an NLB group it is not done before `nlbGraceMs` (default 2 min, never past the group's own
  * deregistration delay) since deregistration: until then the NLB may still send new connections,
  * so a momentary zero proves nothing. `fleet` tells which groups are NLBs: it is required, since
@@ -227,7 +229,7 @@ export function connectionDrainPredicate(
   nlbGraceMs = NLB_NEW_CONNECTION_GRACE_MS,
 ): DrainPredicate | undefined {
   const until = plan.drain.untilConnections;
-  if (until === null || plan.capacity.connections?.source.kind !== "metric") return undefined;
+  if (until === null || !plan.capacity.connections) return undefined;
   const grace = new Map<string, number>();
   for (const tg of fleet.targetGroups) {
     if (tg.type === "network") grace.set(tg.arn, Math.min(nlbGraceMs, tg.deregistrationDelaySeconds * 1000));

@@ -14,7 +14,7 @@
 import { shortTg } from "../fleet/types.js";
 import type { Plan } from "../plan/types.js";
 import { formatDuration } from "../util/duration.js";
-import { admitForward, admitRollback, azCap, gate, occupancy } from "./admit.js";
+import { admitForward, admitRollback, azCap, gate, holdAtTheDoor, occupancy } from "./admit.js";
 import { applyControl } from "./control.js";
 import { commandDeadline, type DecideContext, type Observation, stepSpec } from "./decide-context.js";
 import { devicesGate } from "./devices-gate.js";
@@ -76,6 +76,12 @@ export function decide(prev: EngineState, obs: Observation, ctx: DecideContext):
     events.push(...r.events);
   }
   watchCapacity(s, obs, ctx, events);
+  const read = Object.keys(obs.health);
+  if (read.length) {
+    g.healthReadAt = { ...g.healthReadAt };
+    for (const arn of read) g.healthReadAt[arn] = now;
+  }
+  holdAtTheDoor(s, obs, ctx, events);
   bakeWatch(s, obs, ctx, events);
 
   // Commands: forget those nobody waits on; schedule the next poll of the rest.
@@ -593,9 +599,12 @@ function progress(s: EngineState, events: RolloutEvent[], now: number, ctx: Deci
   };
   if (connections) e.connections = Object.values(connections).reduce((a, n) => a + n, 0);
   const src = ctx.plan.capacity.connections?.source;
-  if (connections && ctx.connectionsAt !== undefined && src?.kind === "metric") {
+  if (connections && ctx.connectionsAt !== undefined && src) {
     e.connectionsAgeSeconds = Math.round((now - ctx.connectionsAt) / 1000);
-    e.connectionsSource = `${src.namespace}/${src.name} ${src.statistic}`;
+    e.connectionsSource =
+      src.kind === "metric"
+        ? `${src.namespace}/${src.name} ${src.statistic}`
+        : `probe: ${src.command.length > 40 ? `${src.command.slice(0, 40)}…` : src.command}`;
   }
   events.push(e);
 }

@@ -337,8 +337,10 @@ function stepDraining(i: InstanceRun, obs: Observation, ctx: DecideContext): Ste
   if (predicateDone && ctx.plan.steps.close && conns !== undefined && conns > 0) {
     // At the threshold with stragglers left: drain.closeCommand closes them (they reconnect elsewhere
     // at once) instead of waiting out the deregistration delay. Still `draining`, never routed.
+    // What it closes is cut: the reading just before the close (taken during the drain).
     const inst: InstanceRun = {
       ...i,
+      cut: (i.cut ?? 0) + conns,
       step: "close",
       need: "command",
       commandId: undefined,

@@ -11,8 +11,10 @@
 import type { AwsReader } from "../aws/types.js";
 import type { Plan } from "../plan/types.js";
 import { awaitsAdmission, batchingPays, wantsAdmission } from "./admit.js";
+import { carriesDevices } from "./capacity.js";
 import type { Observation } from "./decide-context.js";
 import { paceVerdict } from "./pacing.js";
+import type { ProbeReading, ProbeSource } from "./probe.js";
 import { batchHolds, mergeStep, READ_SLACK_MS } from "./schedule.js";
 import type { EngineState, InstanceRun } from "./state.js";
 import type { WarningCode } from "./warnings.js";
@@ -40,6 +42,8 @@ export interface ObserveDeps {
   readSlackMs?: number;
   /** How long a batchable call may wait while batching pays (default `BATCH_HOLD_MS`), for the sleep. */
   batchHoldMs?: number;
+  /** The probe connection source (`capacity.connections.probe`): rounds of SSM commands in flight. */
+  probe?: ProbeSource;
 }
 
 /** Connections cache shared across ticks: a metric is read at most once per poll interval. */
@@ -48,6 +52,11 @@ export interface ConnectionCache {
   at?: number;
   /** The last read failed with this (cleared by the next good read). */
   error?: string | undefined;
+  /**
+   * Probe source: when each instance's value was taken (a round's SendCommand), where a drain round
+   * read it after the last fleet round. `at` stays the fleet round's: admissions judge the whole load.
+   */
+  instAt?: Record<string, number>;
 }
 
 /** Datapoints are per minute: reading the metric more often than this buys nothing (maxAge permitting). */
@@ -61,6 +70,7 @@ const ALL_STATES = ["pending", "running", "shutting-down", "terminated", "stoppi
  */
 function healthDue(i: InstanceRun, now: number, slackMs: number): boolean {
   if (i.need) return false;
+  if (i.doorHeld) return (i.checkAt ?? 0) <= now;
   if (HEALTH_PHASES.has(i.phase)) {
     if (i.atAlarmGate || i.step === "close") return false; // closing: its command is polled instead
     return (i.checkAt ?? 0) + slackMs <= now || (i.deadline !== undefined && i.deadline < now);
@@ -189,6 +199,7 @@ async function readConnections(
 ): Promise<void> {
   const c = deps.plan.capacity.connections;
   const src = c?.source;
+  if (c && src?.kind === "probe") return readProbe(s, now, deps, cache, obs, draining, c.maxAgeMs);
   if (!c || src?.kind !== "metric") return;
   const drainingDue = draining.length > 0;
   const age = cache.at === undefined ? Number.POSITIVE_INFINITY : now - cache.at;
@@ -227,6 +238,95 @@ async function readConnections(
   // A reading older than a drain's start would say nothing about it (the read failed): leave it out.
   const predates = draining.some((i) => cache.at === undefined || cache.at < i.phaseSince);
   if (cache.values && drainingDue && !predates) obs.connections = cache.values;
+}
+
+/** A probe round answers within a few seconds: start the fleet's this long before the reading expires. */
+const PROBE_LEAD_MS = 10_000;
+
+/**
+ * The probe source (probe.ts): fold the rounds that finished into the cache, then start what is
+ * needed, one round of each kind at a time:
+ *  - a fleet round (every instance that carries devices) when an admission is possible (a slot is
+ *    free) and the cached reading would be older than `maxAge` by the time the next poll could use it;
+ *  - a drain round for the draining instances whose check is due, once their NLB grace is over (the
+ *    drain predicate cannot be true before), without a reading taken within the last poll interval.
+ * Draining instances get their value in `obs.connections` only when it was taken after their drain
+ * started, as with the metric.
+ */
+async function readProbe(
+  s: EngineState,
+  now: number,
+  deps: ObserveDeps,
+  cache: ConnectionCache,
+  obs: Observation,
+  draining: InstanceRun[],
+  maxAgeMs: number,
+): Promise<void> {
+  const probe = deps.probe;
+  if (!probe) return;
+  for (const r of await probe.poll(now)) foldProbe(cache, r);
+  const age = cache.at === undefined ? Number.POSITIVE_INFINITY : now - cache.at;
+  // Only when a slot is free (not while the window is full, as the metric is): a round costs
+  // 2 calls per 50 instances, and the admission waits the few seconds it takes to answer.
+  const wanted = wantsAdmission(s, deps);
+  const jobs: Promise<void>[] = [];
+  const send = (kind: "fleet" | "drain", ids: string[]) =>
+    jobs.push(
+      probe.start(kind, ids, now).catch((e: unknown) => {
+        if (kind === "fleet") cache.error = (e as Error).message;
+        deps.warn("W_OBSERVE_FAILED", `${(e as Error).message}; retrying next tick`);
+      }),
+    );
+  if (wanted && !probe.inFlight("fleet") && age >= Math.max(0, maxAgeMs - deps.pollMs - PROBE_LEAD_MS)) {
+    send(
+      "fleet",
+      Object.values(s.instances)
+        .filter(carriesDevices)
+        .sort((a, b) => a.seq - b.seq)
+        .map((i) => i.id),
+    );
+  }
+  const readAt = (i: InstanceRun) => cache.instAt?.[i.id] ?? cache.at ?? Number.NEGATIVE_INFINITY;
+  const drainIds = draining
+    .filter(
+      (i) =>
+        now >= i.phaseSince + (deps.drainGate ? drainGraceMs(i, deps.drainGate) : 0) &&
+        (readAt(i) < i.phaseSince || now - readAt(i) >= deps.pollMs) &&
+        !probe.inFlight("drain", i.id) &&
+        !probe.inFlight("fleet", i.id),
+    )
+    .map((i) => i.id);
+  if (drainIds.length > 0) send("drain", drainIds);
+  await Promise.all(jobs);
+  if (cache.values && draining.length > 0) {
+    const conns = { ...cache.values };
+    for (const i of draining) if (readAt(i) < i.phaseSince) delete conns[i.id];
+    obs.connections = conns;
+  }
+}
+
+/** A finished round into the cache: per instance, the newer value wins; a fleet round dates the load. */
+function foldProbe(cache: ConnectionCache, r: ProbeReading): void {
+  const values = cache.values ? { ...cache.values } : {};
+  const instAt = { ...(cache.instAt ?? {}) };
+  if (r.kind === "fleet") {
+    // Instances the round left out no longer carry devices: they count only what they report.
+    const asked = new Set(r.ids);
+    for (const id of Object.keys(values)) if (!asked.has(id) && (instAt[id] ?? -1) < r.at) delete values[id];
+  }
+  for (const id of r.ids) {
+    if ((instAt[id] ?? cache.at ?? Number.NEGATIVE_INFINITY) > r.at) continue;
+    const v = r.values[id];
+    if (v === undefined) delete values[id];
+    else values[id] = v;
+    instAt[id] = r.at;
+  }
+  cache.values = values;
+  cache.instAt = instAt;
+  if (r.kind === "fleet") {
+    cache.at = r.at;
+    cache.error = undefined;
+  }
 }
 
 /** Is a health read of this draining instance useful now? Always, unless the drain gate says not yet. */
@@ -282,6 +382,7 @@ export function nextDueAt(
     if (i.suspect && !i.ec2Checked) at(now);
     if (i.need) continue;
     if (i.atAlarmGate) at(now);
+    else if (i.doorHeld) at(i.checkAt);
     else if (i.step !== "close" && (HEALTH_PHASES.has(i.phase) || (i.phase === "failed" && i.out))) {
       let t = i.checkAt;
       if (t !== undefined && i.phase === "draining" && deps.drainGate)
@@ -291,6 +392,7 @@ export function nextDueAt(
     if (i.deadline !== undefined && !(i.phase === "done" || i.phase === "pending")) at(i.deadline + 1);
   }
   for (const c of Object.values(s.global.commands)) at(c.nextPollAt);
+  if (deps.probe) at(deps.probe.nextDueAt());
   const c = s.global.canary;
   if (c.wave !== null && c.bakeUntil !== undefined && !c.baked) {
     at(c.nextBakeCheckAt);

@@ -35,6 +35,7 @@ import {
   slimGlobal,
 } from "./journal.js";
 import { type ConnectionCache, nextDueAt, type ObserveDeps, observe } from "./observe.js";
+import { ProbeSource } from "./probe.js";
 import { findSentCommands, needsLookup } from "./reattach.js";
 import { drainGraceMs, healthChecks, sleepUntilDue } from "./schedule.js";
 import { countInstances, type EngineState, initialState, isInFlight, stopsNewWork } from "./state.js";
@@ -235,6 +236,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const drainDelayMs: Record<string, number> = {};
     for (const tg of fleet.targetGroups) drainDelayMs[tg.arn] = tg.deregistrationDelaySeconds * 1000;
     const fleetIds = Object.keys(state.instances);
+    const commentTag = `r:${rolloutId.slice(0, 8)}`;
+    const src = plan.capacity.connections?.source;
     const obsDeps: ObserveDeps = {
       reader: o.aws.reader,
       plan,
@@ -246,10 +249,18 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     };
     if (o.readSlackMs !== undefined) obsDeps.readSlackMs = o.readSlackMs;
     if (o.batchHoldMs !== undefined) obsDeps.batchHoldMs = o.batchHoldMs;
+    if (src?.kind === "probe")
+      obsDeps.probe = new ProbeSource({
+        reader: o.aws.reader,
+        writer: o.aws.writer,
+        command: src.command,
+        tag: commentTag,
+        planName: plan.name,
+        warn,
+      });
     const until = plan.drain.untilConnections;
     if (drainDone && !o.drainDone && until !== null)
       obsDeps.drainGate = { untilConnections: until, drainDelayMs, graceMs: drainGraceMs(fleet) };
-    const commentTag = `r:${rolloutId.slice(0, 8)}`;
     const actDeps = {
       commentTag,
       writer: o.aws.writer,

@@ -74,6 +74,12 @@ export interface InstanceRun {
    * the capacity floor holds.
    */
   lost?: string;
+  /**
+   * Admitted, its pre-drain done, but capacity was lost since (a server flapped or was terminated):
+   * it stays registered in `deregistering` until the servers actually out of service leave room
+   * (`room`), judged on a read of its groups at most a poll old (`read`: waiting for that read).
+   */
+  doorHeld?: "read" | "room";
   /** Connections it carried when it left service (its limit when it had no datapoint), summed over its exits. */
   displaced?: number;
   /** Connections still on it when its drain ended (delay expired, drain timeout, close): cut, not shed. */
@@ -142,6 +148,8 @@ export interface GlobalState {
   commands: Record<string, CommandRun>;
   /** Fleet connectivity gate: devices connected at the first reading, and since when below the bar. */
   devices?: { start: number; lowSince?: number };
+  /** When each target group's health was last read (for the last check before leaving service). */
+  healthReadAt?: Record<string, number>;
   /** Since when admissions are held by a capacity check (for its deadline). */
   heldSince?: number;
   heldReason?: string;

@@ -28,6 +28,8 @@ export const WARNINGS = {
     "A command the engine gave up on could not be cancelled: it may still run to its own executionTimeout; the instance is already failed, and the call is not retried.",
   W_CONTROL_FAILED:
     "Control requests (`rollwave abort`/`approve` from another terminal) could not be read or acknowledged this tick: the rollout goes on and reads again next tick.",
+  W_PROBE_FAILED:
+    "The connection probe gave no count for an instance (it failed, timed out, printed nothing or not a number): the message names the instance and what it printed; the capacity guard counts it at perInstanceLimit until a probe answers.",
 } as const satisfies Record<`W_${string}`, string>;
 
 export type WarningCode = keyof typeof WARNINGS;

@@ -86,3 +86,95 @@ export function inventoryJsonSchema(): Record<string, unknown> {
 
 export type RawTargetGroup = z.infer<typeof targetGroupSchema>;
 export type RawInstance = z.infer<typeof instanceSchema>;
+
+// ── The fast path ─────────────────────────────────────────────────────────────────────────────
+// A zod parse per instance cost most of a 10,000-instance preview (rollout-speed issue §3). An
+// instance that is exactly right is read by the plain checks below, which accept only what
+// `instanceSchema` accepts and produce what it produces (defaults included); anything else, a
+// problem or merely an unusual value, goes through `instanceSchema` for its located messages.
+// test/fleet/inventory.test.ts checks the two agree.
+
+const INSTANCE_KEYS = new Set(Object.keys(instanceSchema.shape));
+const TARGET_KEYS = new Set(Object.keys(targetSchema.shape));
+const INSTANCE_ID_RE = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
+// zod's own IPv4 pattern (zod/v4/core/regexes.js), so both paths agree on what an address is.
+const IPV4_RE =
+  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
+const TARGET_STATE_SET: ReadonlySet<string> = new Set(TARGET_STATES);
+const EC2_STATE_SET: ReadonlySet<string> = new Set(EC2_STATES);
+const SSM_SET: ReadonlySet<string> = new Set(["Online", "ConnectionLost", "Inactive", "Unknown"]);
+
+function plainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Only own keys from `allowed`, and none that could touch a prototype. */
+function keysWithin(v: Record<string, unknown>, allowed: Set<string>): boolean {
+  for (const k in v) if (!allowed.has(k) || !Object.hasOwn(v, k)) return false;
+  return true;
+}
+
+const optionalString = (v: unknown, minLength = 0) =>
+  v === undefined || (typeof v === "string" && v.length >= minLength);
+
+function fastTarget(v: unknown): RawInstance["targets"][number] | undefined {
+  if (!plainObject(v) || !keysWithin(v, TARGET_KEYS)) return undefined;
+  const { targetGroup, port, state, reason } = v;
+  if (typeof targetGroup !== "string" || targetGroup.length === 0) return undefined;
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65_535))
+    return undefined;
+  if (state !== undefined && !(typeof state === "string" && TARGET_STATE_SET.has(state))) return undefined;
+  if (!optionalString(reason)) return undefined;
+  const out = {
+    targetGroup,
+    state: (state ?? "healthy") as RawInstance["targets"][number]["state"],
+  } as RawInstance["targets"][number];
+  if (port !== undefined) out.port = port as number;
+  if (reason !== undefined) out.reason = reason as string;
+  return out;
+}
+
+/** The instance as `instanceSchema.parse` would return it, or undefined if zod should look at it. */
+export function fastInstance(v: unknown): RawInstance | undefined {
+  if (!plainObject(v) || !keysWithin(v, INSTANCE_KEYS)) return undefined;
+  const { id, az, state, privateIp, tags, autoScalingGroup, ssm, targets } = v;
+  if (typeof id !== "string" || !INSTANCE_ID_RE.test(id)) return undefined;
+  if (typeof az !== "string" || az.length === 0) return undefined;
+  if (state !== undefined && !(typeof state === "string" && EC2_STATE_SET.has(state))) return undefined;
+  if (privateIp !== undefined && !(typeof privateIp === "string" && IPV4_RE.test(privateIp)))
+    return undefined;
+  if (!optionalString(autoScalingGroup, 1)) return undefined;
+  if (ssm !== undefined && !(typeof ssm === "string" && SSM_SET.has(ssm))) return undefined;
+  let tagsOut: Record<string, string> = {};
+  if (tags !== undefined) {
+    if (!plainObject(tags)) return undefined;
+    tagsOut = {};
+    for (const k in tags) {
+      const value = tags[k];
+      if (!Object.hasOwn(tags, k) || k === "__proto__" || typeof value !== "string") return undefined;
+      tagsOut[k] = value;
+    }
+  }
+  const targetsOut: RawInstance["targets"] = [];
+  if (targets !== undefined) {
+    if (!Array.isArray(targets)) return undefined;
+    for (const t of targets) {
+      const parsed = fastTarget(t);
+      if (!parsed) return undefined;
+      targetsOut.push(parsed);
+    }
+  }
+  const out = {
+    id,
+    az,
+    state: (state ?? "running") as RawInstance["state"],
+    tags: tagsOut,
+    ssm: (ssm ?? "Online") as RawInstance["ssm"],
+    targets: targetsOut,
+  } as RawInstance;
+  if (privateIp !== undefined) out.privateIp = privateIp as string;
+  if (autoScalingGroup !== undefined) out.autoScalingGroup = autoScalingGroup as string;
+  return out;
+}

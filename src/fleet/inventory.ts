@@ -12,6 +12,7 @@ import { type FleetSpec, InputError, type InputIssue } from "../plan/types.js";
 import { parseYamlText, readTextFile, requireYaml } from "../plan/yaml-text.js";
 import { quote, shown } from "../util/quote.js";
 import {
+  fastInstance,
   instanceSchema,
   inventorySchema,
   type RawInstance,
@@ -100,7 +101,7 @@ export function parseInventory(text: string, file: string, select?: FleetSpec): 
   });
   const instances: { i: RawInstance; k: number }[] = [];
   list(doc.instances).forEach((item, k) => {
-    const i = check(instanceSchema, item, ["instances", k], "instance", problems);
+    const i = fastInstance(item) ?? check(instanceSchema, item, ["instances", k], "instance", problems);
     if (i) instances.push({ i, k });
   });
 

@@ -119,15 +119,13 @@ export function crossFieldChecks(raw: unknown, loc: Locator, opts: CheckOptions)
         "metric: { namespace, name, dimension } reads CloudWatch; probe: { command } asks each instance",
       );
     }
-    if (conn.probe !== undefined) {
-      // Accepted by the format so plans can be written now, but the engine reads connection counts
-      // only from a metric so far. A rollout must not run believing a capacity guard is in place.
-      const message =
-        "the probe source is not read by the engine yet: deploy would have no connection-capacity guard and no connection-aware drain";
-      const hint =
-        "publish the count as a CloudWatch metric and use metric: { namespace, name, dimension }; the probe is planned";
-      if (opts.forRollout) err(["capacity", "connections", "probe"], message, hint);
-      else warn(["capacity", "connections", "probe"], `${message}, so it refuses this plan`, hint);
+    const probe = stringAt(raw, ["capacity", "connections", "probe", "command"]);
+    if (probe !== undefined && probe.trim() === "") {
+      err(
+        ["capacity", "connections", "probe", "command"],
+        "the probe command is empty",
+        "a command that prints the instance's connection count, e.g. \"ss -Htn state established '( sport = :1935 )' | wc -l\"",
+      );
     }
     const headroom = stringAt(raw, ["capacity", "connections", "headroom"]);
     if (headroom !== undefined && Number(headroom.trim().replace("%", "")) >= 100) {

@@ -290,7 +290,7 @@ export function formatCapacity(c: CapacityPreview, chalk: ChalkInstance): string
   if (t.connections === null)
     out.push(
       chalk.yellow(
-        "  No reading: MOST OUT shows the window's limits only. A rollout reads the metric first and holds until it has a reading.",
+        "  No reading: MOST OUT shows the window's limits only. A rollout reads the connections first and holds until it has a reading.",
       ),
     );
   return `${out.join("\n")}\n`;

@@ -6,13 +6,12 @@
 import { appendFile } from "node:fs/promises";
 import { createJsonRenderer } from "./json.js";
 import type { OutputStream, Renderer } from "./output.js";
+import type { OutputMode } from "./output-mode.js";
 import { createPlainRenderer } from "./plain.js";
 import { type RunReport, withRunReport } from "./report-file.js";
 import { createTtyRenderer } from "./tty.js";
 
-/** tty: live view for a person; plain: lines for CI logs; json: NDJSON events for pipelines. */
-export type OutputMode = "tty" | "plain" | "json";
-export const OUTPUT_MODES: readonly OutputMode[] = ["tty", "plain", "json"];
+export type { OutputMode } from "./output-mode.js";
 
 type Env = Record<string, string | undefined>;
 

@@ -113,3 +113,58 @@ async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
   await new Promise<void>((r) => setImmediate(r));
 }
+
+/**
+ * Simulated time that does not depend on how busy the machine is, for benchmarks and scenario
+ * tests: time stands still while code runs (HTTP calls to an in-process simulator, decide, the
+ * journal) and jumps to the earliest sleeper once everything pending is asleep, as a discrete-event
+ * simulation would. A ScaledClock turns every real millisecond of CPU into `scale` simulated ones,
+ * so on a loaded machine a rollout looks slower than it is; this clock does not.
+ */
+export class VirtualClock implements Clock {
+  private t: number;
+  private sleepers: { at: number; seq: number; resolve: () => void }[] = [];
+  private seq = 0;
+  private pending = false;
+  constructor(start: number = Date.now()) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      const entry = { at: this.t + Math.max(0, ms), seq: this.seq++, resolve };
+      if (signal) {
+        const onAbort = () => {
+          this.sleepers = this.sleepers.filter((s) => s !== entry);
+          reject(abortError(signal));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.resolve = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+      }
+      this.sleepers.push(entry);
+      this.schedule();
+    });
+  }
+  /** Advance once the event loop has run everything else that was ready (I/O included). */
+  private schedule(): void {
+    if (this.pending) return;
+    this.pending = true;
+    // setTimeout(0) runs after pending I/O callbacks: a loopback HTTP answer in flight comes first.
+    setTimeout(() => this.advance(), 0);
+  }
+  private advance(): void {
+    this.pending = false;
+    if (this.sleepers.length === 0) return;
+    this.sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const next = this.sleepers.shift() as { at: number; resolve: () => void };
+    this.t = Math.max(this.t, next.at);
+    next.resolve();
+    if (this.sleepers.length > 0) this.schedule();
+  }
+}

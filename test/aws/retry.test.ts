@@ -107,6 +107,49 @@ describe("retries and throttling", () => {
     await stub.close();
   });
 
+  it("sends SendCommand once on an ambiguous failure (5xx, timeout), but still retries it when throttled", async () => {
+    // SendCommand has no idempotency token: a 5xx may come after SSM accepted the command, so a
+    // second attempt could run the step twice. The caller gets the error at once (and looks the
+    // command up by its Comment); a throttled attempt was refused, so retrying it is safe.
+    const req = { instanceIds: ["i-1"], commands: ["true"], timeoutSeconds: 60, executionTimeoutSeconds: 60 };
+    let n = 0;
+    const stub = await startStub((r) => {
+      if (r.action === "SendCommand") {
+        n++;
+        if (n === 1) return fail("InternalServerError", "An internal error has occurred", 500);
+        if (n <= 3) return fail("ThrottlingException", "Rate exceeded");
+        if (n === 4) return ok({ Command: { CommandId: "cmd-ok" } });
+        if (n === 5)
+          return new Promise((res) => setTimeout(() => res(ok({ Command: { CommandId: "late" } })), 1_500));
+        return fail("ServiceUnavailable", "Service is unavailable", 503);
+      }
+      return fail("InternalError", "We encountered an internal error.", 500);
+    });
+    const aws = connectTo(stub, { maxAttempts: 4, requestTimeoutMs: 200 });
+    const first = await aws.writer.sendCommand(req).catch((e: unknown) => e);
+    expect(first).toMatchObject({
+      operation: "SSM.SendCommand",
+      code: "InternalServerError",
+      retryable: true,
+    });
+    expect(stub.seen("SSM.SendCommand")).toHaveLength(1);
+    // Two throttles, then accepted: three attempts, one command.
+    expect(await aws.writer.sendCommand(req)).toEqual({ commandId: "cmd-ok" });
+    expect(stub.seen("SSM.SendCommand")).toHaveLength(4);
+    expect(aws.calls().throttled).toBe(2);
+    // A timeout is ambiguous too: one attempt, then the error.
+    const timedOut = await aws.writer.sendCommand(req).catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ operation: "SSM.SendCommand" });
+    expect(stub.seen("SSM.SendCommand")).toHaveLength(5);
+    await aws.writer.sendCommand(req).catch(() => undefined);
+    expect(stub.seen("SSM.SendCommand")).toHaveLength(6);
+    // Other operations keep their retries on the same connection.
+    await aws.writer.cancelCommand("cmd-ok").catch(() => undefined);
+    expect(stub.seen("SSM.CancelCommand")).toHaveLength(4);
+    aws.close();
+    await stub.close();
+  });
+
   it("maps a CloudWatch error by its query-compatible code", async () => {
     const stub = await startStub(() =>
       fail("InvalidParameterValue", "The value 0 for parameter Period is not valid.", 400, "cw-req-1"),

@@ -63,25 +63,32 @@ describe("rollwave deploy: confirmation and input", () => {
     expect(r.stderr).toMatch(/nothing was changed/);
   });
 
-  it("refuses a plan whose connection source is a probe (not read yet) instead of rolling unguarded", async () => {
+  it("rolls a plan whose connection source is a probe: the guard reads it through SSM", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rollwave-probe-"));
     const plan = join(dir, "probe.yaml");
     const text = (await readFile(SMALL_PLAN, "utf8")).replace(
       /metric: \{[^}]*\}/,
-      `probe: { command: "ss -Htn state established | wc -l" }`,
+      `probe: { command: "ss -Htn state established '( sport = :1935 )' | wc -l" }`,
     );
     expect(text).toContain("probe:");
     await writeFile(plan, text);
-    const r = await cli(["deploy", plan, ...FAST, "--var", "release=v2.0.0", "--yes"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      /probe\.yaml:\d+:\d+ {2}capacity\.connections\.probe {2}the probe source is not read/,
-    );
     const dry = await cli(["deploy", plan, ...FAST, "--var", "release=v2.0.0", "--dry-run"]);
     expect(dry.code).toBe(0);
-    expect(dry.stderr).toMatch(/warning: .*probe source is not read/);
-    // A dry run never pauses, so the approval-gate warning would only be noise.
-    expect(dry.stderr).not.toMatch(/cannot be approved/);
+    expect(dry.stdout).toMatch(/Capacity \(probe "ss -Htn/);
+    expect(dry.stdout).toMatch(/not read: the probe runs on the instances/);
+    const r = await cli([
+      ...["deploy", plan, ...FAST, "--var", "release=v2.0.0", "--yes", "--auto-approve"],
+      ...["--journal-dir", dir, "--output", "json"],
+    ]);
+    expect(r.code).toBe(0);
+    const evs = events(r.stdout);
+    const finished = evs.find((e) => e.type === "rollout.finished");
+    expect(finished?.status).toBe("succeeded");
+    const calls = finished?.type === "rollout.finished" ? finished.apiCalls.byAction : {};
+    expect(calls["CloudWatch.GetMetricData"] ?? 0).toBe(0);
+    const progress = evs.filter((e) => e.type === "progress" && e.connectionsSource !== undefined);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]?.type === "progress" && progress[0].connectionsSource).toMatch(/^probe: ss -Htn/);
   });
 
   it("exits 4 when another rollwave process holds the plan's lock", async () => {

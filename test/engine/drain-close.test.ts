@@ -53,6 +53,8 @@ describe("drain to a threshold, then close", () => {
     const d = decide(state, obs, ctx);
     const i = d.state.instances["i-00000"] as InstanceRun;
     expect(i).toMatchObject({ phase: "draining", step: "close", need: "command", out: true });
+    // What the close command closes is cut: the reading just before it.
+    expect(i.cut).toBe(4);
     expect(d.events).toContainEqual(
       expect.objectContaining({
         type: "instance.phase",
@@ -77,6 +79,7 @@ describe("drain to a threshold, then close", () => {
       phase: "deploying",
       step: "deploy",
       need: "command",
+      cut: 4, // counted once, not again when the close ends the drain
     });
   });
 

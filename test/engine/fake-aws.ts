@@ -13,8 +13,10 @@
  *  - SSM Run Command: SendCommand refuses more than 50 ids; each invocation is invisible for
  *    `visibleAfterMs` (real SSM's InvocationDoesNotExist), `InProgress` for `commandMs`, then
  *    Success, Failed (exit 1, with stderr) or Undeliverable (agent offline or instance not
- *    running); `commandResult` decides per instance. A successful `deploy X` command puts the
- *    instance on version X, one mentioning `rollback` puts it back on v1.
+ *    running); `commandResult` decides per instance, `commandOutput` what a success prints (read
+ *    at SendCommand), `commandDuration` how long it runs, `sendError` makes SendCommand throw. A
+ *    successful `deploy X` command puts the instance on version X, one mentioning `rollback` puts
+ *    it back on v1.
  *  - Auto Scaling suspend/resume per group (the suspended set), DescribeAlarms from `alarms`,
  *    the connection metric from `connections`, EC2 states (`terminate(id)`), STS identity.
  *  - Call counting per `Service.Action`, a log of every mutation with its time (`mutations`), and
@@ -66,6 +68,7 @@ interface FakeInvocation {
   visibleAt: number;
   result: "Success" | "Failed" | "Undeliverable" | "Execution Timed Out";
   stderr?: string;
+  output?: string;
 }
 
 export interface FakeOptions {
@@ -95,6 +98,12 @@ export class FakeAws implements MutableAwsConnection {
   private seq = 0;
   /** Decide the result of a command on an instance (default: success). */
   commandResult: (req: SendCommandRequest, id: string) => "Success" | "Failed" = () => "Success";
+  /** Standard output of a successful invocation (e.g. a connection probe's count). */
+  commandOutput: (req: SendCommandRequest, id: string) => string | undefined = () => undefined;
+  /** How long a command runs (default `commandMs`). */
+  commandDuration: (req: SendCommandRequest) => number = () => this.opts.commandMs;
+  /** SendCommand throws this message when it returns one (before anything is sent). */
+  sendError: (req: SendCommandRequest) => string | undefined = () => undefined;
   /** SendCommand calls that succeed in "AWS" but throw to the caller (an ambiguous error). */
   loseSendAnswer = 0;
   /** When set, GetMetricData throws this message. */
@@ -246,6 +255,7 @@ export class FakeAws implements MutableAwsConnection {
             statusDetails: "Success",
             responseCode: 0,
             finishedAt: inv.endsAt,
+            ...(inv.output !== undefined ? { output: inv.output } : {}),
           });
         else if (inv.result === "Undeliverable")
           out.push({ instanceId: inv.instanceId, status: "Failed", statusDetails: "Undeliverable" });
@@ -318,6 +328,8 @@ export class FakeAws implements MutableAwsConnection {
         `${req.instanceIds.length} ${req.instanceIds.join(",")} ${req.commands.join(";")}`,
       );
       if (req.instanceIds.length > 50) throw new Error("more than 50 instance ids");
+      const refused = this.sendError(req);
+      if (refused) throw new Error(refused);
       const id = `cmd-${String(++this.seq).padStart(6, "0")}`;
       const now = this.clock.now();
       const invocations: FakeInvocation[] = req.instanceIds.map((iid) => {
@@ -329,12 +341,14 @@ export class FakeAws implements MutableAwsConnection {
           if (m && inst) inst.version = m[1] as string;
           if (/rollback/.test(req.commands.join("\n")) && inst) inst.version = "v1";
         }
+        const output = result === "Success" ? this.commandOutput(req, iid) : undefined;
         return {
           instanceId: iid,
-          endsAt: now + this.opts.commandMs,
-          visibleAt: now + this.opts.visibleAfterMs,
+          endsAt: now + this.commandDuration(req),
+          visibleAt: now + Math.min(this.opts.visibleAfterMs, this.commandDuration(req)),
           result,
           stderr: "boom: exit 1\nsecond line",
+          ...(output !== undefined ? { output } : {}),
         };
       });
       this.commands.set(id, { req, invocations, at: now });

@@ -13,8 +13,15 @@ import type { Fleet } from "../../src/fleet/types.js";
 import { parsePlanText } from "../../src/plan/load.js";
 import type { Plan } from "../../src/plan/types.js";
 import { prepareRollout } from "../../src/rollout/prepare.js";
-import { type RunningSimulator, startSimulator, type WireFaults } from "../../src/sim/index.js";
-import { ScaledClock } from "../../src/util/clock.js";
+import {
+  createWorld,
+  type FleetSpecFile,
+  loadFleetSpec,
+  type RunningSimulator,
+  startSimulator,
+  type WireFaults,
+} from "../../src/sim/index.js";
+import { type Clock, ScaledClock } from "../../src/util/clock.js";
 import type { WavePlan } from "../../src/waves/types.js";
 
 export const FLEET_300 = fileURLToPath(new URL("./fleet-300.yaml", import.meta.url));
@@ -22,8 +29,12 @@ export const PLAN = fileURLToPath(new URL("./plan.yaml", import.meta.url));
 
 export interface SimRunOptions {
   fleetSpec?: string;
+  /** Change the loaded fleet spec before the simulator starts (extra command behaviours, faults…). */
+  spec?: (s: FleetSpecFile) => void;
   release?: string;
   scale?: number;
+  /** Instead of a ScaledClock at `scale` (e.g. a VirtualClock, whose time does not depend on machine load). */
+  clock?: Clock;
   seed?: number;
   /** Adjust the loaded plan (strategy, failure action…). */
   plan?: (p: Plan) => Plan;
@@ -48,8 +59,20 @@ export interface SimRunResult {
 }
 
 export async function simRun(o: SimRunOptions = {}): Promise<SimRunResult> {
-  const clock = new ScaledClock(o.scale ?? 300);
-  const sim = await startSimulator({ fleet: o.fleetSpec ?? FLEET_300, clock, seed: o.seed ?? 7 });
+  const clock = o.clock ?? new ScaledClock(o.scale ?? 300);
+  const seed = o.seed ?? 7;
+  let world: ReturnType<typeof createWorld> | undefined;
+  if (o.spec) {
+    const spec = await loadFleetSpec(o.fleetSpec ?? FLEET_300);
+    o.spec(spec);
+    world = createWorld(spec, { clock, seed });
+  }
+  const sim = await startSimulator({
+    fleet: o.fleetSpec ?? FLEET_300,
+    clock,
+    seed,
+    ...(world ? { world } : {}),
+  });
   try {
     const text = await readFile(PLAN, "utf8");
     const loaded = parsePlanText(text, PLAN, { vars: [`release=${o.release ?? "v2.0.0"}`] });

@@ -83,15 +83,17 @@ describe("cross-field checks", () => {
     expect(messages(none)).toEqual(["capacity.connections: needs a source: metric or probe"]);
   });
 
-  it("warns that a probe source is not read yet, and refuses it for a real rollout rather than run unguarded", () => {
+  it("accepts a probe source for a real rollout, and refuses an empty probe command at its line", () => {
     const text = `${MINIMAL}capacity:\n  connections:\n    probe: { command: "wc -l" }\n    perInstanceLimit: 250\n`;
-    const previewWarnings = warningsOf(text).filter((w) => w.path === "capacity.connections.probe");
-    expect(previewWarnings).toHaveLength(1);
-    expect(previewWarnings[0]?.message).toMatch(/not read by the engine yet.*refuses this plan/);
-    expect(errorsOf(text)).toEqual([]);
-    const rollout = errorsOf(text, { ...WITH_RELEASE, forRollout: true });
-    expect(rollout.map((e) => [e.path, e.line, e.column])).toEqual([["capacity.connections.probe", 13, 12]]);
-    expect(rollout[0]?.hint).toMatch(/metric/);
+    expect(warningsOf(text).filter((w) => w.path?.startsWith("capacity"))).toEqual([]);
+    expect(errorsOf(text, { ...WITH_RELEASE, forRollout: true })).toEqual([]);
+    const empty = text.replace('"wc -l"', '"  "');
+    const errs = errorsOf(empty, { ...WITH_RELEASE, forRollout: true });
+    expect(errs.map((e) => [e.path, e.message])).toEqual([
+      ["capacity.connections.probe.command", "the probe command is empty"],
+    ]);
+    expect(errs[0]?.line).toBe(13);
+    expect(errs[0]?.hint).toMatch(/connection count/);
   });
 
   it("rejects a headroom that leaves nothing usable", () => {

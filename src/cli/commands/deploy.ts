@@ -4,7 +4,7 @@
  * closed stdout wired to the engine's AbortSignal with a bounded stop (cli/stop.ts).
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { OUTPUT_MODES } from "../../report/renderer.js";
+import { OUTPUT_MODES } from "../../report/output-mode.js";
 import { parseDuration } from "../../util/duration.js";
 import type { CliIo } from "../io.js";
 import { addAwsOptions, addVarOptions, outputOption, parseJournalFlag, parseTimeScale } from "../options.js";

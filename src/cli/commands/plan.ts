@@ -134,9 +134,19 @@ export async function previewCapacity(
   reader: AwsReader | undefined,
   now: (() => number) | undefined,
 ): Promise<CapacityPreview | undefined> {
-  if (plan.capacity.connections?.source.kind !== "metric") return undefined;
+  const src = plan.capacity.connections?.source;
+  if (!src) return undefined;
   const { capacityPreview, readFleetConnections } = await import("../../engine/capacity-preview.js");
   const ids = wavePlan.waves.flatMap((w) => w.instances.map((i) => i.id));
-  const reading = reader ? await readFleetConnections(reader, plan, ids, (now ?? Date.now)()) : undefined;
+  // A probe runs commands on the instances: deploy does that, a preview stays read-only.
+  const reading =
+    src.kind === "probe"
+      ? {
+          ok: false as const,
+          reason: "the probe runs on the instances (SSM) during deploy, not in a preview",
+        }
+      : reader
+        ? await readFleetConnections(reader, plan, ids, (now ?? Date.now)())
+        : undefined;
   return capacityPreview(plan, fleet, wavePlan, reading);
 }

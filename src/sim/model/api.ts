@@ -306,7 +306,21 @@ export type SimControlCommand =
   /** Share (0..1) of cameras that ignore a server's shed request (a slow drain); `instanceIds` absent = all. */
   | { op: "slowDrain"; share: number; instanceIds?: string[] }
   /** Override the failure probability of commands whose text matches `match` (regex); absent = all. */
-  | { op: "commandFailures"; probability: number; match?: string };
+  | { op: "commandFailures"; probability: number; match?: string }
+  /**
+   * Background churn over the next `overSeconds`: that share (0..1) of the instances running now
+   * terminate, lose their SSM agent (back after `offlineSeconds`, else for good) or flap (`flapSeconds`,
+   * default 60), each at a seeded random time in the span, on a random instance still running then.
+   */
+  | {
+      op: "churn";
+      overSeconds: number;
+      terminate?: number;
+      ssmOffline?: number;
+      offlineSeconds?: number;
+      healthFlap?: number;
+      flapSeconds?: number;
+    };
 
 /**
  * The capacity floor a rollout declares, checked independently by the simulator on every tick:
@@ -329,10 +343,16 @@ export interface CameraStats {
   connected: number;
   minConnected: number;
   refused: number;
-  /** Connections cut by a close command (drain.closeCommand's `closeConnections` effect). */
+  /**
+   * Connections cut on a server out of rotation: by a close command (drain.closeCommand's
+   * `closeConnections` effect) or by a restart there (the deploy) while cameras were still on it.
+   */
   cut: number;
+  /** Over every camera ever online (a load schedule brings more online at its peak). */
   disconnectSeconds: { p50: number; p99: number; max: number };
   reconnectsPerCamera: number;
+  /** Distinct servers that reached their connection limit (full, refusing new connections) at some point. */
+  serversAtLimit: number;
 }
 
 export interface SimSample {
@@ -426,6 +446,12 @@ export interface SimMetricsSnapshot {
   cameras: CameraStats;
   maxLoadRatio: number;
   invariantViolations: InvariantViolation[];
+  /**
+   * Dips below the capacity floor that injected faults account for (servers terminated or flapping
+   * while in service): not violations, since no driver can prevent them, but the driver must not
+   * take another server out while short (that is a `capacity-floor` violation).
+   */
+  floorDipsFromFaults: InvariantViolation[];
   series: SimSample[];
   api?: { byAction: Record<string, number>; total: number; throttled: number; errors5xx: number };
 }

@@ -10,6 +10,12 @@
  * Zonal load balancer (cross-zone off, the NLB default): a camera reconnects only to servers in
  * the AZ it first connected in, so each AZ has its own buckets. Cross-zone on: one set of buckets.
  *
+ * Load over time (`cameras.schedule`): the arrays hold the most cameras ever online (`total`);
+ * cameras [0, online) are online. A rising load brings the next ones online (they connect like any
+ * camera: refused when their AZ is full); a falling one takes the last ones offline (they leave
+ * their server gracefully: no reconnect, not a disconnection). `azShare` homes each camera in an AZ
+ * up front (a low-discrepancy spread, so every prefix of cameras keeps the shares).
+ *
  * Backoff with full jitter: attempt k (0 after a disconnect) waits uniform(0, min(max, base·2^k)).
  * Worked example with base 1 s, max 30 s: first try within 1 s; refused three times → next within 8 s.
  */
@@ -18,12 +24,22 @@ import type { Core } from "./core.js";
 import { CameraQueue } from "./queues.js";
 
 export class Cameras {
+  /** Cameras that exist: the most ever online (`cameras.total` × the schedule's peak load). */
   readonly total: number;
   readonly limit: number;
+  /** Cameras online now: [0, online). */
+  online: number;
+  /** Cameras ever online (a prefix): what per-camera statistics are over. */
+  everOnline: number;
+  /** Distinct servers that reached their limit (full: refusing new connections) at some point. */
+  serversAtLimit = 0;
   connected = 0;
   minConnected: number;
   refused = 0;
-  /** Connections closed by a `closeConnections` command effect (drain.closeCommand). */
+  /**
+   * Connections closed on a server out of rotation: by a `closeConnections` command effect
+   * (drain.closeCommand), or by a service restart there (the deploy) with cameras still on it.
+   */
   cut = 0;
   reconnects = 0;
   maxLoadRatio = 0;
@@ -34,6 +50,11 @@ export class Cameras {
   private readonly longest: Float32Array;
   private readonly attempt: Uint8Array;
   private readonly slow: Uint8Array;
+  /** Offline (past `online`): their queued attempts are dropped. */
+  private readonly off: Uint8Array;
+  /** Came online and has not connected yet: its first connection is no reconnect. */
+  private readonly fresh: Uint8Array;
+  private readonly reachedLimit: Uint8Array;
   private readonly queue = new CameraQueue();
   readonly members: number[][];
 
@@ -57,7 +78,10 @@ export class Cameras {
     readonly zonal = false,
   ) {
     const c = core.spec.cameras;
-    this.total = c.total;
+    const peak = Math.max(1, ...c.schedule.map((x) => x.load));
+    this.total = Math.ceil(c.total * peak);
+    this.online = c.total;
+    this.everOnline = c.total;
     this.limit = c.perInstanceLimit;
     this.minConnected = 0;
     this.camInst = new Int32Array(this.total).fill(-1);
@@ -66,6 +90,10 @@ export class Cameras {
     this.longest = new Float32Array(this.total);
     this.attempt = new Uint8Array(this.total);
     this.slow = new Uint8Array(this.total);
+    this.off = new Uint8Array(this.total);
+    this.off.fill(1, this.online);
+    this.fresh = new Uint8Array(this.total);
+    this.reachedLimit = new Uint8Array(instanceCount);
     this.members = Array.from({ length: instanceCount }, () => []);
     const zones = zonal ? Math.max(1, core.spec.azs.length) : 1;
     this.buckets = Array.from({ length: zones }, () => Array.from({ length: this.limit + 1 }, () => []));
@@ -73,6 +101,19 @@ export class Cameras {
     this.camZone = new Int8Array(this.total).fill(-1);
     this.instZone = new Int32Array(instanceCount);
     if (zonal) for (let i = 0; i < instanceCount; i++) this.instZone[i] = core.instances[i]?.azIdx ?? 0;
+    if (zonal && c.azShare) {
+      // Camera k's home: where (k + ½)·φ mod 1 falls among the cumulative shares.
+      const cum: number[] = [];
+      let acc = 0;
+      for (const az of core.spec.azs) cum.push((acc += c.azShare[az] ?? 0));
+      const phi = (Math.sqrt(5) - 1) / 2;
+      for (let cam = 0; cam < this.total; cam++) {
+        const u = ((cam + 0.5) * phi) % 1;
+        let z = 0;
+        while (z < cum.length - 1 && u >= (cum[z] as number)) z++;
+        this.camZone[cam] = z;
+      }
+    }
     this.bucketOf = new Int32Array(instanceCount).fill(-1);
     this.bucketPos = new Int32Array(instanceCount);
     this.shedCarry = new Float64Array(instanceCount);
@@ -81,8 +122,8 @@ export class Cameras {
 
   /** Connect every camera at start (least connections first), as a fleet that has been up for a while. */
   connectAll(): void {
-    for (let cam = 0; cam < this.total; cam++) {
-      const inst = this.pick(-1);
+    for (let cam = 0; cam < this.online; cam++) {
+      const inst = this.pick(this.camZone[cam] as number);
       if (inst < 0) {
         this.discAt[cam] = this.core.now;
         this.queue.push(this.core.now + this.backoff(0), cam);
@@ -152,6 +193,27 @@ export class Cameras {
       for (const cam of this.members[inst] ?? []) this.slow[cam] = rng() < share ? 1 : 0;
   }
 
+  /** Bring cameras online or take them offline until `target` are online (see the header). */
+  setOnline(target: number): void {
+    const want = Math.max(0, Math.min(this.total, Math.round(target)));
+    const now = this.core.now;
+    while (this.online < want) {
+      const cam = this.online++;
+      this.off[cam] = 0;
+      this.fresh[cam] = 1;
+      this.attempt[cam] = 0;
+      this.discAt[cam] = now;
+      this.queue.push(now + this.backoff(0), cam);
+    }
+    if (this.online > this.everOnline) this.everOnline = this.online;
+    while (this.online > want) {
+      const cam = --this.online;
+      this.off[cam] = 1;
+      if ((this.camInst[cam] as number) >= 0) this.leave(cam);
+      else if (!this.fresh[cam] || (this.attempt[cam] as number) > 0) this.noteGap(cam);
+    }
+  }
+
   nextDue(): number {
     return this.queue.peekTime();
   }
@@ -159,7 +221,7 @@ export class Cameras {
   /** Run the earliest reconnect attempt (the world calls this when it is the next thing due). */
   runNext(): void {
     const cam = this.queue.pop();
-    if ((this.camInst[cam] as number) >= 0) return;
+    if ((this.camInst[cam] as number) >= 0 || this.off[cam]) return;
     const inst = this.pick(this.camZone[cam] as number);
     if (inst < 0) {
       this.refused++;
@@ -168,10 +230,11 @@ export class Cameras {
       this.queue.push(this.core.now + this.backoff(k), cam);
       return;
     }
-    const gap = (this.core.now - (this.discAt[cam] as number)) / 1000;
-    if (gap > (this.longest[cam] as number)) this.longest[cam] = gap;
+    // A camera that just came online and connects at once was never disconnected.
+    if (!this.fresh[cam] || (this.attempt[cam] as number) > 0) this.noteGap(cam);
+    if (!this.fresh[cam]) this.reconnects++;
+    this.fresh[cam] = 0;
     this.attempt[cam] = 0;
-    this.reconnects++;
     this.link(cam, inst);
   }
 
@@ -190,23 +253,26 @@ export class Cameras {
 
   stats(): CameraStats {
     const now = this.core.now;
-    const worst = new Float64Array(this.total);
-    for (let cam = 0; cam < this.total; cam++) {
+    const n = this.everOnline;
+    const worst = new Float64Array(n);
+    for (let cam = 0; cam < n; cam++) {
       let w = this.longest[cam] as number;
-      if ((this.camInst[cam] as number) < 0) w = Math.max(w, (now - (this.discAt[cam] as number)) / 1000);
+      const waiting = !this.fresh[cam] || (this.attempt[cam] as number) > 0;
+      if ((this.camInst[cam] as number) < 0 && !this.off[cam] && waiting)
+        w = Math.max(w, (now - (this.discAt[cam] as number)) / 1000);
       worst[cam] = w;
     }
     worst.sort();
-    const q = (p: number) =>
-      this.total === 0 ? 0 : (worst[Math.min(this.total - 1, Math.ceil(p * this.total) - 1)] as number);
+    const q = (p: number) => (n === 0 ? 0 : (worst[Math.min(n - 1, Math.ceil(p * n) - 1)] as number));
     return {
-      total: this.total,
+      total: this.online,
       connected: this.connected,
       minConnected: this.minConnected,
       refused: this.refused,
       cut: this.cut,
       disconnectSeconds: { p50: round(q(0.5)), p99: round(q(0.99)), max: round(q(1)) },
-      reconnectsPerCamera: this.total === 0 ? 0 : round(this.reconnects / this.total),
+      reconnectsPerCamera: n === 0 ? 0 : round(this.reconnects / n),
+      serversAtLimit: this.serversAtLimit,
     };
   }
 
@@ -246,6 +312,10 @@ export class Cameras {
     this.connected++;
     const ratio = list.length / this.limit;
     if (ratio > this.maxLoadRatio) this.maxLoadRatio = ratio;
+    if (list.length >= this.limit && !this.reachedLimit[inst]) {
+      this.reachedLimit[inst] = 1;
+      this.serversAtLimit++;
+    }
     if ((this.bucketOf[inst] as number) >= 0) {
       this.bucketRemove(inst);
       this.bucketAdd(inst, list.length);
@@ -271,6 +341,31 @@ export class Cameras {
       this.bucketAdd(inst, list.length);
     }
     this.queue.push(this.core.now + this.backoff(0), cam);
+    this.onLeave?.(inst, list.length);
+  }
+
+  /** The longest time this camera has been without a connection, up to now. */
+  private noteGap(cam: number): void {
+    const gap = (this.core.now - (this.discAt[cam] as number)) / 1000;
+    if (gap > (this.longest[cam] as number)) this.longest[cam] = gap;
+  }
+
+  /** A camera going offline leaves its server: no reconnect follows, and it is no disconnection. */
+  private leave(cam: number): void {
+    const inst = this.camInst[cam] as number;
+    const list = this.members[inst] as number[];
+    const pos = this.camPos[cam] as number;
+    const last = list.pop() as number;
+    if (last !== cam) {
+      list[pos] = last;
+      this.camPos[last] = pos;
+    }
+    this.camInst[cam] = -1;
+    this.connected--;
+    if ((this.bucketOf[inst] as number) >= 0) {
+      this.bucketRemove(inst);
+      this.bucketAdd(inst, list.length);
+    }
     this.onLeave?.(inst, list.length);
   }
 

@@ -40,6 +40,15 @@ export interface Inst {
   flapUntil: number;
   /** Derived, maintained by the world: healthy in every target group it is registered in. */
   inService: boolean;
+  /**
+   * An injected fault (termination, health flap) hit it while it was in service; cleared when it is
+   * in service again. While set and out of service, the floor check does not blame the driver.
+   */
+  lostToFault: boolean;
+  /** Derived: lostToFault and not in service (counted per AZ by the world). */
+  excused: boolean;
+  /** When it last became `excused` (out of service by a fault). */
+  lostAt: number;
   /** Derived: has at least one draining target. */
   draining: boolean;
 }

@@ -27,11 +27,14 @@ export function createControl(
     return inst;
   }
 
-  return (cmd) => {
+  const control = (cmd: SimControlCommand): void => {
     switch (cmd.op) {
-      case "terminateInstance":
-        parts.terminate(instanceFor(cmd.instanceId));
+      case "terminateInstance": {
+        const inst = instanceFor(cmd.instanceId);
+        if (inst.inService) inst.lostToFault = true;
+        parts.terminate(inst);
         return;
+      }
       case "ssmAgent": {
         const inst = instanceFor(cmd.instanceId);
         inst.ssmOnline = cmd.online;
@@ -41,9 +44,14 @@ export function createControl(
       case "healthFlap": {
         // Checks fail until the flap ends; the targets follow at their own thresholds.
         const inst = instanceFor(cmd.instanceId);
+        if (inst.inService) inst.lostToFault = true;
         inst.flapUntil = Math.max(inst.flapUntil, core.now + cmd.seconds * 1000);
         elb.reevaluate(inst);
-        core.at(inst.flapUntil, () => elb.reevaluate(inst));
+        core.at(inst.flapUntil, () => {
+          // A flap too short to turn a target unhealthy cost nothing: it excuses nothing later.
+          if (inst.inService && core.now >= inst.flapUntil) inst.lostToFault = false;
+          elb.reevaluate(inst);
+        });
         return;
       }
       case "slowDrain":
@@ -62,6 +70,36 @@ export function createControl(
         }
         commands.setFailures(cmd.probability, cmd.match);
         return;
+      case "churn": {
+        // How many of each is fixed now (a share of the instances running now); when and on which
+        // instance is drawn from the seeded RNG, so a seed replays the same storm.
+        const running = core.instances.filter((i) => i.state === "running").length;
+        const spanMs = cmd.overSeconds * 1000;
+        const times = (share: number | undefined) =>
+          Array.from({ length: Math.round((share ?? 0) * running) }, () => Math.floor(core.rng() * spanMs));
+        const live = () => core.instances.some((i) => i.state === "running");
+        for (const t of times(cmd.terminate))
+          core.after(t, () => live() && control({ op: "terminateInstance", instanceId: "random" }));
+        for (const t of times(cmd.ssmOffline)) {
+          core.after(t, () => {
+            if (!live()) return;
+            const inst = instanceFor("random");
+            control({ op: "ssmAgent", instanceId: inst.id, online: false });
+            if (cmd.offlineSeconds !== undefined)
+              core.after(cmd.offlineSeconds * 1000, () =>
+                control({ op: "ssmAgent", instanceId: inst.id, online: true }),
+              );
+          });
+        }
+        for (const t of times(cmd.healthFlap))
+          core.after(
+            t,
+            () =>
+              live() && control({ op: "healthFlap", instanceId: "random", seconds: cmd.flapSeconds ?? 60 }),
+          );
+        return;
+      }
     }
   };
+  return control;
 }

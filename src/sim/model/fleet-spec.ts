@@ -179,6 +179,16 @@ const scheduledFault = z.discriminatedUnion("op", [
     probability: share,
     match: regex.optional(),
   }),
+  z.strictObject({
+    at: duration,
+    op: z.literal("churn"),
+    overSeconds: z.number().positive(),
+    terminate: share.optional(),
+    ssmOffline: share.optional(),
+    offlineSeconds: z.number().positive().optional(),
+    healthFlap: share.optional(),
+    flapSeconds: z.number().positive().optional(),
+  }),
 ]);
 
 const fleetSpecSchema = z.strictObject({
@@ -189,8 +199,29 @@ const fleetSpecSchema = z.strictObject({
   loadBalancers: z.array(loadBalancer).min(1),
   app: z.strictObject({ version: z.string().min(1) }),
   cameras: z.strictObject({
+    /** Cameras online at the start (the baseline `schedule` multiplies). */
     total: z.number().int().nonnegative(),
     perInstanceLimit: z.number().int().positive(),
+    /**
+     * Where the cameras are, when the cameras' load balancer routes per zone (cross-zone off): the
+     * share of cameras homed in each AZ (summing to 1). Default: spread like the servers.
+     */
+    azShare: z.record(z.string(), share).optional(),
+    /**
+     * Load over time: from `at`, move linearly over `over` to `load` × `total` cameras online
+     * (e.g. a peak hour: `{ at: 20m, load: 1.1, over: 5m }` then `{ at: 80m, load: 1, over: 5m }`).
+     * Cameras going offline leave their server gracefully (no reconnect, not a disconnection);
+     * cameras coming online connect like any camera (refused when their AZ is full).
+     */
+    schedule: z
+      .array(
+        z.strictObject({
+          at: duration,
+          load: z.number().positive().max(10),
+          over: duration.prefault(0),
+        }),
+      )
+      .default([]),
     reconnect: z
       .strictObject({
         base: duration.prefault(1),
@@ -309,6 +340,33 @@ function checkFleetSpec(spec: FleetSpecFile): { path: (string | number)[]; messa
       }
     });
   });
+  const azShare = spec.cameras.azShare;
+  if (azShare) {
+    for (const az of Object.keys(azShare)) {
+      if (!spec.azs.includes(az))
+        problems.push({
+          path: ["cameras", "azShare", az],
+          message: `AZ ${az} is not in azs (${spec.azs.join(", ")})`,
+        });
+    }
+    const sum = Object.values(azShare).reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - 1) > 1e-6)
+      problems.push({ path: ["cameras", "azShare"], message: `the shares add up to ${sum}, not 1` });
+    if (!camerasRoutePerZone(spec))
+      problems.push({
+        path: ["cameras", "azShare"],
+        message: "only a zonal cameras' load balancer (crossZone: false) keeps cameras in an AZ",
+      });
+  }
+  let last = -1;
+  spec.cameras.schedule.forEach((step, k) => {
+    if (step.at < last)
+      problems.push({
+        path: ["cameras", "schedule", k, "at"],
+        message: "schedule steps must be in time order",
+      });
+    last = step.at + step.over;
+  });
   if (cameraGroups === 0 && spec.cameras.total > 0) {
     problems.push({
       path: ["loadBalancers"],
@@ -316,6 +374,16 @@ function checkFleetSpec(spec: FleetSpecFile): { path: (string | number)[]; messa
     });
   }
   return problems;
+}
+
+/** Does the cameras' target group route per zone (cross-zone load balancing off)? */
+export function camerasRoutePerZone(spec: FleetSpecFile): boolean {
+  for (const lb of spec.loadBalancers) {
+    for (const tg of lb.targetGroups) {
+      if (tg.cameras) return !(tg.crossZone ?? lb.crossZone ?? lb.type === "application");
+    }
+  }
+  return false;
 }
 
 /** Validate an already-parsed object (tests build specs in code). Throws InputError. */

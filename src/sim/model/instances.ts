@@ -66,6 +66,9 @@ export function buildInstances(core: Core): void {
           shedRate: 0,
           flapUntil: 0,
           inService: false,
+          lostToFault: false,
+          excused: false,
+          lostAt: 0,
           draining: false,
         };
         core.instances.push(inst);

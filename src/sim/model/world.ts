@@ -20,7 +20,7 @@ import { Commands } from "./commands.js";
 import { Core, type Inst, serviceUp } from "./core.js";
 import { describeLoadBalancers, describeTargetGroups } from "./elb-api.js";
 import { createControl } from "./faults.js";
-import type { FleetSpecFile } from "./fleet-spec.js";
+import { camerasRoutePerZone, type FleetSpecFile } from "./fleet-spec.js";
 import {
   availabilityZones,
   buildInstances,
@@ -41,6 +41,13 @@ interface WorldOptions {
   seed?: number;
 }
 
+/**
+ * A removal is not blamed for a server lost to a fault after the driver's last read of the group
+ * (it could not have seen it), but only within this long: a driver must act on a view of the group
+ * at most this old. Generous, because a compressed clock turns real delays into simulated minutes.
+ */
+const UNSEEN_MS = 10 * 60_000;
+
 /** How long a terminated instance shows `shutting-down` before `terminated`. */
 const SHUTDOWN_MS = 20_000;
 
@@ -50,10 +57,13 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   buildInstances(core);
   const n = core.instances.length;
   const invariants = new Invariants();
-  const cameras = new Cameras(core, n, camerasZonal(spec));
+  const cameras = new Cameras(core, n, camerasRoutePerZone(spec));
   const intrinsic = new IntrinsicTimes(core, n);
   cameras.onLeave = (i, remaining) => intrinsic.connectionsLeft(core.instances[i] as Inst, remaining);
   const inServiceByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
+  const lostByAz = new Map<string, number>(spec.azs.map((az) => [az, 0]));
+  /** When the driver last read each target group's health (DescribeTargetHealth), by ARN. */
+  const healthReadAt = new Map<string, number>();
   const counts = { inService: 0, draining: 0 };
   let terminatedCount = 0;
 
@@ -98,7 +108,16 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       const d = inService ? 1 : -1;
       counts.inService += d;
       inServiceByAz.set(inst.az, (inServiceByAz.get(inst.az) ?? 0) + d);
-      if (inService) intrinsic.backInService(inst);
+      if (inService) {
+        intrinsic.backInService(inst);
+        inst.lostToFault = false;
+      }
+    }
+    const excused = inst.lostToFault && !inService;
+    if (excused !== inst.excused) {
+      inst.excused = excused;
+      if (excused) inst.lostAt = core.now;
+      lostByAz.set(inst.az, (lostByAz.get(inst.az) ?? 0) + (excused ? 1 : -1));
     }
     if (draining !== inst.draining) {
       inst.draining = draining;
@@ -129,7 +148,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       conns <= cameras.limit,
       () => `${inst.id} has ${conns} connections, limit ${cameras.limit}`,
     );
-    invariants.checkCapacity(now, inServiceByAz);
+    invariants.checkCapacity(now, inServiceByAz, lostByAz);
   }
   core.hooks.touch = touch;
 
@@ -145,7 +164,13 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
       // A restart after a failed one takes over the crash's hold instead of adding one.
       if (inst.crashed) inst.crashed = false;
       else inst.serviceHolds++;
-      if (inst.serviceHolds === 1) dropService(inst);
+      if (inst.serviceHolds === 1) {
+        // A restart on a server taken out of rotation (a deploy after its drain) cuts the cameras
+        // still on it, like a close command; on a server in service it is an outage, not a drain's cut.
+        const left = inst.inService ? 0 : cameras.connections(inst.idx);
+        dropService(inst);
+        cameras.cut += left;
+      }
       elb.reevaluate(inst);
       touch(inst);
     },
@@ -188,6 +213,17 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
   }
   cameras.setSlow(spec.faults.slowDrainShare);
   cameras.connectAll();
+  // Load over time: each step ramps the cameras online, a second at a time, to its load.
+  const base = spec.cameras.total;
+  for (const step of spec.cameras.schedule) {
+    core.after(step.at, () => {
+      const from = cameras.online;
+      const to = base * step.load;
+      const seconds = Math.max(1, Math.round(step.over / 1000));
+      for (let k = 1; k <= seconds; k++)
+        core.after(k * 1000 - 1000, () => cameras.setOnline(from + ((to - from) * k) / seconds));
+    });
+  }
 
   const metricsRing = new Metrics(core, {
     connections: (i) => cameras.connections(i),
@@ -200,7 +236,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
 
   // Per-second sampler: time series, alarm inputs, and the counting invariant.
   const everySecond = () => {
-    const total = cameras.total;
+    const total = cameras.online;
     const registered = elb.registered;
     alarms.accumulate({
       connectedShare: total === 0 ? 1 : cameras.connected / total,
@@ -306,6 +342,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
     describeTargetHealth(arn, targets) {
       sync();
+      healthReadAt.set(arn, core.now);
       return elb.describeTargetHealth(elb.tg(arn), targets);
     },
     registerTargets(arn, targets) {
@@ -318,7 +355,18 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     },
     deregisterTargets(arn, targets) {
       sync();
+      const before = targets.map((t) => core.byId.get(t.id)).filter((i) => i?.inService) as Inst[];
       elb.deregister(elb.tg(arn), targets);
+      const removed = before.filter((i) => !i.inService);
+      if (removed.length === 0) return;
+      // Servers lost to faults since the driver last read this group (within UNSEEN_MS), which it
+      // could not have seen yet: not held against this removal.
+      const since = Math.max(healthReadAt.get(arn) ?? Number.NEGATIVE_INFINITY, core.now - UNSEEN_MS);
+      const unseen = new Map<string, number>();
+      for (const i of core.instances)
+        if (i.excused && i.lostAt > since) unseen.set(i.az, (unseen.get(i.az) ?? 0) + 1);
+      for (const inst of removed)
+        invariants.checkRemoval(core.now, inst.id, inst.az, inServiceByAz, lostByAz, unseen);
     },
 
     sendCommand(input) {
@@ -399,7 +447,7 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
     setCapacityFloor(floor: CapacityFloor | null) {
       sync();
       invariants.floor = floor;
-      invariants.checkCapacity(core.now, inServiceByAz);
+      invariants.checkCapacity(core.now, inServiceByAz, lostByAz);
     },
     setDrainThreshold(connections: number) {
       intrinsic.setDrainThreshold(connections);
@@ -438,19 +486,10 @@ export function createWorld(spec: FleetSpecFile, o: WorldOptions): SimWorld {
         cameras: cameras.stats(),
         maxLoadRatio: Math.round(cameras.maxLoadRatio * 1000) / 1000,
         invariantViolations: [...invariants.violations],
+        floorDipsFromFaults: [...invariants.faultDips],
         series: series.samples(),
       };
     },
   };
   return world;
-}
-
-/** Does the cameras' target group route per zone (cross-zone load balancing off)? */
-function camerasZonal(spec: FleetSpecFile): boolean {
-  for (const lb of spec.loadBalancers) {
-    for (const tg of lb.targetGroups) {
-      if (tg.cameras) return !(tg.crossZone ?? lb.crossZone ?? lb.type === "application");
-    }
-  }
-  return false;
 }

@@ -49,6 +49,17 @@ const controlCommandSchema = z.discriminatedUnion("op", [
     .strict(),
   z.object({ op: z.literal("slowDrain"), share, instanceIds: z.array(z.string()).optional() }).strict(),
   z.object({ op: z.literal("commandFailures"), probability: share, match: z.string().optional() }).strict(),
+  z
+    .object({
+      op: z.literal("churn"),
+      overSeconds: z.number().positive(),
+      terminate: share.optional(),
+      ssmOffline: share.optional(),
+      offlineSeconds: z.number().positive().optional(),
+      healthFlap: share.optional(),
+      flapSeconds: z.number().positive().optional(),
+    })
+    .strict(),
 ]);
 
 const capacityFloorSchema = z

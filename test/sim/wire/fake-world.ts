@@ -391,10 +391,12 @@ export function fakeWorld(): FakeWorld {
         refused: 0,
         disconnectSeconds: { p50: 0, p99: 0, max: 0 },
         reconnectsPerCamera: 0,
+        serversAtLimit: 0,
         cut: 0,
       },
       maxLoadRatio: 0,
       invariantViolations: [],
+      floorDipsFromFaults: [],
       series: [],
     }),
   };
