@@ -55,10 +55,10 @@ describe("a 300-instance rollout", () => {
       const m = r.sim.metrics();
       expect(m.invariantViolations).toEqual([]);
       const perInstance = r.result.apiCalls.total / 300;
-      // Issue 9 targets ≤ 3 in both strategies. `window` misses it for now: departures paced by the
-      // token bucket move in groups of ~5, so drains, commands and reads batch less than the old
-      // minute-window bursts did (3.0–3.8 here depending on timing, 4.6 on the 1,000-server plan;
-      // bench/README.md).
+      // Issue 9 targets ≤ 3 in both strategies. `window` is not held to it yet: the batch holds
+      // (engine/schedule.ts) bring the 1,000-server camera plan to 3.03 (bench/README.md), but this
+      // real-clock run at 300× was not re-measured with them on a loaded machine, so the old margin
+      // stays until it is.
       // The bound stays tight enough to catch a return to per-instance calls.
       const budget = strategy === "window" ? 4.5 : 3;
       expect(perInstance, JSON.stringify(r.result.apiCalls.byAction)).toBeLessThanOrEqual(budget);
