@@ -110,7 +110,8 @@ describe("rollwave deploy: confirmation and input", () => {
     expect(r.code).toBe(3); // the small plan's canary asks for approval; nobody can answer here
     expect(r.stderr).toContain("taking over a stale lock");
     expect(r.stderr).toContain("pid 2147483646 is no longer running");
-    expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
+    // The lock file is gone; the journal and the simulated fleet's snapshot (for `resume --simulate`) stay.
+    expect((await readdir(join(dir, "small-relay"))).sort()).toEqual(["journal.ndjson", "sim-fleet.json"]);
   });
 
   it("takes over its own lock from an earlier life as the same pid (PID 1 in a restarted container)", async () => {
@@ -211,7 +212,7 @@ describe("rollwave deploy --simulate", () => {
     expect(r.code).toBe(3);
     const last = events(r.stdout).at(-1);
     expect(last).toMatchObject({ type: "rollout.finished", status: "paused" });
-    expect(await readdir(join(dir, "small-relay"))).toEqual(["journal.ndjson"]);
+    expect((await readdir(join(dir, "small-relay"))).sort()).toEqual(["journal.ndjson", "sim-fleet.json"]);
 
     const again = await cli(["deploy", ...args, "--output", "plain"]);
     expect(again.code).toBe(2);
