@@ -242,8 +242,14 @@ export function createTtyRenderer(out: OutputStream, o: TtyRendererOptions = {})
     const room = budget - lines.length;
     const rest = list.slice(first);
     if (rest.length <= room) return [...lines, ...rest.map(line)];
-    const shown = rest.slice(0, Math.max(0, room - 1));
+    // Only waves not yet started fold into the tail line: one under way is always drawn as itself.
+    let lastStarted = -1;
+    rest.forEach((w, k) => {
+      if (w.started || w.isFinished) lastStarted = k;
+    });
+    const shown = rest.slice(0, Math.max(0, room - 1, lastStarted + 1));
     const hidden = rest.slice(shown.length);
+    if (hidden.length === 0) return [...lines, ...shown.map(line)];
     const size = hidden.reduce((n, w) => n + w.size, 0);
     const from = hidden[0]?.index ?? 0;
     const to = hidden.at(-1)?.index ?? 0;
